@@ -1,0 +1,7 @@
+#![doc = include_str!("../README.md")]
+
+mod error;
+mod page;
+
+pub use error::{ErrorKind, StoreError};
+pub use page::{Cursor, Page};
