@@ -80,9 +80,10 @@ impl SetTable {
         {
             for bit in 0..64 {
                 if word & (1 << bit) != 0
-                    && let Some(id) = u32::try_from(i * 64 + bit).ok().map(PermissionId::from_raw) {
-                        set.insert(id);
-                    }
+                    && let Some(id) = u32::try_from(i * 64 + bit).ok().map(PermissionId::from_raw)
+                {
+                    set.insert(id);
+                }
             }
         }
         set
@@ -639,21 +640,22 @@ impl AccessIndex {
                 }
                 let def = RoleDefinition::custom(&role, &self.catalogue);
                 if let Some(existing) = self.roles.get(&role.id)
-                    && existing.org != def.org {
-                        return Err(Error::OrganizationMismatch);
-                    }
+                    && existing.org != def.org
+                {
+                    return Err(Error::OrganizationMismatch);
+                }
                 // Narrowing where a role may be granted must not strand
                 // grants at a scope kind it no longer allows.
                 if let Some(used) = self.role_usage.get(&role.id)
                     && used
                         .iter()
                         .any(|(_, scope)| !def.assignable_at.allows(scope.kind()))
-                    {
-                        return Err(Error::RoleInUse {
-                            role: role.id,
-                            grants: used.len(),
-                        });
-                    }
+                {
+                    return Err(Error::RoleInUse {
+                        role: role.id,
+                        grants: used.len(),
+                    });
+                }
                 vec![Edit::Role(role.id, Some(def))]
             }
             Change::DeleteRole(role) => {
@@ -721,12 +723,13 @@ impl AccessIndex {
                     self.grants.remove(&grantee);
                 }
                 if let Some(p) = previous
-                    && let Some(used) = self.role_usage.get_mut(&p) {
-                        used.remove(&(grantee, scope));
-                        if used.is_empty() {
-                            self.role_usage.remove(&p);
-                        }
+                    && let Some(used) = self.role_usage.get_mut(&p)
+                {
+                    used.remove(&(grantee, scope));
+                    if used.is_empty() {
+                        self.role_usage.remove(&p);
                     }
+                }
                 if let Some(r) = role {
                     self.role_usage
                         .entry(r)
@@ -960,4 +963,506 @@ impl AccessIndex {
 /// An Owner or Admin at organization scope is an admin on every workspace.
 pub(crate) fn is_org_admin_role(def: &RoleDefinition) -> bool {
     matches!(def.builtin, Some(BuiltinRole::Owner | BuiltinRole::Admin))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::roles::{AssignableAt, RoleName};
+    use iamkit_identity::{GroupId, TeamId};
+    use uuid::Uuid;
+
+    fn uid(n: u128) -> UserId {
+        UserId::from_uuid(Uuid::from_u128(n))
+    }
+    fn org(n: u128) -> OrgId {
+        OrgId::from_uuid(Uuid::from_u128(0x1000 + n))
+    }
+    fn ws(n: u128) -> WorkspaceId {
+        WorkspaceId::from_uuid(Uuid::from_u128(0x2000 + n))
+    }
+    fn group(n: u128) -> GroupId {
+        GroupId::from_uuid(Uuid::from_u128(0x3000 + n))
+    }
+    fn grant(grantee: Grantee, scope: Scope, role: BuiltinRole) -> Change {
+        Change::Assign(Grant {
+            grantee,
+            scope,
+            role: role.id(),
+        })
+    }
+
+    /// The README table, parsed: permission → the roles with a ✓.
+    fn readme_table() -> Vec<(String, Vec<BuiltinRole>)> {
+        include_str!("../README.md")
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .map(|line| {
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                let name = cells[1].trim_matches('`').to_owned();
+                let roles = BuiltinRole::ALL
+                    .iter()
+                    .zip(&cells[2..8])
+                    .filter(|(_, c)| **c == "✓")
+                    .map(|(r, _)| *r)
+                    .collect();
+                (name, roles)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn readme_table_matches_the_code() {
+        let table = readme_table();
+        let code: Vec<(String, Vec<BuiltinRole>)> = crate::IAMKIT_PERMISSIONS
+            .iter()
+            .map(|(n, r)| ((*n).to_owned(), r.to_vec()))
+            .collect();
+        assert_eq!(table, code);
+        let header = BuiltinRole::ALL.map(BuiltinRole::name).join(" | ");
+        assert!(include_str!("../README.md").contains(&format!("| Permission | {header} |")));
+    }
+
+    #[test]
+    fn every_builtin_role_and_permission_at_both_scopes_follows_the_readme() {
+        let table = readme_table();
+        let mut index = AccessIndex::new(Catalogue::new());
+        let (o, w) = (org(1), ws(1));
+        for (i, role) in BuiltinRole::ALL.iter().enumerate() {
+            let at_org = uid(100 + i as u128);
+            let at_ws = uid(200 + i as u128);
+            index
+                .apply(grant(Grantee::User(at_org), Scope::Organization(o), *role))
+                .unwrap();
+            index
+                .apply(grant(Grantee::User(at_ws), Scope::Workspace(o, w), *role))
+                .unwrap();
+            for (name, holders) in &table {
+                let p = index.catalogue().id(name).unwrap();
+                let expected = holders.contains(role);
+                assert_eq!(
+                    index.check(at_org, p, Scope::Organization(o)),
+                    expected,
+                    "{role} org {name}"
+                );
+                assert_eq!(
+                    index.check(at_ws, p, Scope::Workspace(o, w)),
+                    expected,
+                    "{role} ws {name}"
+                );
+                assert!(
+                    !index.check(at_ws, p, Scope::Organization(o)),
+                    "ws role leaks to org"
+                );
+                // An org Owner or Admin is an admin in every workspace; other
+                // org roles do not reach workspaces.
+                let in_ws = matches!(role, BuiltinRole::Owner | BuiltinRole::Admin)
+                    && holders.contains(&BuiltinRole::Admin);
+                assert_eq!(
+                    index.check(at_org, p, Scope::Workspace(o, ws(77))),
+                    in_ws,
+                    "{role} org→ws {name}"
+                );
+                assert!(
+                    !index.check(at_org, p, Scope::Organization(org(2))),
+                    "other org"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn assigning_replaces_and_explain_names_the_source() {
+        let mut index = AccessIndex::new(Catalogue::new());
+        let (o, w, u, g) = (org(1), ws(1), uid(1), group(1));
+        let scope = Scope::Workspace(o, w);
+        index
+            .apply(grant(Grantee::User(u), scope, BuiltinRole::Admin))
+            .unwrap();
+        index
+            .apply(grant(Grantee::User(u), scope, BuiltinRole::ReadOnly))
+            .unwrap();
+        assert_eq!(
+            index.grant_of(Grantee::User(u), scope),
+            Some(BuiltinRole::ReadOnly.id())
+        );
+        let invite = index.catalogue().id("users.invite").unwrap();
+        assert!(!index.check(u, invite, scope), "replaced, not added");
+        index
+            .apply(grant(Grantee::Group(g), scope, BuiltinRole::Admin))
+            .unwrap();
+        assert!(!index.check(u, invite, scope), "not a member yet");
+        let v = index.version(o);
+        index
+            .apply(Change::AddMember(Membership {
+                collective: Collective::Group(g),
+                org: o,
+                user: u,
+            }))
+            .unwrap();
+        assert!(
+            index.version(o) > v,
+            "membership change bumps the org version"
+        );
+        assert!(index.check(u, invite, scope));
+        let decision = index.explain(u, invite, scope);
+        assert_eq!(decision.effect, Effect::Allow);
+        assert_eq!(
+            decision.reasons,
+            vec![Reason {
+                role: BuiltinRole::Admin.id(),
+                role_name: "Admin".into(),
+                source: Source::Group(g),
+                scope
+            }]
+        );
+        let roles = index.roles_of(u, o);
+        assert_eq!(roles.len(), 2);
+        assert!(
+            roles
+                .iter()
+                .any(|r| r.source == Source::Direct && r.role_name == "Read-only")
+        );
+        assert!(
+            roles
+                .iter()
+                .any(|r| r.source == Source::Group(g) && r.role_name == "Admin")
+        );
+        index.apply(Change::Deactivate(u)).unwrap();
+        assert!(!index.check(u, invite, scope));
+        assert_eq!(index.explain(u, invite, scope).effect, Effect::Deny);
+        index.apply(Change::Reactivate(u)).unwrap();
+        assert!(index.check(u, invite, scope));
+    }
+
+    #[test]
+    fn org_admin_reaches_workspaces_created_later_and_explains_it() {
+        let mut index = AccessIndex::new(Catalogue::new());
+        let (o, u) = (org(1), uid(1));
+        index
+            .apply(grant(
+                Grantee::User(u),
+                Scope::Organization(o),
+                BuiltinRole::Owner,
+            ))
+            .unwrap();
+        let later = Scope::Workspace(o, ws(999));
+        let manage = index.catalogue().id("workspaces.manage").unwrap();
+        let billing = index.catalogue().id("org.billing").unwrap();
+        assert!(index.check(u, manage, later));
+        assert!(
+            !index.check(u, billing, later),
+            "admin, not owner, in workspaces"
+        );
+        let d = index.explain(u, manage, later);
+        assert_eq!(d.reasons[0].scope, Scope::Organization(o));
+        assert_eq!(d.reasons[0].role, BuiltinRole::Owner.id());
+    }
+
+    #[test]
+    fn last_owner_cannot_be_demoted_removed_or_deactivated() {
+        let mut index = AccessIndex::new(Catalogue::new());
+        let (o, a, b, g) = (org(1), uid(1), uid(2), group(1));
+        let scope = Scope::Organization(o);
+        index
+            .apply(grant(Grantee::User(a), scope, BuiltinRole::Owner))
+            .unwrap();
+        let last = Err(Error::LastOwner { org: o });
+        assert_eq!(
+            index.apply(grant(Grantee::User(a), scope, BuiltinRole::Admin)),
+            last
+        );
+        assert_eq!(
+            index.apply(Change::Revoke {
+                grantee: Grantee::User(a),
+                scope
+            }),
+            last
+        );
+        assert_eq!(index.apply(Change::Deactivate(a)), last);
+        assert_eq!(index.apply(Change::RemoveFromOrg { user: a, org: o }), last);
+        assert!(
+            index.check_index().is_owner(a, o),
+            "rejected changes change nothing"
+        );
+        assert_eq!(
+            index.grant_of(Grantee::User(a), scope),
+            Some(BuiltinRole::Owner.id())
+        );
+        // Owner via a group counts; then the direct grant may go.
+        index
+            .apply(grant(Grantee::Group(g), scope, BuiltinRole::Owner))
+            .unwrap();
+        index
+            .apply(Change::AddMember(Membership {
+                collective: Collective::Group(g),
+                org: o,
+                user: b,
+            }))
+            .unwrap();
+        assert_eq!(index.check_index().owner_count(o), 2);
+        index
+            .apply(Change::Revoke {
+                grantee: Grantee::User(a),
+                scope,
+            })
+            .unwrap();
+        assert_eq!(
+            index.apply(Change::DeleteCollective(Collective::Group(g))),
+            last
+        );
+        assert_eq!(
+            index.apply(Change::RemoveMember(Membership {
+                collective: Collective::Group(g),
+                org: o,
+                user: b
+            })),
+            last
+        );
+        assert!(index.check_index().is_owner(b, o));
+    }
+
+    #[test]
+    fn custom_roles_are_org_bound_scoped_and_protected_while_used() {
+        let catalogue = Catalogue::new();
+        let (o, other, u) = (org(1), org(2), uid(1));
+        let role = CustomRole::new(
+            RoleId::from_uuid(Uuid::from_u128(0x9000)),
+            o,
+            RoleName::parse("Auditor plus").unwrap(),
+            [crate::Permission::parse("audit.read").unwrap()].into(),
+            AssignableAt {
+                organization: false,
+                workspace: true,
+            },
+            &catalogue,
+        )
+        .unwrap();
+        let mut index = AccessIndex::new(catalogue);
+        index.apply(Change::PutRole(role.clone())).unwrap();
+        let at = |scope| {
+            Change::Assign(Grant {
+                grantee: Grantee::User(u),
+                scope,
+                role: role.id,
+            })
+        };
+        assert_eq!(
+            index.apply(at(Scope::Organization(o))),
+            Err(Error::RoleNotAssignable {
+                role: role.id,
+                scope: ScopeKind::Organization
+            })
+        );
+        assert!(matches!(
+            index.apply(at(Scope::Workspace(other, ws(1)))),
+            Err(Error::RoleNotAssignable { .. })
+        ));
+        index.apply(at(Scope::Workspace(o, ws(1)))).unwrap();
+        let audit = index.catalogue().id("audit.read").unwrap();
+        let users = index.catalogue().id("users.read").unwrap();
+        assert!(index.check(u, audit, Scope::Workspace(o, ws(1))));
+        let mut wider = role.clone();
+        wider
+            .permissions
+            .insert(crate::Permission::parse("users.read").unwrap());
+        index.apply(Change::PutRole(wider)).unwrap();
+        assert!(
+            index.check(u, users, Scope::Workspace(o, ws(1))),
+            "role edits reach holders"
+        );
+        assert_eq!(
+            index.apply(Change::DeleteRole(role.id)),
+            Err(Error::RoleInUse {
+                role: role.id,
+                grants: 1
+            })
+        );
+        index
+            .apply(Change::Revoke {
+                grantee: Grantee::User(u),
+                scope: Scope::Workspace(o, ws(1)),
+            })
+            .unwrap();
+        index.apply(Change::DeleteRole(role.id)).unwrap();
+        assert!(index.role(role.id).is_none());
+        assert_eq!(
+            index.apply(Change::DeleteRole(BuiltinRole::Owner.id())),
+            Err(Error::BuiltinRoleImmutable {
+                role: BuiltinRole::Owner.id()
+            })
+        );
+    }
+
+    #[test]
+    fn groups_and_teams_stay_in_their_org() {
+        let mut index = AccessIndex::new(Catalogue::new());
+        let t = Collective::Team(TeamId::from_uuid(Uuid::from_u128(5)));
+        index
+            .apply(Change::AddMember(Membership {
+                collective: t,
+                org: org(1),
+                user: uid(1),
+            }))
+            .unwrap();
+        assert_eq!(
+            index.apply(Change::AddMember(Membership {
+                collective: t,
+                org: org(2),
+                user: uid(2)
+            })),
+            Err(Error::OrganizationMismatch)
+        );
+        let g = Grantee::from(t);
+        assert_eq!(
+            index.apply(grant(g, Scope::Organization(org(2)), BuiltinRole::Admin)),
+            Err(Error::OrganizationMismatch)
+        );
+    }
+
+    #[test]
+    fn escalation_guards() {
+        let mut index = AccessIndex::new(Catalogue::new());
+        let (o, owner, admin, approver, g) = (org(1), uid(1), uid(2), uid(3), group(1));
+        let scope = Scope::Organization(o);
+        index
+            .apply(grant(Grantee::User(owner), scope, BuiltinRole::Owner))
+            .unwrap();
+        index
+            .apply(grant(Grantee::User(admin), scope, BuiltinRole::Admin))
+            .unwrap();
+        index
+            .apply(grant(Grantee::User(approver), scope, BuiltinRole::Approver))
+            .unwrap();
+        let to = |who, role: BuiltinRole| Grant {
+            grantee: Grantee::User(who),
+            scope,
+            role: role.id(),
+        };
+        assert_eq!(
+            index.ensure_can_assign(admin, &to(approver, BuiltinRole::Owner)),
+            Err(Error::OwnerRequired)
+        );
+        assert!(
+            index
+                .ensure_can_assign(owner, &to(approver, BuiltinRole::Owner))
+                .is_ok()
+        );
+        assert!(
+            index
+                .ensure_can_assign(admin, &to(approver, BuiltinRole::Auditor))
+                .is_ok()
+        );
+        // Overwriting an Owner's grant is revoking Owner.
+        assert_eq!(
+            index.ensure_can_assign(admin, &to(owner, BuiltinRole::ReadOnly)),
+            Err(Error::OwnerRequired)
+        );
+        assert_eq!(
+            index.ensure_can_revoke(admin, Grantee::User(owner), scope),
+            Err(Error::OwnerRequired)
+        );
+        match index.ensure_can_assign(approver, &to(approver, BuiltinRole::Auditor)) {
+            Err(Error::Escalation { missing }) => {
+                assert_eq!(
+                    missing,
+                    vec![crate::Permission::parse("audit.read").unwrap()]
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        index
+            .apply(grant(Grantee::Group(g), scope, BuiltinRole::Admin))
+            .unwrap();
+        assert!(
+            index
+                .ensure_can_change_membership(approver, Collective::Group(g))
+                .is_err()
+        );
+        assert!(
+            index
+                .ensure_can_change_membership(admin, Collective::Group(g))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn api_keys_shrink_with_their_creator() {
+        let mut index = AccessIndex::new(Catalogue::new());
+        let (o, w, u) = (org(1), ws(1), uid(1));
+        let scope = Scope::Workspace(o, w);
+        index
+            .apply(grant(Grantee::User(u), scope, BuiltinRole::Admin))
+            .unwrap();
+        let restriction: BTreeSet<String> =
+            ["users.invite", "audit.read", "org.billing", "nope.nope"]
+                .map(String::from)
+                .into();
+        let catalogue = index.catalogue().clone();
+        let names = |set: &PermissionSet| {
+            catalogue
+                .names_of(set)
+                .iter()
+                .map(|p| p.as_str().to_owned())
+                .collect::<Vec<_>>()
+        };
+        let key = index.api_key_permissions(u, o, w, Some(&restriction));
+        assert_eq!(names(&key), ["users.invite", "audit.read"]);
+        let unrestricted = index.api_key_permissions(u, o, w, None);
+        assert_eq!(unrestricted, index.access(u, scope).permissions);
+        index
+            .apply(grant(Grantee::User(u), scope, BuiltinRole::Auditor))
+            .unwrap();
+        let key = index.api_key_permissions(u, o, w, Some(&restriction));
+        assert_eq!(names(&key), ["audit.read"]);
+    }
+
+    #[test]
+    fn build_equals_incremental() {
+        let (o, g) = (org(1), group(1));
+        let grants = vec![
+            Grant {
+                grantee: Grantee::User(uid(1)),
+                scope: Scope::Organization(o),
+                role: BuiltinRole::Owner.id(),
+            },
+            Grant {
+                grantee: Grantee::Group(g),
+                scope: Scope::Workspace(o, ws(1)),
+                role: BuiltinRole::Requester.id(),
+            },
+        ];
+        let members = vec![Membership {
+            collective: Collective::Group(g),
+            org: o,
+            user: uid(2),
+        }];
+        let built = AccessIndex::build(
+            Catalogue::new(),
+            [],
+            grants.clone(),
+            members.clone(),
+            [uid(3)],
+        )
+        .unwrap();
+        let mut inc = AccessIndex::new(Catalogue::new());
+        for m in members {
+            inc.apply(Change::AddMember(m)).unwrap();
+        }
+        for g in grants {
+            inc.apply(Change::Assign(g)).unwrap();
+        }
+        for (p, _) in built.catalogue().iter() {
+            for u in 1..=3 {
+                for s in [
+                    Scope::Organization(o),
+                    Scope::Workspace(o, ws(1)),
+                    Scope::Workspace(o, ws(2)),
+                ] {
+                    assert_eq!(built.check(uid(u), p, s), inc.check(uid(u), p, s));
+                }
+            }
+        }
+        assert_eq!(built.check_index().entries(), 2);
+    }
 }
