@@ -1230,7 +1230,7 @@ mod tests {
             RoleId::from_uuid(Uuid::from_u128(0x9000)),
             o,
             RoleName::parse("Auditor plus").unwrap(),
-            [crate::Permission::parse("audit.read").unwrap()].into(),
+            [Permission::parse("audit.read").unwrap()].into(),
             AssignableAt {
                 organization: false,
                 workspace: true,
@@ -1265,7 +1265,7 @@ mod tests {
         let mut wider = role.clone();
         wider
             .permissions
-            .insert(crate::Permission::parse("users.read").unwrap());
+            .insert(Permission::parse("users.read").unwrap());
         index.apply(Change::PutRole(wider)).unwrap();
         assert!(
             index.check(u, users, Scope::Workspace(o, ws(1))),
@@ -1364,10 +1364,7 @@ mod tests {
         );
         match index.ensure_can_assign(approver, &to(approver, BuiltinRole::Auditor)) {
             Err(Error::Escalation { missing }) => {
-                assert_eq!(
-                    missing,
-                    vec![crate::Permission::parse("audit.read").unwrap()]
-                );
+                assert_eq!(missing, vec![Permission::parse("audit.read").unwrap()]);
             }
             other => panic!("{other:?}"),
         }
