@@ -520,7 +520,7 @@ impl AccessIndex {
         out
     }
 
-    /// Number of grants of a role.
+    /// Number of grants of a custom role (built-ins are not counted).
     pub fn role_usage(&self, role: RoleId) -> usize {
         self.role_usage.get(&role).map_or(0, BTreeSet::len)
     }
@@ -730,7 +730,9 @@ impl AccessIndex {
                         self.role_usage.remove(&p);
                     }
                 }
-                if let Some(r) = role {
+                // Built-ins cannot change or be deleted, so only custom roles
+                // need their holders tracked (it saves a set entry per grant).
+                if let Some(r) = role.filter(|r| BuiltinRole::from_id(*r).is_none()) {
                     self.role_usage
                         .entry(r)
                         .or_default()
