@@ -6,6 +6,7 @@ use std::future::Future;
 use iamkit_identity::{
     GroupRepository, OrganizationRepository, TeamRepository, UserRepository, WorkspaceRepository,
 };
+use iamkit_rbac::{GrantRepository, RoleRepository};
 use iamkit_store_api::StoreError;
 
 /// A storage backend: in memory, SQLite, PostgreSQL, or the app's own.
@@ -35,6 +36,8 @@ pub trait Transaction:
     + WorkspaceRepository
     + GroupRepository
     + TeamRepository
+    + RoleRepository
+    + GrantRepository
     + Send
     + 'static
 {

@@ -115,7 +115,7 @@ pub struct Grant {
 
 /// A member of a group or team, as the index is fed it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Membership {
+pub struct CollectiveMember {
     /// The group or team.
     pub collective: Collective,
     /// Its organization.

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use iamkit_identity::{OrgId, RoleId, UserId, WorkspaceId};
 
 use crate::error::{Error, Result};
-use crate::grants::{Collective, Grant, Grantee, Membership, Scope, ScopeKind, Source};
+use crate::grants::{Collective, CollectiveMember, Grant, Grantee, Scope, ScopeKind, Source};
 use crate::permissions::{Catalogue, Permission, PermissionId, PermissionSet};
 use crate::roles::{BuiltinRole, CustomRole, RoleDefinition};
 
@@ -209,9 +209,9 @@ pub enum Change {
         scope: Scope,
     },
     /// Adds a user to a group or team.
-    AddMember(Membership),
+    AddMember(CollectiveMember),
     /// Removes a user from a group or team.
-    RemoveMember(Membership),
+    RemoveMember(CollectiveMember),
     /// Deactivates a user: they can do nothing anywhere.
     Deactivate(UserId),
     /// Reactivates a user.
@@ -360,7 +360,7 @@ impl AccessIndex {
         catalogue: Catalogue,
         roles: impl IntoIterator<Item = CustomRole>,
         grants: impl IntoIterator<Item = Grant>,
-        memberships: impl IntoIterator<Item = Membership>,
+        memberships: impl IntoIterator<Item = CollectiveMember>,
         deactivated: impl IntoIterator<Item = UserId>,
     ) -> Result<Self> {
         let mut index = Self::new(catalogue);
@@ -1096,7 +1096,7 @@ mod tests {
         assert!(!index.check(u, invite, scope), "not a member yet");
         let v = index.version(o);
         index
-            .apply(Change::AddMember(Membership {
+            .apply(Change::AddMember(CollectiveMember {
                 collective: Collective::Group(g),
                 org: o,
                 user: u,
@@ -1196,7 +1196,7 @@ mod tests {
             .apply(grant(Grantee::Group(g), scope, BuiltinRole::Owner))
             .unwrap();
         index
-            .apply(Change::AddMember(Membership {
+            .apply(Change::AddMember(CollectiveMember {
                 collective: Collective::Group(g),
                 org: o,
                 user: b,
@@ -1214,7 +1214,7 @@ mod tests {
             last
         );
         assert_eq!(
-            index.apply(Change::RemoveMember(Membership {
+            index.apply(Change::RemoveMember(CollectiveMember {
                 collective: Collective::Group(g),
                 org: o,
                 user: b
@@ -1301,14 +1301,14 @@ mod tests {
         let mut index = AccessIndex::new(Catalogue::new());
         let t = Collective::Team(TeamId::from_uuid(Uuid::from_u128(5)));
         index
-            .apply(Change::AddMember(Membership {
+            .apply(Change::AddMember(CollectiveMember {
                 collective: t,
                 org: org(1),
                 user: uid(1),
             }))
             .unwrap();
         assert_eq!(
-            index.apply(Change::AddMember(Membership {
+            index.apply(Change::AddMember(CollectiveMember {
                 collective: t,
                 org: org(2),
                 user: uid(2)
@@ -1431,7 +1431,7 @@ mod tests {
                 role: BuiltinRole::Requester.id(),
             },
         ];
-        let members = vec![Membership {
+        let members = vec![CollectiveMember {
             collective: Collective::Group(g),
             org: o,
             user: uid(2),

@@ -9,7 +9,7 @@ mod repository;
 mod roles;
 
 pub use error::{Error, PermissionRule, Result, RoleNameRule};
-pub use grants::{Collective, Grant, Grantee, Membership, Scope, ScopeKind, Source};
+pub use grants::{Collective, CollectiveMember, Grant, Grantee, Scope, ScopeKind, Source};
 pub use guards::{ensure_can_grant, restrict_api_key};
 pub use index::{
     Access, AccessIndex, Change, CheckIndex, Decision, Effect, Reason, RoleAssignment,

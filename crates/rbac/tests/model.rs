@@ -11,9 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use iamkit_identity::{GroupId, OrgId, RoleId, TeamId, UserId, WorkspaceId};
 use iamkit_rbac::{
-    AccessIndex, AssignableAt, BuiltinRole, Catalogue, Change, Collective, CustomRole, Effect,
-    Error, Grant, Grantee, Membership, Permission, PermissionId, PermissionSet, RoleName, Scope,
-    Source,
+    AccessIndex, AssignableAt, BuiltinRole, Catalogue, Change, Collective, CollectiveMember,
+    CustomRole, Effect, Error, Grant, Grantee, Permission, PermissionId, PermissionSet, RoleName,
+    Scope, Source,
 };
 use proptest::prelude::*;
 use uuid::Uuid;
@@ -282,7 +282,7 @@ impl World {
                 let (c, o) = collective(c);
                 next.members.insert((c, user(u128::from(u))));
                 (
-                    Change::AddMember(Membership {
+                    Change::AddMember(CollectiveMember {
                         collective: c,
                         org: o,
                         user: user(u128::from(u)),
@@ -297,7 +297,7 @@ impl World {
                 let (c, o) = collective(c);
                 next.members.remove(&(c, user(u128::from(u))));
                 (
-                    Change::RemoveMember(Membership {
+                    Change::RemoveMember(CollectiveMember {
                         collective: c,
                         org: o,
                         user: user(u128::from(u)),
@@ -439,7 +439,7 @@ proptest! {
             world.catalogue.clone(),
             model.custom.values().cloned(),
             model.grants.iter().map(|((g, s), r)| Grant { grantee: *g, scope: *s, role: *r }),
-            model.members.iter().map(|(c, u)| Membership {
+            model.members.iter().map(|(c, u)| CollectiveMember {
                 collective: *c,
                 org: (0..COLLECTIVES).map(collective).find(|(x, _)| x == c).unwrap().1,
                 user: *u,

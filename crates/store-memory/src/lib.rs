@@ -7,11 +7,13 @@ use iamkit_store_api::StoreError;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 mod identity;
+mod rbac;
 
 /// The whole state of a [`MemoryStore`]: one part per domain.
 #[derive(Clone, Default)]
 pub(crate) struct State {
     pub(crate) identity: identity::IdentityState,
+    pub(crate) rbac: rbac::RbacState,
 }
 
 /// An in-memory store. Clones share the same data.

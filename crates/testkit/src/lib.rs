@@ -4,6 +4,7 @@ use std::future::Future;
 
 pub mod fixtures;
 pub mod identity;
+pub mod rbac;
 
 /// Runs one case on a fresh store from `factory`, on a multi-threaded
 /// runtime so concurrency cases use real threads.
@@ -54,6 +55,15 @@ macro_rules! conformance_tests {
                 directory_filters,
                 directory_pages_cover_every_match_once,
                 directory_is_tenant_isolated,
+            }
+            rbac {
+                custom_role_round_trip_and_listing,
+                custom_role_names_are_unique_per_org,
+                update_custom_role_contract,
+                delete_custom_role_contract,
+                assign_grant_replaces_one_role_per_scope,
+                grant_listings_contract,
+                rbac_changes_roll_back,
             }
         }
     };
