@@ -105,23 +105,24 @@ struct UserAccess {
     workspaces: Box<[(WorkspaceId, u32)]>,
 }
 
+/// Per-organization bookkeeping, off the check path.
 #[derive(Debug, Clone, Default)]
-struct OrgAccess {
+struct OrgState {
     version: u64,
-    users: FastMap<UserId, UserAccess>,
     owners: usize,
 }
 
-/// The compiled, read-only part of an [`AccessIndex`]: per organization, per
-/// user, a slot for the organization set, per-workspace slots and the
-/// "org admin ⇒ every workspace" slot.
+/// The compiled, read-only part of an [`AccessIndex`]: per (user,
+/// organization), a slot for the organization set, per-workspace slots and
+/// the "org admin ⇒ every workspace" slot.
 ///
-/// A check is two hash lookups (a handful of organizations, then the user),
-/// a scan of the user's few workspace entries and a bit test: its cost does
-/// not depend on how many users, groups or grants the organization has.
+/// A check is one hash lookup, a scan of the user's few workspace entries
+/// and a bit test: its cost does not depend on how many users, groups or
+/// grants the organization has.
 #[derive(Debug, Clone)]
 pub struct CheckIndex {
-    orgs: FastMap<OrgId, OrgAccess>,
+    users: FastMap<(OrgId, UserId), UserAccess>,
+    orgs: FastMap<OrgId, OrgState>,
     sets: SetTable,
 }
 
@@ -131,11 +132,7 @@ impl CheckIndex {
     /// denied (SECURITY.md 24).
     #[inline]
     pub fn check(&self, user: UserId, permission: PermissionId, scope: Scope) -> bool {
-        let Some(access) = self
-            .orgs
-            .get(&scope.org())
-            .and_then(|org| org.users.get(&user))
-        else {
+        let Some(access) = self.users.get(&(scope.org(), user)) else {
             return false;
         };
         let slot = match scope {
@@ -151,11 +148,7 @@ impl CheckIndex {
 
     /// Every permission `user` holds at `scope`.
     pub fn permissions(&self, user: UserId, scope: Scope) -> PermissionSet {
-        let Some(access) = self
-            .orgs
-            .get(&scope.org())
-            .and_then(|org| org.users.get(&user))
-        else {
+        let Some(access) = self.users.get(&(scope.org(), user)) else {
             return PermissionSet::new();
         };
         let slot = match scope {
@@ -171,10 +164,7 @@ impl CheckIndex {
 
     /// Whether `user` is an active Owner of `org`.
     pub fn is_owner(&self, user: UserId, org: OrgId) -> bool {
-        self.orgs
-            .get(&org)
-            .and_then(|o| o.users.get(&user))
-            .is_some_and(|a| a.owner)
+        self.users.get(&(org, user)).is_some_and(|a| a.owner)
     }
 
     /// The organization's version: it grows on every change that touches
@@ -191,7 +181,7 @@ impl CheckIndex {
 
     /// Number of (user, organization) entries.
     pub fn entries(&self) -> usize {
-        self.orgs.values().map(|o| o.users.len()).sum()
+        self.users.len()
     }
 }
 
@@ -340,6 +330,7 @@ impl AccessIndex {
         Self {
             admin: catalogue.builtin_permissions(BuiltinRole::Admin),
             compiled: CheckIndex {
+                users: FastMap::default(),
                 orgs: FastMap::default(),
                 sets: SetTable::new(catalogue.len()),
             },
@@ -905,7 +896,6 @@ impl AccessIndex {
                 }
             }
         }
-        let entry = self.compiled.orgs.entry(org).or_default();
         let previous = if any {
             let sets = &mut self.compiled.sets;
             let other = if org_admin {
@@ -922,8 +912,8 @@ impl AccessIndex {
                     (ws, sets.intern(&set))
                 })
                 .collect();
-            entry.users.insert(
-                user,
+            self.compiled.users.insert(
+                (org, user),
                 UserAccess {
                     org: sets.intern(&org_set),
                     other_workspaces: other,
@@ -932,8 +922,9 @@ impl AccessIndex {
                 },
             )
         } else {
-            entry.users.remove(&user)
+            self.compiled.users.remove(&(org, user))
         };
+        let entry = self.compiled.orgs.entry(org).or_default();
         let was_owner = previous.is_some_and(|p| p.owner);
         match (was_owner, owner) {
             (false, true) => entry.owners += 1,
