@@ -108,15 +108,18 @@ struct UserAccess {
     /// Workspaces with their own grants as (workspace number, set slot),
     /// the org-admin set folded in. Stored in the hash table's own bucket so
     /// a check touches one cache line run, not a second heap allocation.
-    inline: [(u32, u32); INLINE_WORKSPACES],
+    inline: [WorkspaceEntry; INLINE_WORKSPACES],
 }
+
+/// A workspace entry of a user: (workspace number, set slot).
+type WorkspaceEntry = (u32, u32);
 
 /// Workspace entries kept inline per (user, organization): users hold a
 /// handful of workspace roles (direct plus via groups); more spill over.
 const INLINE_WORKSPACES: usize = 6;
 
 impl UserAccess {
-    fn entries(&self) -> &[(u32, u32)] {
+    fn entries(&self) -> &[WorkspaceEntry] {
         self.inline
             .get(..usize::from(self.inline_len))
             .unwrap_or_default()
@@ -141,7 +144,7 @@ struct OrgState {
 pub struct CheckIndex {
     users: FastMap<(OrgId, UserId), UserAccess>,
     /// Workspace entries beyond [`INLINE_WORKSPACES`].
-    overflow: FastMap<(OrgId, UserId), Box<[(u32, u32)]>>,
+    overflow: FastMap<(OrgId, UserId), Box<[WorkspaceEntry]>>,
     /// Workspace ids numbered densely, so an entry is 8 bytes. Numbers are
     /// never reused; there is one per workspace that ever held a grant.
     workspace_numbers: FastMap<WorkspaceId, u32>,
@@ -938,7 +941,7 @@ impl AccessIndex {
             } else {
                 EMPTY_SET
             };
-            let mut entries: Vec<(u32, u32)> = Vec::with_capacity(workspaces.len());
+            let mut entries: Vec<WorkspaceEntry> = Vec::with_capacity(workspaces.len());
             for (ws, mut set) in workspaces {
                 if org_admin {
                     set.union_with(&self.admin);
