@@ -137,9 +137,11 @@ struct OrgState {
 /// organization), a slot for the organization set, per-workspace slots and
 /// the "org admin ⇒ every workspace" slot.
 ///
-/// A check is one hash lookup, a scan of the user's few workspace entries
-/// and a bit test: its cost does not depend on how many users, groups or
-/// grants the organization has.
+/// A check is one hash lookup on (organization, user); at workspace scope
+/// also the workspace's number from a small table (one entry per
+/// workspace), then a scan of the user's few inline workspace entries and a
+/// bit test. Its cost does not depend on how many users, groups or grants
+/// the organization has.
 #[derive(Debug, Clone)]
 pub struct CheckIndex {
     users: FastMap<(OrgId, UserId), UserAccess>,
