@@ -124,6 +124,21 @@ impl ApiKey {
         self.revoked_at.is_none() && self.expires_at.is_none_or(|e| now < e)
     }
 
+    /// The permissions the key may use, given its creator's *current*
+    /// permissions in the key's workspace: the restriction intersected with
+    /// them (or all of them when unrestricted). Computed on every use, so
+    /// removing a role from the creator shrinks the key at once
+    /// (SECURITY.md 23).
+    pub fn permissions_within(&self, creator_permissions: &BTreeSet<String>) -> BTreeSet<String> {
+        match &self.restriction {
+            Some(restriction) => restriction
+                .intersection(creator_permissions)
+                .cloned()
+                .collect(),
+            None => creator_permissions.clone(),
+        }
+    }
+
     /// Verification: `presented` is an API key for this id, its SHA-256
     /// matches in constant time, and the key is active at `now`.
     pub fn accepts(&self, presented: &PresentedSecret, now: DateTime<Utc>) -> bool {
@@ -222,6 +237,43 @@ mod tests {
             "a session token is never an API key"
         );
         assert!(!format!("{key:?}").contains(&text.expose()[42..]));
+    }
+
+    #[test]
+    fn permissions_are_the_restriction_within_the_creators_current_ones() {
+        let mut rng = StdRng::seed_from_u64(23);
+        let creator = UserId::generate(t0(), &mut rng);
+        let set = |names: &[&str]| {
+            names
+                .iter()
+                .map(|n| (*n).to_owned())
+                .collect::<BTreeSet<_>>()
+        };
+        let new = NewApiKey {
+            restriction: Some(set(&["workflows.run", "users.invite"])),
+            ..new_key(&mut rng)
+        };
+        let (key, _) = ApiKey::create(new, creator, t0(), &mut rng).unwrap();
+        let creator_now = set(&["workflows.run", "users.invite", "audit.read"]);
+        assert_eq!(
+            key.permissions_within(&creator_now),
+            set(&["workflows.run", "users.invite"])
+        );
+        // The creator lost `users.invite`: the key loses it too, immediately.
+        let creator_later = set(&["workflows.run", "audit.read"]);
+        assert_eq!(
+            key.permissions_within(&creator_later),
+            set(&["workflows.run"])
+        );
+        assert!(key.permissions_within(&BTreeSet::new()).is_empty());
+        let unrestricted = ApiKey {
+            restriction: None,
+            ..key
+        };
+        assert_eq!(
+            unrestricted.permissions_within(&creator_later),
+            creator_later
+        );
     }
 
     #[test]
