@@ -190,7 +190,8 @@ pub trait ApiKeyRepository: Send {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
-    /// The keys of `workspace` (revoked ones included), oldest first.
+    /// The keys of `workspace` (revoked ones included), oldest first (by
+    /// `created_at`, then id).
     fn list_api_keys(
         &mut self,
         workspace: WorkspaceId,

@@ -214,7 +214,8 @@ pub trait SessionRepository: Send {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
-    /// The unrevoked sessions of `user`, newest first. Timed-out sessions
+    /// The unrevoked sessions of `user`, newest first (by `created_at`, then
+    /// id). Timed-out sessions
     /// MAY be included; callers filter with [`Session::is_live`].
     fn list_sessions_of(
         &mut self,

@@ -6,6 +6,8 @@ mod store;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use store::{Store, Transaction};
 
+/// The credentials domain: passwords, tokens, TOTP, sessions, API keys, throttling.
+pub use iamkit_credentials as credentials;
 /// The identity domain: users, organizations, workspaces, groups, teams.
 pub use iamkit_identity as identity;
 /// The storage port: `StoreError`, pagination.

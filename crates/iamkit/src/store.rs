@@ -3,6 +3,10 @@
 
 use std::future::Future;
 
+use iamkit_credentials::{
+    ApiKeyRepository, RecoveryCodeRepository, SessionRepository, ThrottleRepository,
+    TokenRepository, TotpRepository,
+};
 use iamkit_identity::{
     GroupRepository, OrganizationRepository, TeamRepository, UserRepository, WorkspaceRepository,
 };
@@ -35,6 +39,12 @@ pub trait Transaction:
     + WorkspaceRepository
     + GroupRepository
     + TeamRepository
+    + TokenRepository
+    + SessionRepository
+    + ApiKeyRepository
+    + TotpRepository
+    + RecoveryCodeRepository
+    + ThrottleRepository
     + Send
     + 'static
 {
