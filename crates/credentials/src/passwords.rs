@@ -4,6 +4,8 @@ use std::fmt;
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
 use rand::CryptoRng;
+use unicode_normalization::UnicodeNormalization;
+use zeroize::Zeroizing;
 
 use crate::error::{Error, FieldRule, Result};
 use crate::secret::SecretString;
@@ -22,6 +24,13 @@ impl Password {
     /// The typed text.
     pub fn expose(&self) -> &str {
         self.0.expose()
+    }
+
+    /// The bytes that get hashed: the text in Unicode NFKC, so the same
+    /// password typed on keyboards that compose accents differently verifies
+    /// (NIST SP 800-63B 3.1.1.2).
+    fn hash_input(&self) -> Zeroizing<String> {
+        Zeroizing::new(self.expose().nfkc().collect())
     }
 }
 
@@ -354,7 +363,7 @@ impl PasswordHasher {
         rng.fill_bytes(&mut salt);
         let hash = self
             .argon2
-            .hash_password_with_salt(password.0.expose().as_bytes(), &salt)
+            .hash_password_with_salt(password.0.hash_input().as_bytes(), &salt)
             .map_err(|_| Error::Hashing)?;
         Ok(PasswordHash(SecretString::new(hash.to_string())))
     }
@@ -381,7 +390,7 @@ impl PasswordHasher {
         match argon2::PasswordHash::new(phc) {
             Ok(parsed) => self
                 .argon2
-                .verify_password(password.expose().as_bytes(), &parsed)
+                .verify_password(password.hash_input().as_bytes(), &parsed)
                 .is_ok(),
             Err(_) => {
                 // Corrupt record: spend the same work, then refuse.
@@ -622,6 +631,24 @@ mod tests {
         assert!(!current.needs_rehash(&rehashed));
         // Same password, fresh salt: different PHC strings.
         assert_ne!(old.hash(&new, &mut rng).unwrap(), hash);
+    }
+
+    #[test]
+    fn composed_and_decomposed_accents_verify_alike() {
+        let h = PasswordHasher::new(CHEAP).unwrap();
+        let composed = "caf\u{e9} cr\u{e8}me br\u{fb}l\u{e9}e";
+        let decomposed = "cafe\u{301} cre\u{300}me bru\u{302}le\u{301}e";
+        assert_ne!(composed, decomposed);
+        let new = PasswordPolicy::default()
+            .check(pw(composed), &PasswordContext::default())
+            .unwrap();
+        let hash = h.hash(&new, &mut StdRng::seed_from_u64(4)).unwrap();
+        assert_eq!(
+            h.verify(&pw(decomposed), Some(&hash)),
+            PasswordCheck::Valid {
+                needs_rehash: false
+            }
+        );
     }
 
     #[test]
