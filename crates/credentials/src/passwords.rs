@@ -325,15 +325,24 @@ impl PasswordHasher {
     pub fn new(params: Argon2Params) -> Result<Self> {
         let p =
             Params::new(params.m_cost_kib, params.t_cost, params.p_cost, None).map_err(|e| {
-                let field = match e {
-                    argon2::Error::TimeTooSmall => "t_cost",
-                    argon2::Error::ThreadsTooFew | argon2::Error::ThreadsTooMany => "p_cost",
-                    _ => "m_cost_kib",
+                let (field, rule) = match e {
+                    argon2::Error::TimeTooSmall => ("t_cost", FieldRule::TooSmall { min: 1 }),
+                    argon2::Error::ThreadsTooFew => ("p_cost", FieldRule::TooSmall { min: 1 }),
+                    argon2::Error::ThreadsTooMany => (
+                        "p_cost",
+                        FieldRule::TooLarge {
+                            max: u64::from(Params::MAX_P_COST),
+                        },
+                    ),
+                    // argon2 needs at least 8 KiB per lane (RFC 9106 3.1).
+                    _ => (
+                        "m_cost_kib",
+                        FieldRule::TooSmall {
+                            min: 8 * u64::from(params.p_cost.max(1)),
+                        },
+                    ),
                 };
-                Error::InvalidField {
-                    field,
-                    rule: FieldRule::TooSmall { min: 1 },
-                }
+                Error::InvalidField { field, rule }
             })?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, p);
         // A fixed salt is fine: this hash never protects a real password.
@@ -686,11 +695,32 @@ mod tests {
     #[test]
     fn invalid_params_name_the_field() {
         let err = PasswordHasher::new(Argon2Params { t_cost: 0, ..CHEAP }).unwrap_err();
+        assert_eq!(
+            err,
+            Error::InvalidField {
+                field: "t_cost",
+                rule: FieldRule::TooSmall { min: 1 }
+            }
+        );
+        let err = PasswordHasher::new(Argon2Params {
+            m_cost_kib: 4,
+            p_cost: 1,
+            ..CHEAP
+        })
+        .unwrap_err();
+        assert_eq!(
+            err,
+            Error::InvalidField {
+                field: "m_cost_kib",
+                rule: FieldRule::TooSmall { min: 8 }
+            }
+        );
+        let err = PasswordHasher::new(Argon2Params { p_cost: 0, ..CHEAP }).unwrap_err();
         assert!(
             matches!(
                 err,
                 Error::InvalidField {
-                    field: "t_cost",
+                    field: "p_cost",
                     ..
                 }
             ),
