@@ -291,6 +291,34 @@ mod tests {
         assert!(!s.authorizes(&cfg, t0()));
     }
 
+    proptest::proptest! {
+        /// Against the injected clock: live iff unrevoked, within the idle
+        /// timeout of the last activity and the absolute timeout of creation.
+        #[test]
+        fn liveness_boundaries(
+            idle_min in 1i64..120,
+            extra_min in 0i64..1_000,
+            seen_after in 0i64..2_000,
+            now_after in 0i64..3_000,
+        ) {
+            let cfg = SessionConfig::new(
+                Duration::minutes(idle_min),
+                Duration::minutes(idle_min + extra_min),
+            )
+            .unwrap();
+            let (mut s, token) = start(SessionState::Full);
+            s.last_seen_at = t0() + Duration::minutes(seen_after);
+            let now = t0() + Duration::minutes(now_after);
+            let expected = now < s.last_seen_at + cfg.idle_timeout()
+                && now < t0() + cfg.absolute_timeout();
+            proptest::prop_assert_eq!(s.is_live(&cfg, now), expected);
+            proptest::prop_assert_eq!(s.accepts(&token, &cfg, now), expected);
+            proptest::prop_assert_eq!(s.authorizes(&cfg, now), expected);
+            let idle_end = s.last_seen_at + cfg.idle_timeout();
+            proptest::prop_assert!(!s.is_live(&cfg, idle_end));
+        }
+    }
+
     #[test]
     fn config_is_validated() {
         assert!(SessionConfig::new(Duration::hours(2), Duration::hours(1)).is_err());

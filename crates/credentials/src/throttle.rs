@@ -182,6 +182,26 @@ mod tests {
         assert_eq!(cfg.lockout_for(1000), Duration::hours(24));
     }
 
+    proptest::proptest! {
+        /// After `n` consecutive failures (all at `t0`), the account is locked
+        /// iff `n` reached the limit, for base · 2^(n div limit − 1), capped.
+        #[test]
+        fn lock_schedule_matches_the_model(limit in 1u32..=100, n in 0u32..400) {
+            let cfg = ThrottleConfig::new(limit, Duration::minutes(15), Duration::hours(24)).unwrap();
+            let s = (0..n).fold(ThrottleState::default(), |s, _| s.after_failure(&cfg, t0()));
+            proptest::prop_assert_eq!(s.failures, n);
+            let runs = n / limit;
+            if runs == 0 {
+                proptest::prop_assert!(s.check(t0()).is_ok());
+            } else {
+                let minutes = 15i64.saturating_mul(1i64 << (runs - 1).min(20)).min(24 * 60);
+                let until = t0() + Duration::minutes(minutes);
+                proptest::prop_assert_eq!(s.check(t0()), Err(Error::Locked { until }));
+                proptest::prop_assert!(s.check(until).is_ok());
+            }
+        }
+    }
+
     #[test]
     fn limit_is_configurable_but_never_above_100() {
         let err = ThrottleConfig::new(101, Duration::minutes(1), Duration::hours(1)).unwrap_err();
