@@ -11,6 +11,7 @@
 use std::borrow::Borrow;
 use std::fmt;
 
+use chrono::SubsecRound;
 use iamkit_identity::OrgId;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -124,7 +125,9 @@ pub fn seal(head: &ChainHead, event: NewEvent) -> Result<AuditEvent> {
         id: event.id,
         org: event.org,
         seq,
-        at: event.at,
+        // Microseconds: the precision SQL timestamps keep, so the hashed
+        // value survives any adapter's round trip.
+        at: event.at.trunc_subsecs(6),
         actor: event.actor,
         action: event.action,
         target: event.target,
@@ -247,7 +250,8 @@ impl ChainVerifier {
             return;
         }
         let beyond_anchor = self.anchor.is_some_and(|a| self.next > a.seq);
-        if !beyond_anchor && self.fits(event, self.next, &self.prev.clone()) {
+        let prev = self.prev;
+        if !beyond_anchor && self.fits(event, self.next, &prev) {
             self.prev = event.hash;
             self.next = self.next.saturating_add(1);
         } else {

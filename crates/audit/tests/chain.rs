@@ -397,3 +397,17 @@ fn sealing_assigns_the_next_sequence_and_checks_the_organization() {
         Err(iamkit_audit::Error::SequenceExhausted)
     );
 }
+
+#[test]
+fn a_sealed_event_survives_a_microsecond_store() {
+    let org = org();
+    let mut rng = StdRng::seed_from_u64(8);
+    let mut event = sample_event(org, 2, 0, &mut rng);
+    event.at += Duration::nanoseconds(123_456_789);
+    let sealed = seal(&ChainHead::genesis(org), event).unwrap();
+    assert_eq!(sealed.at.timestamp_subsec_nanos(), 123_456_000);
+    // What a SQL adapter reads back: the same instant at µs precision.
+    let json = serde_json::to_string(&sealed).unwrap();
+    let back: AuditEvent = serde_json::from_str(&json).unwrap();
+    assert!(verify(org, [back], Some(&sealed.head())).is_ok());
+}
