@@ -1,0 +1,12 @@
+#![doc = include_str!("../README.md")]
+
+mod clock;
+mod store;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use store::{Store, Transaction};
+
+/// The identity domain: users, organizations, workspaces, groups, teams.
+pub use iamkit_identity as identity;
+/// The storage port: `StoreError`, pagination.
+pub use iamkit_store_api as store_api;

@@ -1,0 +1,46 @@
+//! The storage seam: a [`Store`] hands out [`Transaction`]s, and a
+//! transaction is every repository at once.
+
+use std::future::Future;
+
+use iamkit_identity::{
+    GroupRepository, OrganizationRepository, TeamRepository, UserRepository, WorkspaceRepository,
+};
+use iamkit_store_api::StoreError;
+
+/// A storage backend: in memory, SQLite, PostgreSQL, or the app's own.
+///
+/// Cloning is cheap and clones share the same data (a pool handle).
+pub trait Store: Clone + Send + Sync + 'static {
+    /// A unit of work over every repository.
+    type Tx: Transaction;
+
+    /// Starts a transaction.
+    ///
+    /// Transactions MUST be serializable with respect to each other: the
+    /// outcome of concurrent transactions equals some serial order of them
+    /// (adapters may achieve this with locks, or by failing one of two
+    /// conflicting transactions with `Conflict`).
+    fn begin(&self) -> impl Future<Output = Result<Self::Tx, StoreError>> + Send;
+}
+
+/// One transaction: every repository trait, plus commit and rollback.
+///
+/// Nothing done through a transaction is visible to others before
+/// [`commit`](Self::commit) succeeds. Dropping a transaction without
+/// committing MUST roll it back.
+pub trait Transaction:
+    UserRepository
+    + OrganizationRepository
+    + WorkspaceRepository
+    + GroupRepository
+    + TeamRepository
+    + Send
+    + 'static
+{
+    /// Makes every change of this transaction durable and visible, atomically.
+    fn commit(self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Discards every change of this transaction.
+    fn rollback(self) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

@@ -1,0 +1,118 @@
+//! Typed validation errors: every rejection names the field and the rule.
+
+use std::fmt;
+
+/// The rule an input broke. Carries data, never the rejected input itself.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Rule {
+    /// Empty (after trimming surrounding white space).
+    Required,
+    /// Fewer than `min` characters (Unicode code points).
+    TooShort {
+        /// The minimum length.
+        min: usize,
+    },
+    /// More than `max` characters (or bytes, where the field says so).
+    TooLong {
+        /// The maximum length.
+        max: usize,
+    },
+    /// Contains a control character (C0, C1 or DEL).
+    ControlCharacter,
+    /// Contains a character outside the field's alphabet.
+    InvalidCharacter,
+    /// Must start and end with a letter or a digit.
+    MustStartAndEndAlphanumeric,
+    /// An email address needs exactly one `@` between local part and domain.
+    MissingAtSign,
+    /// The local part (before `@`) breaks RFC 5321 limits or dot rules.
+    InvalidLocalPart,
+    /// The domain is not a valid DNS name with at least two labels.
+    InvalidDomain,
+    /// Not a parseable absolute URL.
+    InvalidUrl,
+    /// The URL's scheme is not `https`.
+    NotHttps,
+    /// Not one of the supported values (listed in the field's docs).
+    Unsupported,
+    /// The referenced item does not belong to the organization.
+    NotInOrganization,
+    /// An opaque value (a cursor) that this library did not produce.
+    Malformed,
+    /// Outside the allowed numeric range.
+    OutOfRange {
+        /// Smallest allowed value.
+        min: usize,
+        /// Largest allowed value.
+        max: usize,
+    },
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Required => f.write_str("must not be empty"),
+            Self::TooShort { min } => write!(f, "must be at least {min} characters long"),
+            Self::TooLong { max } => write!(f, "must be at most {max} characters long"),
+            Self::ControlCharacter => f.write_str("must not contain control characters"),
+            Self::InvalidCharacter => f.write_str("contains a character that is not allowed"),
+            Self::MustStartAndEndAlphanumeric => {
+                f.write_str("must start and end with a letter or a digit")
+            }
+            Self::MissingAtSign => f.write_str("must contain one `@` between name and domain"),
+            Self::InvalidLocalPart => f.write_str("has an invalid part before `@`"),
+            Self::InvalidDomain => f.write_str("has an invalid domain"),
+            Self::InvalidUrl => f.write_str("must be an absolute URL"),
+            Self::NotHttps => f.write_str("must use https"),
+            Self::Unsupported => f.write_str("is not a supported value"),
+            Self::NotInOrganization => f.write_str("does not belong to this organization"),
+            Self::Malformed => f.write_str("is malformed"),
+            Self::OutOfRange { min, max } => write!(f, "must be between {min} and {max}"),
+        }
+    }
+}
+
+/// A rejected input: which field, which rule.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
+#[error("`{field}` {rule}")]
+pub struct InvalidInput {
+    /// The field, as the caller's form or API names it (`email`, `first_name`).
+    pub field: &'static str,
+    /// The rule it broke.
+    pub rule: Rule,
+}
+
+impl InvalidInput {
+    /// A rejection of `field` for `rule`.
+    pub const fn new(field: &'static str, rule: Rule) -> Self {
+        Self { field, rule }
+    }
+
+    /// The same rejection reported under another field name (a `PersonName`
+    /// parsed for `last_name`, say).
+    #[must_use]
+    pub const fn for_field(self, field: &'static str) -> Self {
+        Self { field, ..self }
+    }
+}
+
+/// Trims `raw` and checks the rules every free-text name shares: not empty,
+/// at most `max` code points, no control characters.
+pub(crate) fn clean_text(
+    field: &'static str,
+    raw: &str,
+    max: usize,
+) -> Result<String, InvalidInput> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(InvalidInput::new(field, Rule::Required));
+    }
+    if trimmed.chars().count() > max {
+        return Err(InvalidInput::new(field, Rule::TooLong { max }));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(InvalidInput::new(field, Rule::ControlCharacter));
+    }
+    Ok(trimmed.to_owned())
+}

@@ -1,0 +1,77 @@
+#![doc = include_str!("../README.md")]
+
+use std::future::Future;
+
+pub mod fixtures;
+pub mod identity;
+
+/// Runs one case on a fresh store from `factory`, on a multi-threaded
+/// runtime so concurrency cases use real threads.
+///
+/// # Panics
+/// When the case fails, like any test.
+pub fn run_case<S, F, Fut, C, CFut>(factory: F, case: C)
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = S>,
+    C: FnOnce(S) -> CFut,
+    CFut: Future<Output = ()>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime for the conformance case");
+    runtime.block_on(async move {
+        let store = factory().await;
+        case(store).await;
+    });
+}
+
+/// Generates one `#[test]` per conformance case, grouped in modules by
+/// domain, for the store made by `factory` (a closure returning a future of
+/// a fresh store). The tests live in nested modules, so the factory names
+/// items by absolute path (`crate::MyStore`, `my_adapter::MyStore`).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($factory:expr) => {
+        $crate::__conformance_cases! { $factory;
+            identity {
+                user_round_trip,
+                username_is_unique_case_insensitively,
+                email_is_unique_case_insensitively,
+                failed_insert_changes_nothing,
+                update_user_keeps_uniqueness_and_requires_existence,
+                delete_user_frees_username_email_and_memberships,
+                rolled_back_transaction_leaves_nothing,
+                dropped_transaction_rolls_back,
+                concurrent_inserts_of_one_username_one_wins,
+                organization_slug_is_unique,
+                names_are_unique_within_an_organization,
+                memberships_contract,
+                group_membership_contract,
+                team_membership_contract,
+                directory_filters,
+                directory_pages_cover_every_match_once,
+                directory_is_tenant_isolated,
+            }
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_cases {
+    ($factory:expr; $($domain:ident { $($case:ident),* $(,)? })*) => {
+        $(
+            mod $domain {
+                $(
+                    #[test]
+                    fn $case() {
+                        $crate::run_case($factory, $crate::$domain::$case);
+                    }
+                )*
+            }
+        )*
+    };
+}
