@@ -1,5 +1,7 @@
 //! Filters and pagination of an organization's events, newest first.
 
+use std::borrow::Borrow;
+
 use chrono::{DateTime, Utc};
 use iamkit_identity::UserId;
 use iamkit_store_api::{Cursor, Page};
@@ -121,14 +123,19 @@ impl EventQuery {
     /// Adapters without a query language use it as their whole query.
     pub fn collect_page<I>(&self, newest_first: I) -> Page<AuditEvent>
     where
-        I: IntoIterator<Item = AuditEvent>,
+        I: IntoIterator,
+        I::Item: Borrow<AuditEvent>,
     {
         let limit = self.limit.get();
         let mut items: Vec<AuditEvent> = newest_first
             .into_iter()
-            .skip_while(|e| self.before_seq.is_some_and(|before| e.seq >= before))
-            .filter(|e| self.filter.matches(e))
+            .skip_while(|e| {
+                self.before_seq
+                    .is_some_and(|before| e.borrow().seq >= before)
+            })
+            .filter(|e| self.filter.matches(e.borrow()))
             .take(limit.saturating_add(1))
+            .map(|e| e.borrow().clone())
             .collect();
         let next = if items.len() > limit {
             items.truncate(limit);

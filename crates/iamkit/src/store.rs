@@ -3,6 +3,7 @@
 
 use std::future::Future;
 
+use iamkit_audit::AuditRepository;
 use iamkit_identity::{
     GroupRepository, OrganizationRepository, TeamRepository, UserRepository, WorkspaceRepository,
 };
@@ -35,6 +36,7 @@ pub trait Transaction:
     + WorkspaceRepository
     + GroupRepository
     + TeamRepository
+    + AuditRepository
     + Send
     + 'static
 {

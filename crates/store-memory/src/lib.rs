@@ -6,12 +6,14 @@ use iamkit::{Store, Transaction};
 use iamkit_store_api::StoreError;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+mod audit;
 mod identity;
 
 /// The whole state of a [`MemoryStore`]: one part per domain.
 #[derive(Clone, Default)]
 pub(crate) struct State {
     pub(crate) identity: identity::IdentityState,
+    pub(crate) audit: audit::AuditState,
 }
 
 /// An in-memory store. Clones share the same data.

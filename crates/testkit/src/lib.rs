@@ -2,6 +2,7 @@
 
 use std::future::Future;
 
+pub mod audit;
 pub mod fixtures;
 pub mod identity;
 
@@ -54,6 +55,14 @@ macro_rules! conformance_tests {
                 directory_filters,
                 directory_pages_cover_every_match_once,
                 directory_is_tenant_isolated,
+            }
+            audit {
+                append_assigns_sequences_and_the_chain_verifies,
+                concurrent_appends_are_gapless,
+                rolled_back_append_leaves_no_event,
+                queries_filter_and_paginate,
+                organizations_are_isolated,
+                scan_pages_ascending,
             }
         }
     };
