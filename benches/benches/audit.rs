@@ -37,17 +37,24 @@ fn new_events(f: &mut Fixture, org: OrgId, count: usize) -> Vec<NewEvent> {
                 from: None,
                 to: Some(role),
             };
-            NewEvent::new(org, Actor::User(admin), action, Target::User(user), at, f.rng())
-                .with_context(Context {
-                    ip: Some(IpAddr::V4(Ipv4Addr::new(198, 51, 100, 23))),
-                    user_agent: Some(
-                        UserAgent::new(
-                            "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
-                        )
-                        .unwrap(),
-                    ),
-                    request_id: Some(RequestId::new(format!("req-{i:08}")).unwrap()),
-                })
+            NewEvent::new(
+                org,
+                Actor::User(admin),
+                action,
+                Target::User(user),
+                at,
+                f.rng(),
+            )
+            .with_context(Context {
+                ip: Some(IpAddr::V4(Ipv4Addr::new(198, 51, 100, 23))),
+                user_agent: Some(
+                    UserAgent::new(
+                        "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+                    )
+                    .unwrap(),
+                ),
+                request_id: Some(RequestId::new(format!("req-{i:08}")).unwrap()),
+            })
         })
         .collect()
 }
