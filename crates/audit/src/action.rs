@@ -86,8 +86,20 @@ pub enum ResetInitiator {
 
 /// What happened, with the ids it concerns.
 ///
-/// The [`Target`](crate::Target) of the event names the object acted on
-/// (usually the user); the payload adds what the target alone does not say.
+/// The [`Target`](crate::Target) of the event names the object acted on;
+/// the payload adds what the target alone does not say. Targets by
+/// convention, so that a user's activity page finds what concerns them:
+///
+/// - the user, for invitations, account lifecycle, profile, email,
+///   password, second factor, sign-in, lockout, role and membership
+///   changes, and [`SessionRevoked`](Action::SessionRevoked) (the session's
+///   owner; the session is in the payload);
+/// - the key, for [`ApiKeyCreated`](Action::ApiKeyCreated) and
+///   [`ApiKeyRevoked`](Action::ApiKeyRevoked);
+/// - the request, for the `AccessRequest*` actions;
+/// - the organization, for [`SettingsChanged`](Action::SettingsChanged);
+/// - the object the actor tried to act on, for
+///   [`AuthorizationDenied`](Action::AuthorizationDenied).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]

@@ -23,5 +23,5 @@ pub use event::{Actor, AuditEvent, Context, DenialReason, EventId, NewEvent, Out
 pub use export::{read_jsonl, write_jsonl};
 pub use names::{EventView, NameResolver, actor_label, deleted_label, label_of};
 pub use query::{EventFilter, EventQuery, PageLimit, cursor_before};
-pub use repository::{AuditRepository, SCAN_BATCH, verify_org};
+pub use repository::{AuditRepository, SCAN_BATCH, export_org_jsonl, verify_org};
 pub use text::{PermissionName, RequestId, SettingName, UserAgent};

@@ -7,6 +7,7 @@ use iamkit_store_api::{Page, StoreError};
 
 use crate::chain::{ChainBreak, ChainHead, ChainVerifier, Verified};
 use crate::event::{AuditEvent, NewEvent};
+use crate::export::write_jsonl;
 use crate::query::EventQuery;
 
 /// Stores each organization's append-only event chain.
@@ -97,4 +98,31 @@ where
         }
     }
     Ok(verifier.finish())
+}
+
+/// Streams `org`'s whole chain to `out` as JSON Lines, oldest first, one
+/// [`SCAN_BATCH`] in memory at a time. Returns how many events were
+/// written. A store failure surfaces as an [`std::io::Error`] of kind
+/// `Other` whose source is the [`StoreError`].
+pub async fn export_org_jsonl<R, W>(repo: &mut R, org: OrgId, mut out: W) -> std::io::Result<u64>
+where
+    R: AuditRepository + ?Sized,
+    W: std::io::Write,
+{
+    let mut written = 0u64;
+    let mut after = 0;
+    loop {
+        let batch = repo
+            .scan_events(org, after, SCAN_BATCH)
+            .await
+            .map_err(std::io::Error::other)?;
+        let Some(last) = batch.last() else { break };
+        after = last.seq;
+        written = written.saturating_add(write_jsonl(&mut out, &batch)?);
+        if batch.len() < SCAN_BATCH {
+            break;
+        }
+    }
+    out.flush()?;
+    Ok(written)
 }

@@ -7,9 +7,9 @@ use chrono::Duration;
 use iamkit::{Store, Transaction};
 use iamkit_audit::{
     Action, ActionKind, Actor, AuditEvent, AuditRepository, ChainHead, EventFilter, EventQuery,
-    NewEvent, PageLimit, Target, verify, verify_org,
+    EventView, NewEvent, PageLimit, Target, verify, verify_org,
 };
-use iamkit_identity::{ApiKeyId, OrgId, UserId};
+use iamkit_identity::{ApiKeyId, OrgId, UserId, UserRepository};
 
 use crate::fixtures::Fixture;
 
@@ -339,4 +339,47 @@ pub async fn scan_pages_ascending<S: Store>(store: S) {
     );
     let head = tx.audit_head(c.org).await.expect("head");
     assert!(verify(c.org, &seen, Some(&head)).is_ok());
+}
+
+/// Deleting a user rewrites no event: the chain still verifies, the
+/// user's activity is still listed, and their name now resolves to
+/// "Deleted user" (SECURITY.md 31).
+pub async fn deleted_users_keep_a_verifying_trail<S: Store>(store: S) {
+    let mut f = Fixture::default();
+    let c = cast(&mut f);
+    let alice = f.user("alice");
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_user(&alice).await.expect("insert");
+    let now = f.now();
+    let event = NewEvent::new(
+        c.org,
+        Actor::User(alice.id),
+        Action::PasswordChanged,
+        Target::User(alice.id),
+        now,
+        f.rng(),
+    );
+    let sealed = tx.append_event(event).await.expect("append");
+    tx.delete_user(alice.id).await.expect("delete");
+    tx.commit().await.expect("commit");
+
+    let mut tx = store.begin().await.expect("begin");
+    assert!(verify_org(&mut tx, c.org).await.expect("store").is_ok());
+    // What a facade's name resolver finds: nothing for alice any more.
+    let mut names = std::collections::HashMap::new();
+    for object in sealed.mentions() {
+        if let Target::User(id) = object
+            && let Some(user) = tx.get_user(id).await.expect("get")
+        {
+            names.insert(object, user.username.to_string());
+        }
+    }
+    drop(tx);
+    let activity = all_pages(&store, c.org, EventFilter::activity_of(alice.id), 10).await;
+    assert_eq!(activity, vec![sealed]);
+    let view = EventView::new(&activity[0], &names);
+    assert_eq!(
+        (view.actor.as_str(), view.target.as_str()),
+        ("Deleted user", "Deleted user")
+    );
 }

@@ -63,6 +63,7 @@ macro_rules! conformance_tests {
                 queries_filter_and_paginate,
                 organizations_are_isolated,
                 scan_pages_ascending,
+                deleted_users_keep_a_verifying_trail,
             }
         }
     };
