@@ -76,6 +76,10 @@ pub const SCAN_BATCH: usize = 1000;
 /// Verifies `org`'s whole chain against the head the store recorded:
 /// `Ok(Ok(_))` when intact, `Ok(Err(break))` naming the first break, `Err`
 /// when the store failed.
+///
+/// Call it on a transaction, so the head and the events are read from one
+/// snapshot: an event appended between the two reads would otherwise look
+/// like one inserted beyond the head.
 pub async fn verify_org<R>(
     repo: &mut R,
     org: OrgId,
