@@ -3,6 +3,7 @@
 
 use std::future::Future;
 
+use iamkit_audit::AuditRepository;
 use iamkit_credentials::{
     ApiKeyRepository, RecoveryCodeRepository, SessionRepository, ThrottleRepository,
     TokenRepository, TotpRepository,
@@ -45,6 +46,7 @@ pub trait Transaction:
     + TotpRepository
     + RecoveryCodeRepository
     + ThrottleRepository
+    + AuditRepository
     + Send
     + 'static
 {

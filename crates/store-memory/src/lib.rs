@@ -6,6 +6,7 @@ use iamkit::{Store, Transaction};
 use iamkit_store_api::StoreError;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+mod audit;
 mod credentials;
 mod identity;
 
@@ -14,6 +15,7 @@ mod identity;
 pub(crate) struct State {
     pub(crate) identity: identity::IdentityState,
     pub(crate) credentials: credentials::CredentialsState,
+    pub(crate) audit: audit::AuditState,
 }
 
 /// An in-memory store. Clones share the same data.

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 
+pub mod audit;
 pub mod credentials;
 pub mod fixtures;
 pub mod identity;
@@ -72,6 +73,15 @@ macro_rules! conformance_tests {
                 concurrent_consumes_of_one_recovery_code_one_wins,
                 throttle_contract,
                 concurrent_failures_are_all_counted,
+            }
+            audit {
+                append_assigns_sequences_and_the_chain_verifies,
+                concurrent_appends_are_gapless,
+                rolled_back_append_leaves_no_event,
+                queries_filter_and_paginate,
+                organizations_are_isolated,
+                scan_pages_ascending,
+                deleted_users_keep_a_verifying_trail,
             }
         }
     };
