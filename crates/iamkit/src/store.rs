@@ -3,6 +3,11 @@
 
 use std::future::Future;
 
+use iamkit_audit::AuditRepository;
+use iamkit_credentials::{
+    ApiKeyRepository, RecoveryCodeRepository, SessionRepository, ThrottleRepository,
+    TokenRepository, TotpRepository,
+};
 use iamkit_identity::{
     GroupRepository, OrganizationRepository, TeamRepository, UserRepository, WorkspaceRepository,
 };
@@ -38,6 +43,13 @@ pub trait Transaction:
     + TeamRepository
     + RoleRepository
     + GrantRepository
+    + TokenRepository
+    + SessionRepository
+    + ApiKeyRepository
+    + TotpRepository
+    + RecoveryCodeRepository
+    + ThrottleRepository
+    + AuditRepository
     + Send
     + 'static
 {

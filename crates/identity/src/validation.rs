@@ -97,6 +97,63 @@ impl InvalidInput {
     }
 }
 
+/// Implements `Deserialize` through `$ty::parse` (so deserialized values are
+/// valid by construction) and, with `display`, `Display` through `as_str`.
+macro_rules! parsed_string_impls {
+    ($ty:ident) => {
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = <String as serde::Deserialize>::deserialize(d)?;
+                Self::parse(&raw).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+    ($ty:ident, display) => {
+        parsed_string_impls!($ty);
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use parsed_string_impls;
+
+/// Checks a handle (username, slug): ASCII letters, digits and the
+/// `extra` punctuation only, `min..=max` characters, starting and ending
+/// with a letter or digit. Returns it lower-cased.
+pub(crate) fn parse_handle(
+    field: &'static str,
+    raw: &str,
+    extra: &[char],
+    min: usize,
+    max: usize,
+) -> Result<String, InvalidInput> {
+    let err = |rule| InvalidInput::new(field, rule);
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(err(Rule::Required));
+    }
+    if !trimmed
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || extra.contains(&c))
+    {
+        return Err(err(Rule::InvalidCharacter));
+    }
+    // All ASCII from here, so byte length is the character count.
+    if trimmed.len() < min {
+        return Err(err(Rule::TooShort { min }));
+    }
+    if trimmed.len() > max {
+        return Err(err(Rule::TooLong { max }));
+    }
+    let edge_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    if !edge_ok(trimmed.chars().next()) || !edge_ok(trimmed.chars().last()) {
+        return Err(err(Rule::MustStartAndEndAlphanumeric));
+    }
+    Ok(trimmed.to_ascii_lowercase())
+}
+
 /// Trims `raw` and checks the rules every free-text name shares: not empty,
 /// at most `max` code points, no control characters.
 pub(crate) fn clean_text(

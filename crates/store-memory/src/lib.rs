@@ -6,6 +6,8 @@ use iamkit::{Store, Transaction};
 use iamkit_store_api::StoreError;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+mod audit;
+mod credentials;
 mod identity;
 mod rbac;
 
@@ -14,6 +16,8 @@ mod rbac;
 pub(crate) struct State {
     pub(crate) identity: identity::IdentityState,
     pub(crate) rbac: rbac::RbacState,
+    pub(crate) credentials: credentials::CredentialsState,
+    pub(crate) audit: audit::AuditState,
 }
 
 /// An in-memory store. Clones share the same data.

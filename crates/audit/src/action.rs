@@ -1,0 +1,321 @@
+//! What happened: one variant per workflow of the facade. Payloads hold ids
+//! and enums only, never names, emails or secrets (SECURITY.md 30), so
+//! deleting a user never requires rewriting the chain (SECURITY.md 31).
+
+use iamkit_identity::{GroupId, RoleId, SessionId, TeamId, WorkspaceId};
+use serde::{Deserialize, Serialize};
+
+use crate::text::{PermissionName, SettingName};
+
+/// A profile field that a [`Action::ProfileUpdated`] event says changed.
+/// The new values are not recorded: they may be personal data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ProfileField {
+    /// The display name.
+    DisplayName,
+    /// The username.
+    Username,
+    /// The preferred language.
+    Language,
+    /// The time zone.
+    TimeZone,
+    /// The avatar.
+    Avatar,
+    /// The department.
+    Department,
+    /// The job title.
+    Title,
+}
+
+/// Whether a member joined or left a group or team.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MembershipChange {
+    /// The user joined.
+    Added,
+    /// The user left or was removed.
+    Removed,
+}
+
+/// How a sign-in was completed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SignInMethod {
+    /// Password only.
+    Password,
+    /// Password and a TOTP code.
+    PasswordAndTotp,
+    /// Password and a recovery code.
+    PasswordAndRecoveryCode,
+}
+
+/// Why a sign-in failed. The caller always sees one generic error
+/// (SECURITY.md 29); the precise reason goes here, never the secret tried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SignInFailure {
+    /// No account has the given username or email.
+    UnknownUser,
+    /// The password did not match.
+    WrongPassword,
+    /// The TOTP code did not match.
+    WrongTotpCode,
+    /// A TOTP code of an already used time step was replayed (RFC 6238 5.2).
+    ReplayedTotpCode,
+    /// The recovery code did not match or was already used.
+    WrongRecoveryCode,
+    /// The account is locked after too many failures.
+    AccountLocked,
+    /// The account is deactivated.
+    Deactivated,
+}
+
+/// Who started a password reset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResetInitiator {
+    /// The user, through self-service.
+    SelfService,
+    /// An administrator, for the user.
+    Admin,
+}
+
+/// What happened, with the ids it concerns.
+///
+/// The [`Target`](crate::Target) of the event names the object acted on;
+/// the payload adds what the target alone does not say. Targets by
+/// convention, so that a user's activity page finds what concerns them:
+///
+/// - the user, for invitations, account lifecycle, profile, email,
+///   password, second factor, sign-in, lockout, role and membership
+///   changes, and [`SessionRevoked`](Action::SessionRevoked) (the session's
+///   owner; the session is in the payload);
+/// - the key, for [`ApiKeyCreated`](Action::ApiKeyCreated) and
+///   [`ApiKeyRevoked`](Action::ApiKeyRevoked);
+/// - the request, for the `AccessRequest*` actions;
+/// - the organization, for [`SettingsChanged`](Action::SettingsChanged);
+/// - the object the actor tried to act on, for
+///   [`AuthorizationDenied`](Action::AuthorizationDenied).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Action {
+    /// A user was invited to the organization, with the role offered.
+    Invited {
+        /// The organization role the invitation grants on acceptance.
+        role: Option<RoleId>,
+    },
+    /// An invitation was sent again (with a new link).
+    InviteResent,
+    /// An invitation was revoked before acceptance.
+    InviteRevoked,
+    /// An invitation was accepted.
+    InviteAccepted,
+    /// A user account was created (directly, not by invitation).
+    UserCreated,
+    /// Profile fields changed.
+    ProfileUpdated {
+        /// Which fields changed.
+        fields: Vec<ProfileField>,
+    },
+    /// A change of email address was requested (verification pending).
+    EmailChangeRequested,
+    /// An email address was verified.
+    EmailVerified,
+    /// The user's organization role changed; `None` means no role.
+    OrgRoleChanged {
+        /// The role before.
+        from: Option<RoleId>,
+        /// The role after.
+        to: Option<RoleId>,
+    },
+    /// The user's role on a workspace changed; `None` means no role.
+    WorkspaceRoleChanged {
+        /// The workspace.
+        workspace: WorkspaceId,
+        /// The role before.
+        from: Option<RoleId>,
+        /// The role after.
+        to: Option<RoleId>,
+    },
+    /// The user joined or left a group.
+    GroupMembershipChanged {
+        /// The group.
+        group: GroupId,
+        /// Joined or left.
+        change: MembershipChange,
+    },
+    /// The user joined or left a team.
+    TeamMembershipChanged {
+        /// The team.
+        team: TeamId,
+        /// Joined or left.
+        change: MembershipChange,
+    },
+    /// The user was deactivated.
+    Deactivated,
+    /// The user was reactivated.
+    Reactivated,
+    /// The user was deleted.
+    Deleted,
+    /// The user changed their password.
+    PasswordChanged,
+    /// A password reset link was issued.
+    PasswordResetRequested {
+        /// Who asked for it.
+        by: ResetInitiator,
+    },
+    /// A password was set through a reset link.
+    PasswordResetCompleted,
+    /// TOTP was enrolled and confirmed.
+    TwoFactorEnrolled,
+    /// TOTP was disabled.
+    TwoFactorDisabled,
+    /// New recovery codes replaced the old ones.
+    RecoveryCodesRegenerated,
+    /// A sign-in succeeded.
+    SignedIn {
+        /// The factors used.
+        method: SignInMethod,
+    },
+    /// A sign-in failed.
+    SignInFailed {
+        /// Why (never shown to the caller).
+        reason: SignInFailure,
+    },
+    /// The account was locked after repeated failures.
+    AccountLocked,
+    /// A session was revoked.
+    SessionRevoked {
+        /// The session.
+        session: SessionId,
+    },
+    /// An API key was created.
+    ApiKeyCreated,
+    /// An API key was revoked.
+    ApiKeyRevoked,
+    /// An access request was submitted, for a role where it asks for one.
+    AccessRequestCreated {
+        /// The role requested.
+        role: Option<RoleId>,
+    },
+    /// An access request was approved.
+    AccessRequestApproved,
+    /// An access request was rejected.
+    AccessRequestRejected,
+    /// A permission check denied an operation.
+    AuthorizationDenied {
+        /// The permission that was required.
+        permission: PermissionName,
+    },
+    /// An organization setting changed.
+    SettingsChanged {
+        /// Which setting.
+        setting: SettingName,
+    },
+}
+
+macro_rules! action_kinds {
+    ($($variant:ident => $name:literal),* $(,)?) => {
+        /// The kind of an [`Action`], without its payload: what queries
+        /// filter on.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        #[non_exhaustive]
+        pub enum ActionKind {
+            $(
+                #[doc = concat!("[`Action::", stringify!($variant), "`].")]
+                $variant,
+            )*
+        }
+
+        impl ActionKind {
+            /// Every kind, in declaration order.
+            pub const ALL: &'static [ActionKind] = &[$(ActionKind::$variant),*];
+
+            /// The stable `snake_case` name used in exports.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ActionKind::$variant => $name,)*
+                }
+            }
+        }
+
+        impl Action {
+            /// The kind of this action.
+            pub fn kind(&self) -> ActionKind {
+                match self {
+                    $(Action::$variant { .. } => ActionKind::$variant,)*
+                }
+            }
+        }
+    };
+}
+
+action_kinds! {
+    Invited => "invited",
+    InviteResent => "invite_resent",
+    InviteRevoked => "invite_revoked",
+    InviteAccepted => "invite_accepted",
+    UserCreated => "user_created",
+    ProfileUpdated => "profile_updated",
+    EmailChangeRequested => "email_change_requested",
+    EmailVerified => "email_verified",
+    OrgRoleChanged => "org_role_changed",
+    WorkspaceRoleChanged => "workspace_role_changed",
+    GroupMembershipChanged => "group_membership_changed",
+    TeamMembershipChanged => "team_membership_changed",
+    Deactivated => "deactivated",
+    Reactivated => "reactivated",
+    Deleted => "deleted",
+    PasswordChanged => "password_changed",
+    PasswordResetRequested => "password_reset_requested",
+    PasswordResetCompleted => "password_reset_completed",
+    TwoFactorEnrolled => "two_factor_enrolled",
+    TwoFactorDisabled => "two_factor_disabled",
+    RecoveryCodesRegenerated => "recovery_codes_regenerated",
+    SignedIn => "signed_in",
+    SignInFailed => "sign_in_failed",
+    AccountLocked => "account_locked",
+    SessionRevoked => "session_revoked",
+    ApiKeyCreated => "api_key_created",
+    ApiKeyRevoked => "api_key_revoked",
+    AccessRequestCreated => "access_request_created",
+    AccessRequestApproved => "access_request_approved",
+    AccessRequestRejected => "access_request_rejected",
+    AuthorizationDenied => "authorization_denied",
+    SettingsChanged => "settings_changed",
+}
+
+impl std::fmt::Display for ActionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_names_match_the_export_tag() {
+        let action = Action::PasswordResetRequested {
+            by: ResetInitiator::Admin,
+        };
+        let json = serde_json::to_value(&action).unwrap();
+        assert_eq!(json["kind"], action.kind().as_str());
+        assert_eq!(json["by"], "admin");
+        assert_eq!(ActionKind::ALL.len(), 32);
+        let kinds: std::collections::BTreeSet<_> =
+            ActionKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(
+            kinds.len(),
+            ActionKind::ALL.len(),
+            "export names are unique"
+        );
+    }
+}
