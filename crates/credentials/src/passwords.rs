@@ -202,7 +202,11 @@ impl PasswordPolicy {
     /// Checks `password` for `ctx`; on success it may be hashed.
     pub fn check(&self, password: Password, ctx: &PasswordContext<'_>) -> Result<NewPassword> {
         let reject = |rule| Err(Error::InvalidPassword { rule });
-        let text = password.expose();
+        // Judge exactly what gets hashed (NFKC): otherwise 8 decomposed
+        // accents count as 16 code points but verify as 8, and a
+        // full-width username slips past the context check.
+        let normalized = password.hash_input();
+        let text = normalized.as_str();
         // NIST 800-63B: length in Unicode code points.
         let len = text.chars().count();
         let min = self.min_length(ctx);
@@ -236,7 +240,7 @@ impl PasswordPolicy {
 }
 
 fn contains_word(lower_password: &str, word: Option<&str>) -> bool {
-    word.map(str::to_lowercase)
+    word.map(|w| w.nfkc().collect::<String>().to_lowercase())
         .is_some_and(|w| w.chars().count() >= MIN_CONTEXT_WORD && lower_password.contains(&w))
 }
 
@@ -469,6 +473,38 @@ mod tests {
         assert_eq!(
             rule(p.check(pw("Kx9!mQ2"), &mfa)),
             PasswordRule::TooShort { min: 8 }
+        );
+    }
+
+    #[test]
+    fn length_is_counted_on_the_normalized_form_that_gets_hashed() {
+        let p = PasswordPolicy::default();
+        let ctx = PasswordContext::default();
+        // 14 characters, 6 of them typed as letter + combining accent: 20
+        // code points as typed, 14 after NFKC, and the 14-letter composed
+        // spelling verifies against its hash. It must count as 14.
+        let decomposed = "ve\u{301}lo ro\u{302}de\u{301} e\u{301}te\u{301}a\u{300}";
+        assert_eq!(decomposed.chars().count(), 20);
+        assert_eq!(decomposed.nfkc().count(), 14);
+        assert_eq!(
+            rule(p.check(pw(decomposed), &ctx)),
+            PasswordRule::TooShort { min: 15 }
+        );
+    }
+
+    #[test]
+    fn context_words_are_found_in_the_normalized_form() {
+        let p = PasswordPolicy::default();
+        let ctx = PasswordContext {
+            second_factor_enforced: false,
+            email: None,
+            username: Some("myourcenar"),
+        };
+        // Full-width letters are NFKC-equal to ASCII: this password is
+        // hashed (and verifies) as "MYOURCENAR glacier ferry violin".
+        assert_eq!(
+            rule(p.check(pw("ＭＹＯＵＲＣＥＮＡＲ glacier ferry violin"), &ctx)),
+            PasswordRule::ContainsUsername
         );
     }
 
