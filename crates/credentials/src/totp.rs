@@ -161,6 +161,9 @@ impl XChaChaSealer {
     }
 }
 
+/// Its only field wipes the key on drop (chacha20poly1305's `zeroize`).
+impl zeroize::ZeroizeOnDrop for XChaChaSealer {}
+
 impl fmt::Debug for XChaChaSealer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("XChaChaSealer([REDACTED])")
@@ -752,6 +755,16 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn key_material_held_by_dependencies_is_wiped_on_drop() {
+        // Compile-time: the sealer's cipher holds the app's sealing key and
+        // every `Totp` a copy of a user's TOTP key.
+        fn wiped_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+        wiped_on_drop::<XChaCha20Poly1305>();
+        wiped_on_drop::<totp_rs::Totp>();
+        wiped_on_drop::<XChaChaSealer>();
     }
 
     #[test]
