@@ -50,6 +50,7 @@ macro_rules! conformance_tests {
                 concurrent_inserts_of_one_username_one_wins,
                 organization_slug_is_unique,
                 names_are_unique_within_an_organization,
+                renames_and_deletes_keep_names_unique,
                 memberships_contract,
                 group_membership_contract,
                 team_membership_contract,
