@@ -70,6 +70,7 @@ macro_rules! conformance_tests {
                 api_keys_contract,
                 totp_contract,
                 concurrent_accepts_of_one_totp_step_one_wins,
+                concurrent_confirms_of_one_enrolment_one_wins,
                 recovery_codes_contract,
                 concurrent_consumes_of_one_recovery_code_one_wins,
                 throttle_contract,
