@@ -427,6 +427,9 @@ impl PasswordHasher {
             || params.m_cost() != self.params.m_cost_kib
             || params.t_cost() != self.params.t_cost
             || params.p_cost() != self.params.p_cost
+            // Our hashes are 32 bytes; a shorter tag (imported, or made by
+            // other code) is an outdated parameter too.
+            || parsed.hash.as_ref().map(|h| h.len()) != Some(Params::DEFAULT_OUTPUT_LEN)
     }
 }
 
@@ -676,6 +679,24 @@ mod tests {
         assert!(!current.needs_rehash(&rehashed));
         // Same password, fresh salt: different PHC strings.
         assert_ne!(old.hash(&new, &mut rng).unwrap(), hash);
+    }
+
+    #[test]
+    fn a_shorter_hash_output_needs_rehash() {
+        let h = PasswordHasher::new(CHEAP).unwrap();
+        let short = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(CHEAP.m_cost_kib, CHEAP.t_cost, CHEAP.p_cost, Some(16)).unwrap(),
+        )
+        .hash_password_with_salt(b"glacier ferry violin", b"0123456789abcdef")
+        .unwrap()
+        .to_string();
+        let stored = PasswordHash::from_phc(short).unwrap();
+        assert_eq!(
+            h.verify(&pw("glacier ferry violin"), Some(&stored)),
+            PasswordCheck::Valid { needs_rehash: true }
+        );
     }
 
     #[test]
