@@ -213,7 +213,10 @@ impl PasswordPolicy {
         if len < min {
             return reject(PasswordRule::TooShort { min });
         }
-        if len > self.max {
+        // The maximum counts what the user typed: NFKC can expand a code
+        // point up to 18-fold (U+FDFA), and "at least 64 allowed" is a
+        // promise about what the user types (SECURITY.md 9).
+        if password.expose().chars().count() > self.max {
             return reject(PasswordRule::TooLong { max: self.max });
         }
         // All printable characters and spaces are allowed (SECURITY.md 9);
@@ -493,6 +496,16 @@ mod tests {
             rule(p.check(pw(decomposed), &ctx)),
             PasswordRule::TooShort { min: 15 }
         );
+    }
+
+    #[test]
+    fn nfkc_expansion_does_not_make_a_typed_password_too_long() {
+        let p = PasswordPolicy::default();
+        // 29 code points typed; U+FDFA alone is 18 after NFKC, 165 in all.
+        let typed = format!("{} glacier ferry violin", "\u{fdfa}".repeat(8));
+        assert_eq!(typed.chars().count(), 29);
+        assert!(typed.nfkc().count() > 128);
+        assert!(p.check(pw(&typed), &PasswordContext::default()).is_ok());
     }
 
     #[test]
