@@ -19,6 +19,8 @@ use iamkit_store_api::ErrorKind;
 use crate::fixtures::Fixture;
 
 const RACERS: usize = 32;
+/// Retries of a conflicting transaction before a case gives up.
+const MAX_RETRIES: usize = 1000;
 
 fn user(f: &mut Fixture) -> UserId {
     let now = f.now();
@@ -888,8 +890,10 @@ pub async fn concurrent_failures_are_all_counted<S: Store>(store: S) {
         let barrier = Arc::clone(&barrier);
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
-            // Retry on conflict: every attempt must end up counted.
-            loop {
+            // Retry on conflict: every attempt must end up counted. Bounded,
+            // so an adapter that always conflicts fails the case instead of
+            // hanging it.
+            for _ in 0..MAX_RETRIES {
                 let mut tx = store.begin().await.expect("begin");
                 let counted = tx.record_throttle_failure(alice, &config, now).await;
                 match counted {
@@ -900,6 +904,7 @@ pub async fn concurrent_failures_are_all_counted<S: Store>(store: S) {
                     Err(e) => assert_eq!(e.kind(), &ErrorKind::Conflict),
                 }
             }
+            panic!("a failed attempt was still not counted after {MAX_RETRIES} conflicts");
         }));
     }
     for task in tasks {
