@@ -10,6 +10,7 @@ use subtle::ConstantTimeEq;
 
 use crate::error::{Error, FieldRule, Result};
 use crate::presented::{PresentedSecret, SecretKind};
+use crate::saturating_add;
 use crate::secret::SecretDigest;
 
 /// Session timeouts (OWASP Session Management Cheat Sheet).
@@ -134,8 +135,8 @@ impl Session {
     /// Whether it is unrevoked and within both timeouts at `now`.
     pub fn is_live(&self, config: &SessionConfig, now: DateTime<Utc>) -> bool {
         self.revoked_at.is_none()
-            && now < self.last_seen_at + config.idle_timeout
-            && now < self.created_at + config.absolute_timeout
+            && now < saturating_add(self.last_seen_at, config.idle_timeout)
+            && now < saturating_add(self.created_at, config.absolute_timeout)
     }
 
     /// Whether it authorizes anything at `now`: live and fully signed in.
@@ -317,6 +318,15 @@ mod tests {
             let idle_end = s.last_seen_at + cfg.idle_timeout();
             proptest::prop_assert!(!s.is_live(&cfg, idle_end));
         }
+    }
+
+    #[test]
+    fn a_timeout_too_long_to_represent_never_ends_and_does_not_panic() {
+        let cfg = SessionConfig::new(Duration::MAX, Duration::MAX).unwrap();
+        let (s, token) = start(SessionState::Full);
+        let far = t0() + Duration::days(365 * 1000);
+        assert!(s.is_live(&cfg, far));
+        assert!(s.accepts(&token, &cfg, far));
     }
 
     #[test]

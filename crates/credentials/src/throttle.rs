@@ -9,6 +9,7 @@ use iamkit_identity::UserId;
 use iamkit_store_api::StoreError;
 
 use crate::error::{Error, FieldRule, Result};
+use crate::saturating_add;
 
 /// NIST 800-63B 3.2.2: no more than 100 consecutive failed attempts.
 pub const MAX_FAILURE_LIMIT: u32 = 100;
@@ -105,7 +106,10 @@ impl ThrottleState {
     pub fn after_failure(self, config: &ThrottleConfig, now: DateTime<Utc>) -> Self {
         let failures = self.failures.saturating_add(1);
         let locked_until = if failures.is_multiple_of(config.max_failures) {
-            Some(now + config.lockout_for(failures / config.max_failures))
+            Some(saturating_add(
+                now,
+                config.lockout_for(failures / config.max_failures),
+            ))
         } else {
             self.locked_until
         };
@@ -200,6 +204,15 @@ mod tests {
                 proptest::prop_assert!(s.check(until).is_ok());
             }
         }
+    }
+
+    #[test]
+    fn a_lockout_too_long_to_represent_locks_for_good_without_panicking() {
+        let cfg = ThrottleConfig::new(1, Duration::MAX / 2, Duration::MAX).unwrap();
+        let s = ThrottleState::default().after_failure(&cfg, t0());
+        let s = s.after_failure(&cfg, t0());
+        assert_eq!(s.locked_until, Some(DateTime::<Utc>::MAX_UTC));
+        assert!(s.check(t0() + Duration::days(365 * 1000)).is_err());
     }
 
     #[test]

@@ -112,6 +112,13 @@ mod tests {
         assert_eq!(rule(&"é".repeat(101)), Rule::TooLong { max: 100 });
         assert_eq!(rule("Ann\u{0}e"), Rule::ControlCharacter);
         assert_eq!(rule("Ann\u{85}e"), Rule::ControlCharacter);
+        // A right-to-left override renders "Ann\u{202e}nimda" as "Annadmin".
+        assert_eq!(rule("Ann\u{202e}nimda"), Rule::ControlCharacter);
+        assert_eq!(rule("Ann\u{2066}e"), Rule::ControlCharacter);
+        assert!(
+            PersonName::parse("\u{5e9}\u{5dc}\u{5d5}\u{5dd}").is_ok(),
+            "right-to-left scripts are fine"
+        );
         // 100 code points of a 2-byte character are fine: length is in code points.
         assert!(PersonName::parse(&"é".repeat(100)).is_ok());
         assert!(PersonName::parse("李 小龍").is_ok());

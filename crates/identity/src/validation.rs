@@ -18,7 +18,8 @@ pub enum Rule {
         /// The maximum length.
         max: usize,
     },
-    /// Contains a control character (C0, C1 or DEL).
+    /// Contains a control character (C0, C1 or DEL) or, in free-text names,
+    /// a bidirectional formatting character.
     ControlCharacter,
     /// Contains a character outside the field's alphabet.
     InvalidCharacter,
@@ -168,8 +169,19 @@ pub(crate) fn clean_text(
     if trimmed.chars().count() > max {
         return Err(InvalidInput::new(field, Rule::TooLong { max }));
     }
-    if trimmed.chars().any(char::is_control) {
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() || is_bidi_control(c))
+    {
         return Err(InvalidInput::new(field, Rule::ControlCharacter));
     }
     Ok(trimmed.to_owned())
+}
+
+/// Bidirectional embeddings, overrides and isolates (U+202A–U+202E,
+/// U+2066–U+2069): invisible, they reorder the text around them, so a name
+/// could render as another user's in admin consoles and audit views
+/// (CVE-2021-42574, "Trojan Source"). Marks (U+200E/F) are harmless.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
