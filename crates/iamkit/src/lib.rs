@@ -8,6 +8,8 @@ pub use store::{Store, Transaction};
 
 /// The audit domain: events, the hash chain, queries, export.
 pub use iamkit_audit as audit;
+/// The credentials domain: passwords, tokens, TOTP, sessions, API keys, throttling.
+pub use iamkit_credentials as credentials;
 /// The identity domain: users, organizations, workspaces, groups, teams.
 pub use iamkit_identity as identity;
 /// The storage port: `StoreError`, pagination.

@@ -4,6 +4,10 @@
 use std::future::Future;
 
 use iamkit_audit::AuditRepository;
+use iamkit_credentials::{
+    ApiKeyRepository, RecoveryCodeRepository, SessionRepository, ThrottleRepository,
+    TokenRepository, TotpRepository,
+};
 use iamkit_identity::{
     GroupRepository, OrganizationRepository, TeamRepository, UserRepository, WorkspaceRepository,
 };
@@ -37,6 +41,12 @@ pub trait Transaction:
     + GroupRepository
     + TeamRepository
     + AuditRepository
+    + TokenRepository
+    + SessionRepository
+    + ApiKeyRepository
+    + TotpRepository
+    + RecoveryCodeRepository
+    + ThrottleRepository
     + Send
     + 'static
 {

@@ -7,6 +7,7 @@ use iamkit_store_api::StoreError;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 mod audit;
+mod credentials;
 mod identity;
 
 /// The whole state of a [`MemoryStore`]: one part per domain.
@@ -14,6 +15,7 @@ mod identity;
 pub(crate) struct State {
     pub(crate) identity: identity::IdentityState,
     pub(crate) audit: audit::AuditState,
+    pub(crate) credentials: credentials::CredentialsState,
 }
 
 /// An in-memory store. Clones share the same data.

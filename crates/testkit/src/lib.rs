@@ -3,6 +3,7 @@
 use std::future::Future;
 
 pub mod audit;
+pub mod credentials;
 pub mod fixtures;
 pub mod identity;
 
@@ -64,6 +65,22 @@ macro_rules! conformance_tests {
                 organizations_are_isolated,
                 scan_pages_ascending,
                 deleted_users_keep_a_verifying_trail,
+            credentials {
+                token_round_trip_and_single_use,
+                token_id_is_unique,
+                consume_refuses_invalid_tokens_alike,
+                issuing_a_token_revokes_earlier_unused_ones_of_that_kind,
+                revoke_tokens_of_invalidates_pending_links,
+                concurrent_consumes_of_one_token_one_wins,
+                dropped_consume_is_rolled_back,
+                sessions_contract,
+                api_keys_contract,
+                totp_contract,
+                concurrent_accepts_of_one_totp_step_one_wins,
+                recovery_codes_contract,
+                concurrent_consumes_of_one_recovery_code_one_wins,
+                throttle_contract,
+                concurrent_failures_are_all_counted,
             }
         }
     };
