@@ -12,5 +12,7 @@ pub use iamkit_audit as audit;
 pub use iamkit_credentials as credentials;
 /// The identity domain: users, organizations, workspaces, groups, teams.
 pub use iamkit_identity as identity;
+/// Authorization: permissions, roles, grants, the check index.
+pub use iamkit_rbac as rbac;
 /// The storage port: `StoreError`, pagination.
 pub use iamkit_store_api as store_api;

@@ -11,6 +11,7 @@ use iamkit_credentials::{
 use iamkit_identity::{
     GroupRepository, OrganizationRepository, TeamRepository, UserRepository, WorkspaceRepository,
 };
+use iamkit_rbac::{GrantRepository, RoleRepository};
 use iamkit_store_api::StoreError;
 
 /// A storage backend: in memory, SQLite, PostgreSQL, or the app's own.
@@ -47,6 +48,8 @@ pub trait Transaction:
     + TotpRepository
     + RecoveryCodeRepository
     + ThrottleRepository
+    + RoleRepository
+    + GrantRepository
     + Send
     + 'static
 {

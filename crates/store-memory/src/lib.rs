@@ -9,6 +9,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 mod audit;
 mod credentials;
 mod identity;
+mod rbac;
 
 /// The whole state of a [`MemoryStore`]: one part per domain.
 #[derive(Clone, Default)]
@@ -16,6 +17,7 @@ pub(crate) struct State {
     pub(crate) identity: identity::IdentityState,
     pub(crate) audit: audit::AuditState,
     pub(crate) credentials: credentials::CredentialsState,
+    pub(crate) rbac: rbac::RbacState,
 }
 
 /// An in-memory store. Clones share the same data.

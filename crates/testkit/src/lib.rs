@@ -6,6 +6,7 @@ pub mod audit;
 pub mod credentials;
 pub mod fixtures;
 pub mod identity;
+pub mod rbac;
 
 /// Runs one case on a fresh store from `factory`, on a multi-threaded
 /// runtime so concurrency cases use real threads.
@@ -65,6 +66,7 @@ macro_rules! conformance_tests {
                 organizations_are_isolated,
                 scan_pages_ascending,
                 deleted_users_keep_a_verifying_trail,
+            }
             credentials {
                 token_round_trip_and_single_use,
                 token_id_is_unique,
@@ -81,6 +83,15 @@ macro_rules! conformance_tests {
                 concurrent_consumes_of_one_recovery_code_one_wins,
                 throttle_contract,
                 concurrent_failures_are_all_counted,
+            }
+            rbac {
+                custom_role_round_trip_and_listing,
+                custom_role_names_are_unique_per_org,
+                update_custom_role_contract,
+                delete_custom_role_contract,
+                assign_grant_replaces_one_role_per_scope,
+                grant_listings_contract,
+                rbac_changes_roll_back,
             }
         }
     };

@@ -1,0 +1,107 @@
+//! Guards the facade calls inside its transaction before a change: no
+//! escalation (SECURITY.md 26) and API key narrowing (SECURITY.md 23). The
+//! last-Owner rule (SECURITY.md 27) is enforced by
+//! [`AccessIndex::apply`](crate::AccessIndex::apply) itself.
+
+use std::collections::BTreeSet;
+
+use iamkit_identity::{OrgId, UserId, WorkspaceId};
+
+use crate::error::{Error, Result};
+use crate::grants::{Collective, Grant, Grantee, Scope};
+use crate::index::{Access, AccessIndex};
+use crate::permissions::{Catalogue, PermissionSet};
+use crate::roles::{BuiltinRole, RoleDefinition};
+
+/// Whether an actor holding `actor` at a scope may grant or revoke `role`
+/// there: only an Owner grants or revokes Owner, and the actor must hold
+/// every permission of the role (SECURITY.md 26).
+pub fn ensure_can_grant(
+    catalogue: &Catalogue,
+    actor: &Access,
+    role: &RoleDefinition,
+) -> Result<()> {
+    if role.builtin == Some(BuiltinRole::Owner) && !actor.is_owner {
+        return Err(Error::OwnerRequired);
+    }
+    let missing = role.permissions.difference(&actor.permissions);
+    if !missing.is_empty() {
+        return Err(Error::Escalation {
+            missing: catalogue.names_of(&missing),
+        });
+    }
+    Ok(())
+}
+
+/// An API key's effective permissions: its restriction (permission names;
+/// `None` means unrestricted) intersected with its creator's current
+/// permissions in the key's workspace. Names the catalogue does not know
+/// grant nothing.
+pub fn restrict_api_key(
+    catalogue: &Catalogue,
+    creator: &PermissionSet,
+    restriction: Option<&BTreeSet<String>>,
+) -> PermissionSet {
+    let mut effective = creator.clone();
+    if let Some(names) = restriction {
+        effective.intersect_with(&catalogue.set_of(names.iter().map(String::as_str)));
+    }
+    effective
+}
+
+impl AccessIndex {
+    /// Guards granting `grant`: the actor must be allowed to grant the new
+    /// role and, when it replaces one, to revoke the replaced role (else
+    /// an Admin could demote an Owner by overwriting the grant).
+    pub fn ensure_can_assign(&self, actor: UserId, grant: &Grant) -> Result<()> {
+        let access = self.access(actor, grant.scope);
+        let role = self
+            .role(grant.role)
+            .ok_or(Error::UnknownRole { role: grant.role })?;
+        ensure_can_grant(self.catalogue(), &access, role)?;
+        self.ensure_can_revoke(actor, grant.grantee, grant.scope)
+    }
+
+    /// Guards revoking whatever role `grantee` holds at `scope`.
+    pub fn ensure_can_revoke(&self, actor: UserId, grantee: Grantee, scope: Scope) -> Result<()> {
+        let Some(current) = self.grant_of(grantee, scope) else {
+            return Ok(());
+        };
+        let Some(role) = self.role(current) else {
+            return Ok(());
+        };
+        ensure_can_grant(self.catalogue(), &self.access(actor, scope), role)
+    }
+
+    /// Guards adding a member to, or removing one from, a group or team: it
+    /// grants or revokes every role the group or team holds, so the actor
+    /// must be allowed to grant each at its scope (SECURITY.md 26).
+    pub fn ensure_can_change_membership(
+        &self,
+        actor: UserId,
+        collective: Collective,
+    ) -> Result<()> {
+        for grant in self.grants_of(Grantee::from(collective)) {
+            let role = self
+                .role(grant.role)
+                .ok_or(Error::UnknownRole { role: grant.role })?;
+            ensure_can_grant(self.catalogue(), &self.access(actor, grant.scope), role)?;
+        }
+        Ok(())
+    }
+
+    /// An API key's effective permissions right now (see
+    /// [`restrict_api_key`]); it shrinks as soon as the creator loses a role.
+    pub fn api_key_permissions(
+        &self,
+        creator: UserId,
+        org: OrgId,
+        workspace: WorkspaceId,
+        restriction: Option<&BTreeSet<String>>,
+    ) -> PermissionSet {
+        let creator_permissions = self
+            .access(creator, Scope::Workspace(org, workspace))
+            .permissions;
+        restrict_api_key(self.catalogue(), &creator_permissions, restriction)
+    }
+}

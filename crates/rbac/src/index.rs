@@ -1,0 +1,1467 @@
+//! The access index: the plain data (roles, grants, memberships,
+//! deactivated users) and the [`CheckIndex`] compiled from it, kept in step
+//! incrementally.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use iamkit_identity::{OrgId, RoleId, UserId, WorkspaceId};
+
+use crate::error::{Error, Result};
+use crate::grants::{Collective, CollectiveMember, Grant, Grantee, Scope, ScopeKind, Source};
+use crate::permissions::{Catalogue, Permission, PermissionId, PermissionSet};
+use crate::roles::{BuiltinRole, CustomRole, RoleDefinition};
+
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// The set-table slot of the empty set.
+const EMPTY_SET: u32 = 0;
+
+/// Distinct permission sets, stored flat so a check is one indexed load.
+///
+/// Users share sets (most hold the same few role combinations), so an entry
+/// stores a 4-byte slot instead of a bitset. Slots are never freed: their
+/// number is bounded by the distinct role combinations in use, not by users.
+#[derive(Debug, Clone)]
+struct SetTable {
+    stride: usize,
+    words: Vec<u64>,
+    slots: FastMap<Vec<u64>, u32>,
+}
+
+impl SetTable {
+    fn new(permissions: usize) -> Self {
+        let stride = permissions.div_ceil(64).max(1);
+        let mut table = Self {
+            stride,
+            words: Vec::new(),
+            slots: FastMap::default(),
+        };
+        let empty = table.intern(&PermissionSet::new());
+        debug_assert_eq!(empty, EMPTY_SET);
+        table
+    }
+
+    fn intern(&mut self, set: &PermissionSet) -> u32 {
+        let mut row = vec![0u64; self.stride];
+        for (dst, src) in row.iter_mut().zip(set.words()) {
+            *dst = *src;
+        }
+        if let Some(&slot) = self.slots.get(&row) {
+            return slot;
+        }
+        let slot = u32::try_from(self.words.len() / self.stride).unwrap_or(EMPTY_SET);
+        if slot == EMPTY_SET && !self.words.is_empty() {
+            // 2^32 distinct sets cannot arise from real role combinations;
+            // if it ever did, deny rather than alias another set.
+            return EMPTY_SET;
+        }
+        self.words.extend_from_slice(&row);
+        self.slots.insert(row, slot);
+        slot
+    }
+
+    #[inline]
+    fn contains(&self, slot: u32, permission: PermissionId) -> bool {
+        let word = slot as usize * self.stride + permission.index() / 64;
+        self.words
+            .get(word)
+            .is_some_and(|w| w & (1 << (permission.index() % 64)) != 0)
+    }
+
+    fn get(&self, slot: u32) -> PermissionSet {
+        let start = slot as usize * self.stride;
+        let mut set = PermissionSet::new();
+        for (i, word) in self
+            .words
+            .get(start..start + self.stride)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            for bit in 0..64 {
+                if word & (1 << bit) != 0
+                    && let Some(id) = u32::try_from(i * 64 + bit).ok().map(PermissionId::from_raw)
+                {
+                    set.insert(id);
+                }
+            }
+        }
+        set
+    }
+}
+
+/// What one user may do in one organization, compiled.
+#[derive(Debug, Clone)]
+struct UserAccess {
+    /// Set slot at organization scope.
+    org: u32,
+    /// Set slot in any workspace not listed below: the Admin set for an
+    /// organization Owner or Admin (so workspaces created later are covered),
+    /// else the empty set.
+    other_workspaces: u32,
+    /// Holds Owner at organization scope and is active.
+    owner: bool,
+    /// Workspaces with their own grants, with the org-admin set folded in.
+    workspaces: Box<[(WorkspaceId, u32)]>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct OrgAccess {
+    version: u64,
+    users: FastMap<UserId, UserAccess>,
+    owners: usize,
+}
+
+/// The compiled, read-only part of an [`AccessIndex`]: per organization, per
+/// user, a slot for the organization set, per-workspace slots and the
+/// "org admin ⇒ every workspace" slot.
+///
+/// A check is two hash lookups (a handful of organizations, then the user),
+/// a scan of the user's few workspace entries and a bit test: its cost does
+/// not depend on how many users, groups or grants the organization has.
+#[derive(Debug, Clone)]
+pub struct CheckIndex {
+    orgs: FastMap<OrgId, OrgAccess>,
+    sets: SetTable,
+}
+
+impl CheckIndex {
+    /// Whether `user` holds `permission` at `scope`. Deny by default: an
+    /// unknown user, organization or permission, or a deactivated user, is
+    /// denied (SECURITY.md 24).
+    #[inline]
+    pub fn check(&self, user: UserId, permission: PermissionId, scope: Scope) -> bool {
+        let Some(access) = self
+            .orgs
+            .get(&scope.org())
+            .and_then(|org| org.users.get(&user))
+        else {
+            return false;
+        };
+        let slot = match scope {
+            Scope::Organization(_) => access.org,
+            Scope::Workspace(_, ws) => access
+                .workspaces
+                .iter()
+                .find(|(w, _)| *w == ws)
+                .map_or(access.other_workspaces, |(_, slot)| *slot),
+        };
+        self.sets.contains(slot, permission)
+    }
+
+    /// Every permission `user` holds at `scope`.
+    pub fn permissions(&self, user: UserId, scope: Scope) -> PermissionSet {
+        let Some(access) = self
+            .orgs
+            .get(&scope.org())
+            .and_then(|org| org.users.get(&user))
+        else {
+            return PermissionSet::new();
+        };
+        let slot = match scope {
+            Scope::Organization(_) => access.org,
+            Scope::Workspace(_, ws) => access
+                .workspaces
+                .iter()
+                .find(|(w, _)| *w == ws)
+                .map_or(access.other_workspaces, |(_, slot)| *slot),
+        };
+        self.sets.get(slot)
+    }
+
+    /// Whether `user` is an active Owner of `org`.
+    pub fn is_owner(&self, user: UserId, org: OrgId) -> bool {
+        self.orgs
+            .get(&org)
+            .and_then(|o| o.users.get(&user))
+            .is_some_and(|a| a.owner)
+    }
+
+    /// The organization's version: it grows on every change that touches
+    /// the organization's grants, members or roles, so a caller holding an
+    /// older number knows its cached answers are stale.
+    pub fn version(&self, org: OrgId) -> u64 {
+        self.orgs.get(&org).map_or(0, |o| o.version)
+    }
+
+    /// Number of active Owners of `org`.
+    pub fn owner_count(&self, org: OrgId) -> usize {
+        self.orgs.get(&org).map_or(0, |o| o.owners)
+    }
+
+    /// Number of (user, organization) entries.
+    pub fn entries(&self) -> usize {
+        self.orgs.values().map(|o| o.users.len()).sum()
+    }
+}
+
+/// A change to the data the index is compiled from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Change {
+    /// Grants a role; replaces the grantee's role at that scope if any.
+    Assign(Grant),
+    /// Removes the grantee's role at that scope, if any.
+    Revoke {
+        /// Who.
+        grantee: Grantee,
+        /// Where.
+        scope: Scope,
+    },
+    /// Adds a user to a group or team.
+    AddMember(CollectiveMember),
+    /// Removes a user from a group or team.
+    RemoveMember(CollectiveMember),
+    /// Deactivates a user: they can do nothing anywhere.
+    Deactivate(UserId),
+    /// Reactivates a user.
+    Reactivate(UserId),
+    /// Removes a user from an organization: their direct grants there and
+    /// their memberships of its groups and teams.
+    RemoveFromOrg {
+        /// Who.
+        user: UserId,
+        /// Which organization.
+        org: OrgId,
+    },
+    /// Deletes a group or team with its grants and memberships.
+    DeleteCollective(Collective),
+    /// Creates or updates a custom role.
+    PutRole(CustomRole),
+    /// Deletes an unused custom role.
+    DeleteRole(RoleId),
+}
+
+/// One primitive edit of the plain data; its inverse is another primitive.
+#[derive(Debug, Clone)]
+enum Edit {
+    Grant(Grantee, Scope, Option<RoleId>),
+    Member(Collective, UserId, bool),
+    Deactivated(UserId, bool),
+    CollectiveOrg(Collective, Option<OrgId>),
+    Role(RoleId, Option<RoleDefinition>),
+}
+
+#[derive(Debug, Clone, Default)]
+struct CollectiveData {
+    org: Option<OrgId>,
+    members: BTreeSet<UserId>,
+}
+
+/// Allow or deny.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Effect {
+    /// At least one grant justifies the permission.
+    Allow,
+    /// No grant does, or the user is deactivated.
+    Deny,
+}
+
+/// One grant that justifies a decision.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Reason {
+    /// The role.
+    pub role: RoleId,
+    /// Its display name.
+    pub role_name: String,
+    /// How the user holds it.
+    pub source: Source,
+    /// Where it is granted: the asked scope, or the organization when an
+    /// organization Owner or Admin acts in a workspace.
+    pub scope: Scope,
+}
+
+/// An explained authorization decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// Allow or deny.
+    pub effect: Effect,
+    /// Every grant that justifies an allow, sorted; empty on deny.
+    pub reasons: Vec<Reason>,
+}
+
+impl Decision {
+    /// Whether the decision allows.
+    pub fn is_allowed(&self) -> bool {
+        self.effect == Effect::Allow
+    }
+}
+
+/// One role a user holds, with where it comes from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RoleAssignment {
+    /// Where the role is granted.
+    pub scope: Scope,
+    /// The role.
+    pub role: RoleId,
+    /// Its display name.
+    pub role_name: String,
+    /// Direct, or via which group or team.
+    pub source: Source,
+}
+
+/// What an actor holds at one scope, as the guards need it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Access {
+    /// Effective permissions at the scope.
+    pub permissions: PermissionSet,
+    /// Whether the actor is an active Owner of the scope's organization.
+    pub is_owner: bool,
+}
+
+/// The authorization model of every organization: the plain data and the
+/// [`CheckIndex`] compiled from it.
+///
+/// Its inputs are plain data (grants, memberships, deactivated users,
+/// custom roles) so it needs no repository; the facade loads it from the
+/// store and feeds it each committed [`Change`]. A change recomputes only the
+/// users it touches (one user, or one group's members) and bumps the
+/// versions of the organizations concerned.
+#[derive(Debug, Clone)]
+pub struct AccessIndex {
+    catalogue: Catalogue,
+    roles: FastMap<RoleId, RoleDefinition>,
+    admin: PermissionSet,
+    grants: FastMap<Grantee, BTreeMap<Scope, RoleId>>,
+    role_usage: FastMap<RoleId, BTreeSet<(Grantee, Scope)>>,
+    collectives: FastMap<Collective, CollectiveData>,
+    user_collectives: FastMap<UserId, BTreeSet<Collective>>,
+    deactivated: HashSet<UserId, foldhash::fast::RandomState>,
+    compiled: CheckIndex,
+}
+
+impl AccessIndex {
+    /// An empty index over `catalogue`, knowing the built-in roles.
+    pub fn new(catalogue: Catalogue) -> Self {
+        let roles = BuiltinRole::ALL
+            .iter()
+            .map(|r| (r.id(), RoleDefinition::builtin(*r, &catalogue)))
+            .collect();
+        Self {
+            admin: catalogue.builtin_permissions(BuiltinRole::Admin),
+            compiled: CheckIndex {
+                orgs: FastMap::default(),
+                sets: SetTable::new(catalogue.len()),
+            },
+            catalogue,
+            roles,
+            grants: FastMap::default(),
+            role_usage: FastMap::default(),
+            collectives: FastMap::default(),
+            user_collectives: FastMap::default(),
+            deactivated: HashSet::default(),
+        }
+    }
+
+    /// Compiles an index from stored data in one pass. Grants and
+    /// memberships are validated like [`AccessIndex::apply`] does, but the
+    /// last-Owner rule is not applied: stored data is taken as it is.
+    pub fn build(
+        catalogue: Catalogue,
+        roles: impl IntoIterator<Item = CustomRole>,
+        grants: impl IntoIterator<Item = Grant>,
+        memberships: impl IntoIterator<Item = CollectiveMember>,
+        deactivated: impl IntoIterator<Item = UserId>,
+    ) -> Result<Self> {
+        let mut index = Self::new(catalogue);
+        for role in roles {
+            let definition = RoleDefinition::custom(&role, &index.catalogue);
+            index.roles.insert(role.id, definition);
+        }
+        let mut dirty: HashSet<(UserId, OrgId), foldhash::fast::RandomState> = HashSet::default();
+        for membership in memberships {
+            index.bind_collective(membership.collective, membership.org)?;
+            index.edit(
+                Edit::Member(membership.collective, membership.user, true),
+                &mut dirty,
+            );
+        }
+        for grant in grants {
+            index.validate_grant(&grant)?;
+            if let Some(c) = grant.grantee.collective() {
+                index.bind_collective(c, grant.scope.org())?;
+            }
+            index.edit(
+                Edit::Grant(grant.grantee, grant.scope, Some(grant.role)),
+                &mut dirty,
+            );
+        }
+        for user in deactivated {
+            index.deactivated.insert(user);
+        }
+        for (user, org) in dirty {
+            index.recompute(user, org);
+        }
+        Ok(index)
+    }
+
+    /// The catalogue the index was compiled with.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    /// The compiled index (cheap to share as a read-only snapshot).
+    pub fn check_index(&self) -> &CheckIndex {
+        &self.compiled
+    }
+
+    /// Whether `user` holds `permission` at `scope`.
+    #[inline]
+    pub fn check(&self, user: UserId, permission: PermissionId, scope: Scope) -> bool {
+        self.compiled.check(user, permission, scope)
+    }
+
+    /// [`AccessIndex::check`] by permission name; an unknown name is denied.
+    pub fn check_name(&self, user: UserId, permission: &str, scope: Scope) -> bool {
+        self.catalogue
+            .id(permission)
+            .is_some_and(|p| self.check(user, p, scope))
+    }
+
+    /// See [`CheckIndex::version`].
+    pub fn version(&self, org: OrgId) -> u64 {
+        self.compiled.version(org)
+    }
+
+    /// A role's definition (built-in or custom).
+    pub fn role(&self, role: RoleId) -> Option<&RoleDefinition> {
+        self.roles.get(&role)
+    }
+
+    /// The role a grantee holds at a scope.
+    pub fn grant_of(&self, grantee: Grantee, scope: Scope) -> Option<RoleId> {
+        self.grants
+            .get(&grantee)
+            .and_then(|g| g.get(&scope))
+            .copied()
+    }
+
+    /// Every grant of a grantee.
+    pub fn grants_of(&self, grantee: Grantee) -> Vec<Grant> {
+        self.grants.get(&grantee).map_or_else(Vec::new, |g| {
+            g.iter()
+                .map(|(scope, role)| Grant {
+                    grantee,
+                    scope: *scope,
+                    role: *role,
+                })
+                .collect()
+        })
+    }
+
+    /// Whether a user is deactivated.
+    pub fn is_deactivated(&self, user: UserId) -> bool {
+        self.deactivated.contains(&user)
+    }
+
+    /// What `user` holds at `scope`, for the guards.
+    pub fn access(&self, user: UserId, scope: Scope) -> Access {
+        Access {
+            permissions: self.compiled.permissions(user, scope),
+            is_owner: self.compiled.is_owner(user, scope.org()),
+        }
+    }
+
+    /// Explains a decision: every grant that justifies it, with role,
+    /// source and scope. Agrees with [`AccessIndex::check`].
+    pub fn explain(&self, user: UserId, permission: PermissionId, scope: Scope) -> Decision {
+        let mut reasons = Vec::new();
+        if !self.deactivated.contains(&user) {
+            for (scope_of_grant, role, source) in self.sources_in(user, scope.org()) {
+                let Some(def) = self.roles.get(&role) else {
+                    continue;
+                };
+                let justifies = if scope_of_grant == scope {
+                    def.permissions.contains(permission)
+                } else {
+                    // DESIGN.md: an organization Owner or Admin is an admin on
+                    // every workspace of the organization.
+                    matches!(scope, Scope::Workspace(..))
+                        && scope_of_grant == Scope::Organization(scope.org())
+                        && is_org_admin_role(def)
+                        && self.admin.contains(permission)
+                };
+                if justifies {
+                    reasons.push(Reason {
+                        role,
+                        role_name: def.name.clone(),
+                        source,
+                        scope: scope_of_grant,
+                    });
+                }
+            }
+        }
+        reasons.sort();
+        Decision {
+            effect: if reasons.is_empty() {
+                Effect::Deny
+            } else {
+                Effect::Allow
+            },
+            reasons,
+        }
+    }
+
+    /// Every role `user` holds in `org`, direct and inherited, with its
+    /// source, sorted by scope then role.
+    pub fn roles_of(&self, user: UserId, org: OrgId) -> Vec<RoleAssignment> {
+        let mut out: Vec<_> = self
+            .sources_in(user, org)
+            .filter_map(|(scope, role, source)| {
+                self.roles.get(&role).map(|def| RoleAssignment {
+                    scope,
+                    role,
+                    role_name: def.name.clone(),
+                    source,
+                })
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Number of grants of a custom role (built-ins are not counted).
+    pub fn role_usage(&self, role: RoleId) -> usize {
+        self.role_usage.get(&role).map_or(0, BTreeSet::len)
+    }
+
+    /// Applies a change and recomputes only the users it touches.
+    ///
+    /// Fails, changing nothing, on an unknown role, a role not assignable at
+    /// the scope or of another organization, a group or team used outside
+    /// its organization, a custom role still in use, or when the change would
+    /// leave an organization that has an active Owner without one
+    /// (SECURITY.md 27: demoting, removing or deactivating the last Owner).
+    pub fn apply(&mut self, change: Change) -> Result<()> {
+        let edits = self.plan(change)?;
+        let mut dirty = HashSet::default();
+        let mut undo = Vec::with_capacity(edits.len());
+        for edit in edits {
+            undo.push(self.edit(edit, &mut dirty));
+        }
+        let orgs: BTreeSet<OrgId> = dirty.iter().map(|(_, org)| *org).collect();
+        let before: BTreeMap<OrgId, usize> = orgs
+            .iter()
+            .map(|org| (*org, self.compiled.owner_count(*org)))
+            .collect();
+        for (user, org) in &dirty {
+            self.recompute(*user, *org);
+        }
+        if let Some(org) = before
+            .iter()
+            .find(|(org, n)| **n > 0 && self.compiled.owner_count(**org) == 0)
+            .map(|(org, _)| *org)
+        {
+            let mut again = HashSet::default();
+            for edit in undo.into_iter().rev() {
+                self.edit(edit, &mut again);
+            }
+            for (user, org) in dirty.into_iter().chain(again) {
+                self.recompute(user, org);
+            }
+            return Err(Error::LastOwner { org });
+        }
+        for org in orgs {
+            if let Some(o) = self.compiled.orgs.get_mut(&org) {
+                o.version += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Validates a change and expands it into primitive edits.
+    fn plan(&self, change: Change) -> Result<Vec<Edit>> {
+        Ok(match change {
+            Change::Assign(grant) => {
+                self.validate_grant(&grant)?;
+                let mut edits = Vec::new();
+                if let Some(c) = grant.grantee.collective() {
+                    self.check_collective_org(c, grant.scope.org())?;
+                    if self.collective_org(c).is_none() {
+                        edits.push(Edit::CollectiveOrg(c, Some(grant.scope.org())));
+                    }
+                }
+                edits.push(Edit::Grant(grant.grantee, grant.scope, Some(grant.role)));
+                edits
+            }
+            Change::Revoke { grantee, scope } => vec![Edit::Grant(grantee, scope, None)],
+            Change::AddMember(m) => {
+                self.check_collective_org(m.collective, m.org)?;
+                let mut edits = Vec::new();
+                if self.collective_org(m.collective).is_none() {
+                    edits.push(Edit::CollectiveOrg(m.collective, Some(m.org)));
+                }
+                edits.push(Edit::Member(m.collective, m.user, true));
+                edits
+            }
+            Change::RemoveMember(m) => {
+                self.check_collective_org(m.collective, m.org)?;
+                vec![Edit::Member(m.collective, m.user, false)]
+            }
+            Change::Deactivate(user) => vec![Edit::Deactivated(user, true)],
+            Change::Reactivate(user) => vec![Edit::Deactivated(user, false)],
+            Change::RemoveFromOrg { user, org } => {
+                let mut edits: Vec<Edit> = self
+                    .grants
+                    .get(&Grantee::User(user))
+                    .into_iter()
+                    .flat_map(|g| g.keys())
+                    .filter(|scope| scope.org() == org)
+                    .map(|scope| Edit::Grant(Grantee::User(user), *scope, None))
+                    .collect();
+                edits.extend(
+                    self.user_collectives
+                        .get(&user)
+                        .into_iter()
+                        .flatten()
+                        .filter(|c| self.collective_org(**c) == Some(org))
+                        .map(|c| Edit::Member(*c, user, false)),
+                );
+                edits
+            }
+            Change::DeleteCollective(c) => {
+                let grantee = Grantee::from(c);
+                let mut edits: Vec<Edit> = self
+                    .grants
+                    .get(&grantee)
+                    .into_iter()
+                    .flat_map(|g| g.keys())
+                    .map(|scope| Edit::Grant(grantee, *scope, None))
+                    .collect();
+                if let Some(data) = self.collectives.get(&c) {
+                    edits.extend(data.members.iter().map(|u| Edit::Member(c, *u, false)));
+                }
+                edits.push(Edit::CollectiveOrg(c, None));
+                edits
+            }
+            Change::PutRole(role) => {
+                if BuiltinRole::from_id(role.id).is_some() {
+                    return Err(Error::BuiltinRoleImmutable { role: role.id });
+                }
+                let def = RoleDefinition::custom(&role, &self.catalogue);
+                if let Some(existing) = self.roles.get(&role.id)
+                    && existing.org != def.org
+                {
+                    return Err(Error::OrganizationMismatch);
+                }
+                // Narrowing where a role may be granted must not strand
+                // grants at a scope kind it no longer allows.
+                if let Some(used) = self.role_usage.get(&role.id)
+                    && used
+                        .iter()
+                        .any(|(_, scope)| !def.assignable_at.allows(scope.kind()))
+                {
+                    return Err(Error::RoleInUse {
+                        role: role.id,
+                        grants: used.len(),
+                    });
+                }
+                vec![Edit::Role(role.id, Some(def))]
+            }
+            Change::DeleteRole(role) => {
+                if BuiltinRole::from_id(role).is_some() {
+                    return Err(Error::BuiltinRoleImmutable { role });
+                }
+                if !self.roles.contains_key(&role) {
+                    return Err(Error::UnknownRole { role });
+                }
+                let grants = self.role_usage(role);
+                if grants > 0 {
+                    return Err(Error::RoleInUse { role, grants });
+                }
+                vec![Edit::Role(role, None)]
+            }
+        })
+    }
+
+    fn validate_grant(&self, grant: &Grant) -> Result<()> {
+        let def = self
+            .roles
+            .get(&grant.role)
+            .ok_or(Error::UnknownRole { role: grant.role })?;
+        let kind = grant.scope.kind();
+        if !def.assignable_at.allows(kind) || def.org.is_some_and(|o| o != grant.scope.org()) {
+            return Err(Error::RoleNotAssignable {
+                role: grant.role,
+                scope: kind,
+            });
+        }
+        Ok(())
+    }
+
+    fn collective_org(&self, c: Collective) -> Option<OrgId> {
+        self.collectives.get(&c).and_then(|d| d.org)
+    }
+
+    fn check_collective_org(&self, c: Collective, org: OrgId) -> Result<()> {
+        match self.collective_org(c) {
+            Some(o) if o != org => Err(Error::OrganizationMismatch),
+            _ => Ok(()),
+        }
+    }
+
+    fn bind_collective(&mut self, c: Collective, org: OrgId) -> Result<()> {
+        self.check_collective_org(c, org)?;
+        self.collectives.entry(c).or_default().org = Some(org);
+        Ok(())
+    }
+
+    /// Applies one edit, records the users it touches and returns its inverse.
+    fn edit(
+        &mut self,
+        edit: Edit,
+        dirty: &mut HashSet<(UserId, OrgId), foldhash::fast::RandomState>,
+    ) -> Edit {
+        match edit {
+            Edit::Grant(grantee, scope, role) => {
+                let scopes = self.grants.entry(grantee).or_default();
+                let previous = match role {
+                    Some(r) => scopes.insert(scope, r),
+                    None => scopes.remove(&scope),
+                };
+                if scopes.is_empty() {
+                    self.grants.remove(&grantee);
+                }
+                if let Some(p) = previous
+                    && let Some(used) = self.role_usage.get_mut(&p)
+                {
+                    used.remove(&(grantee, scope));
+                    if used.is_empty() {
+                        self.role_usage.remove(&p);
+                    }
+                }
+                // Built-ins cannot change or be deleted, so only custom roles
+                // need their holders tracked (it saves a set entry per grant).
+                if let Some(r) = role.filter(|r| BuiltinRole::from_id(*r).is_none()) {
+                    self.role_usage
+                        .entry(r)
+                        .or_default()
+                        .insert((grantee, scope));
+                }
+                self.mark_grantee(grantee, scope.org(), dirty);
+                Edit::Grant(grantee, scope, previous)
+            }
+            Edit::Member(c, user, present) => {
+                if !present && !self.collectives.contains_key(&c) {
+                    return Edit::Member(c, user, false);
+                }
+                let data = self.collectives.entry(c).or_default();
+                let was = if present {
+                    !data.members.insert(user)
+                } else {
+                    data.members.remove(&user)
+                };
+                let org = data.org;
+                let of_user = self.user_collectives.entry(user).or_default();
+                if present {
+                    of_user.insert(c);
+                } else {
+                    of_user.remove(&c);
+                    if of_user.is_empty() {
+                        self.user_collectives.remove(&user);
+                    }
+                }
+                if let Some(org) = org {
+                    dirty.insert((user, org));
+                }
+                Edit::Member(c, user, was)
+            }
+            Edit::Deactivated(user, on) => {
+                let was = if on {
+                    !self.deactivated.insert(user)
+                } else {
+                    self.deactivated.remove(&user)
+                };
+                for org in self.orgs_of(user) {
+                    dirty.insert((user, org));
+                }
+                Edit::Deactivated(user, was)
+            }
+            Edit::CollectiveOrg(c, org) => {
+                let previous = match org {
+                    Some(o) => self.collectives.entry(c).or_default().org.replace(o),
+                    None => {
+                        let previous = self.collective_org(c);
+                        if self
+                            .collectives
+                            .get(&c)
+                            .is_some_and(|d| d.members.is_empty())
+                        {
+                            self.collectives.remove(&c);
+                        } else if let Some(d) = self.collectives.get_mut(&c) {
+                            d.org = None;
+                        }
+                        previous
+                    }
+                };
+                Edit::CollectiveOrg(c, previous)
+            }
+            Edit::Role(role, def) => {
+                let previous = match def {
+                    Some(d) => self.roles.insert(role, d),
+                    None => self.roles.remove(&role),
+                };
+                let holders: Vec<(Grantee, Scope)> = self
+                    .role_usage
+                    .get(&role)
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .collect();
+                for (grantee, scope) in holders {
+                    self.mark_grantee(grantee, scope.org(), dirty);
+                }
+                Edit::Role(role, previous)
+            }
+        }
+    }
+
+    fn mark_grantee(
+        &self,
+        grantee: Grantee,
+        org: OrgId,
+        dirty: &mut HashSet<(UserId, OrgId), foldhash::fast::RandomState>,
+    ) {
+        match grantee {
+            Grantee::User(u) => {
+                dirty.insert((u, org));
+            }
+            Grantee::Group(_) | Grantee::Team(_) => {
+                if let Some(c) = grantee.collective().and_then(|c| self.collectives.get(&c)) {
+                    dirty.extend(c.members.iter().map(|u| (*u, org)));
+                }
+            }
+        }
+    }
+
+    /// Organizations where a user holds anything, directly or inherited.
+    fn orgs_of(&self, user: UserId) -> BTreeSet<OrgId> {
+        let mut orgs: BTreeSet<OrgId> = self
+            .grants
+            .get(&Grantee::User(user))
+            .into_iter()
+            .flat_map(|g| g.keys().map(|s| s.org()))
+            .collect();
+        orgs.extend(
+            self.user_collectives
+                .get(&user)
+                .into_iter()
+                .flatten()
+                .filter_map(|c| self.collective_org(*c)),
+        );
+        orgs
+    }
+
+    /// Every (scope, role, source) a user holds in an organization,
+    /// regardless of deactivation.
+    fn sources_in(
+        &self,
+        user: UserId,
+        org: OrgId,
+    ) -> impl Iterator<Item = (Scope, RoleId, Source)> + '_ {
+        let direct = std::iter::once(Grantee::User(user));
+        let inherited = self
+            .user_collectives
+            .get(&user)
+            .into_iter()
+            .flatten()
+            .filter(move |c| self.collective_org(**c) == Some(org))
+            .map(|c| Grantee::from(*c));
+        direct.chain(inherited).flat_map(move |grantee| {
+            self.grants
+                .get(&grantee)
+                .into_iter()
+                .flatten()
+                .filter(move |(scope, _)| scope.org() == org)
+                .map(move |(scope, role)| (*scope, *role, Source::from(grantee)))
+        })
+    }
+
+    /// Recompiles one user's entry in one organization.
+    fn recompute(&mut self, user: UserId, org: OrgId) {
+        let mut org_set = PermissionSet::new();
+        let mut owner = false;
+        let mut org_admin = false;
+        let mut any = false;
+        let mut workspaces: BTreeMap<WorkspaceId, PermissionSet> = BTreeMap::new();
+        if !self.deactivated.contains(&user) {
+            for (scope, role, _) in self.sources_in(user, org) {
+                let Some(def) = self.roles.get(&role) else {
+                    continue;
+                };
+                any = true;
+                match scope {
+                    Scope::Organization(_) => {
+                        org_set.union_with(&def.permissions);
+                        owner |= def.builtin == Some(BuiltinRole::Owner);
+                        org_admin |= is_org_admin_role(def);
+                    }
+                    Scope::Workspace(_, ws) => {
+                        workspaces
+                            .entry(ws)
+                            .or_default()
+                            .union_with(&def.permissions);
+                    }
+                }
+            }
+        }
+        let entry = self.compiled.orgs.entry(org).or_default();
+        let previous = if any {
+            let sets = &mut self.compiled.sets;
+            let other = if org_admin {
+                sets.intern(&self.admin)
+            } else {
+                EMPTY_SET
+            };
+            let workspaces = workspaces
+                .into_iter()
+                .map(|(ws, mut set)| {
+                    if org_admin {
+                        set.union_with(&self.admin);
+                    }
+                    (ws, sets.intern(&set))
+                })
+                .collect();
+            entry.users.insert(
+                user,
+                UserAccess {
+                    org: sets.intern(&org_set),
+                    other_workspaces: other,
+                    owner,
+                    workspaces,
+                },
+            )
+        } else {
+            entry.users.remove(&user)
+        };
+        let was_owner = previous.is_some_and(|p| p.owner);
+        match (was_owner, owner) {
+            (false, true) => entry.owners += 1,
+            (true, false) => entry.owners = entry.owners.saturating_sub(1),
+            _ => {}
+        }
+    }
+
+    /// Permission names → ids; unknown names are dropped.
+    pub fn permission_ids<'a>(
+        &self,
+        names: impl IntoIterator<Item = &'a Permission>,
+    ) -> PermissionSet {
+        self.catalogue
+            .set_of(names.into_iter().map(Permission::as_str))
+    }
+
+    /// Kinds of scope a role may be granted at (for UI listings).
+    pub fn assignable_kinds(&self, role: RoleId) -> Vec<ScopeKind> {
+        self.roles.get(&role).map_or_else(Vec::new, |d| {
+            [ScopeKind::Organization, ScopeKind::Workspace]
+                .into_iter()
+                .filter(|k| d.assignable_at.allows(*k))
+                .collect()
+        })
+    }
+}
+
+/// An Owner or Admin at organization scope is an admin on every workspace.
+pub(crate) fn is_org_admin_role(def: &RoleDefinition) -> bool {
+    matches!(def.builtin, Some(BuiltinRole::Owner | BuiltinRole::Admin))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::roles::{AssignableAt, RoleName};
+    use iamkit_identity::{GroupId, TeamId};
+    use uuid::Uuid;
+
+    fn uid(n: u128) -> UserId {
+        UserId::from_uuid(Uuid::from_u128(n))
+    }
+    fn org(n: u128) -> OrgId {
+        OrgId::from_uuid(Uuid::from_u128(0x1000 + n))
+    }
+    fn ws(n: u128) -> WorkspaceId {
+        WorkspaceId::from_uuid(Uuid::from_u128(0x2000 + n))
+    }
+    fn group(n: u128) -> GroupId {
+        GroupId::from_uuid(Uuid::from_u128(0x3000 + n))
+    }
+    fn grant(grantee: Grantee, scope: Scope, role: BuiltinRole) -> Change {
+        Change::Assign(Grant {
+            grantee,
+            scope,
+            role: role.id(),
+        })
+    }
+
+    /// The README table, parsed: permission → the roles with a ✓.
+    fn readme_table() -> Vec<(String, Vec<BuiltinRole>)> {
+        include_str!("../README.md")
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .map(|line| {
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                let name = cells[1].trim_matches('`').to_owned();
+                let roles = BuiltinRole::ALL
+                    .iter()
+                    .zip(&cells[2..8])
+                    .filter(|(_, c)| **c == "✓")
+                    .map(|(r, _)| *r)
+                    .collect();
+                (name, roles)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn readme_table_matches_the_code() {
+        let table = readme_table();
+        let code: Vec<(String, Vec<BuiltinRole>)> = crate::IAMKIT_PERMISSIONS
+            .iter()
+            .map(|(n, r)| ((*n).to_owned(), r.to_vec()))
+            .collect();
+        assert_eq!(table, code);
+        let header = BuiltinRole::ALL.map(BuiltinRole::name).join(" | ");
+        assert!(include_str!("../README.md").contains(&format!("| Permission | {header} |")));
+    }
+
+    #[test]
+    fn every_builtin_role_and_permission_at_both_scopes_follows_the_readme() {
+        let table = readme_table();
+        let mut index = AccessIndex::new(Catalogue::new());
+        let (o, w) = (org(1), ws(1));
+        for (i, role) in BuiltinRole::ALL.iter().enumerate() {
+            let at_org = uid(100 + i as u128);
+            let at_ws = uid(200 + i as u128);
+            index
+                .apply(grant(Grantee::User(at_org), Scope::Organization(o), *role))
+                .unwrap();
+            index
+                .apply(grant(Grantee::User(at_ws), Scope::Workspace(o, w), *role))
+                .unwrap();
+            for (name, holders) in &table {
+                let p = index.catalogue().id(name).unwrap();
+                let expected = holders.contains(role);
+                assert_eq!(
+                    index.check(at_org, p, Scope::Organization(o)),
+                    expected,
+                    "{role} org {name}"
+                );
+                assert_eq!(
+                    index.check(at_ws, p, Scope::Workspace(o, w)),
+                    expected,
+                    "{role} ws {name}"
+                );
+                assert!(
+                    !index.check(at_ws, p, Scope::Organization(o)),
+                    "ws role leaks to org"
+                );
+                // An org Owner or Admin is an admin in every workspace; other
+                // org roles do not reach workspaces.
+                let in_ws = matches!(role, BuiltinRole::Owner | BuiltinRole::Admin)
+                    && holders.contains(&BuiltinRole::Admin);
+                assert_eq!(
+                    index.check(at_org, p, Scope::Workspace(o, ws(77))),
+                    in_ws,
+                    "{role} org→ws {name}"
+                );
+                assert!(
+                    !index.check(at_org, p, Scope::Organization(org(2))),
+                    "other org"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn assigning_replaces_and_explain_names_the_source() {
+        let mut index = AccessIndex::new(Catalogue::new());
+        let (o, w, u, g) = (org(1), ws(1), uid(1), group(1));
+        let scope = Scope::Workspace(o, w);
+        index
+            .apply(grant(Grantee::User(u), scope, BuiltinRole::Admin))
+            .unwrap();
+        index
+            .apply(grant(Grantee::User(u), scope, BuiltinRole::ReadOnly))
+            .unwrap();
+        assert_eq!(
+            index.grant_of(Grantee::User(u), scope),
+            Some(BuiltinRole::ReadOnly.id())
+        );
+        let invite = index.catalogue().id("users.invite").unwrap();
+        assert!(!index.check(u, invite, scope), "replaced, not added");
+        index
+            .apply(grant(Grantee::Group(g), scope, BuiltinRole::Admin))
+            .unwrap();
+        assert!(!index.check(u, invite, scope), "not a member yet");
+        let v = index.version(o);
+        index
+            .apply(Change::AddMember(CollectiveMember {
+                collective: Collective::Group(g),
+                org: o,
+                user: u,
+            }))
+            .unwrap();
+        assert!(
+            index.version(o) > v,
+            "membership change bumps the org version"
+        );
+        assert!(index.check(u, invite, scope));
+        let decision = index.explain(u, invite, scope);
+        assert_eq!(decision.effect, Effect::Allow);
+        assert_eq!(
+            decision.reasons,
+            vec![Reason {
+                role: BuiltinRole::Admin.id(),
+                role_name: "Admin".into(),
+                source: Source::Group(g),
+                scope
+            }]
+        );
+        let roles = index.roles_of(u, o);
+        assert_eq!(roles.len(), 2);
+        assert!(
+            roles
+                .iter()
+                .any(|r| r.source == Source::Direct && r.role_name == "Read-only")
+        );
+        assert!(
+            roles
+                .iter()
+                .any(|r| r.source == Source::Group(g) && r.role_name == "Admin")
+        );
+        index.apply(Change::Deactivate(u)).unwrap();
+        assert!(!index.check(u, invite, scope));
+        assert_eq!(index.explain(u, invite, scope).effect, Effect::Deny);
+        index.apply(Change::Reactivate(u)).unwrap();
+        assert!(index.check(u, invite, scope));
+    }
+
+    #[test]
+    fn org_admin_reaches_workspaces_created_later_and_explains_it() {
+        let mut index = AccessIndex::new(Catalogue::new());
+        let (o, u) = (org(1), uid(1));
+        index
+            .apply(grant(
+                Grantee::User(u),
+                Scope::Organization(o),
+                BuiltinRole::Owner,
+            ))
+            .unwrap();
+        let later = Scope::Workspace(o, ws(999));
+        let manage = index.catalogue().id("workspaces.manage").unwrap();
+        let billing = index.catalogue().id("org.billing").unwrap();
+        assert!(index.check(u, manage, later));
+        assert!(
+            !index.check(u, billing, later),
+            "admin, not owner, in workspaces"
+        );
+        let d = index.explain(u, manage, later);
+        assert_eq!(d.reasons[0].scope, Scope::Organization(o));
+        assert_eq!(d.reasons[0].role, BuiltinRole::Owner.id());
+    }
+
+    #[test]
+    fn last_owner_cannot_be_demoted_removed_or_deactivated() {
+        let mut index = AccessIndex::new(Catalogue::new());
+        let (o, a, b, g) = (org(1), uid(1), uid(2), group(1));
+        let scope = Scope::Organization(o);
+        index
+            .apply(grant(Grantee::User(a), scope, BuiltinRole::Owner))
+            .unwrap();
+        let last = Err(Error::LastOwner { org: o });
+        assert_eq!(
+            index.apply(grant(Grantee::User(a), scope, BuiltinRole::Admin)),
+            last
+        );
+        assert_eq!(
+            index.apply(Change::Revoke {
+                grantee: Grantee::User(a),
+                scope
+            }),
+            last
+        );
+        assert_eq!(index.apply(Change::Deactivate(a)), last);
+        assert_eq!(index.apply(Change::RemoveFromOrg { user: a, org: o }), last);
+        assert!(
+            index.check_index().is_owner(a, o),
+            "rejected changes change nothing"
+        );
+        assert_eq!(
+            index.grant_of(Grantee::User(a), scope),
+            Some(BuiltinRole::Owner.id())
+        );
+        // Owner via a group counts; then the direct grant may go.
+        index
+            .apply(grant(Grantee::Group(g), scope, BuiltinRole::Owner))
+            .unwrap();
+        index
+            .apply(Change::AddMember(CollectiveMember {
+                collective: Collective::Group(g),
+                org: o,
+                user: b,
+            }))
+            .unwrap();
+        assert_eq!(index.check_index().owner_count(o), 2);
+        index
+            .apply(Change::Revoke {
+                grantee: Grantee::User(a),
+                scope,
+            })
+            .unwrap();
+        assert_eq!(
+            index.apply(Change::DeleteCollective(Collective::Group(g))),
+            last
+        );
+        assert_eq!(
+            index.apply(Change::RemoveMember(CollectiveMember {
+                collective: Collective::Group(g),
+                org: o,
+                user: b
+            })),
+            last
+        );
+        assert!(index.check_index().is_owner(b, o));
+    }
+
+    #[test]
+    fn custom_roles_are_org_bound_scoped_and_protected_while_used() {
+        let catalogue = Catalogue::new();
+        let (o, other, u) = (org(1), org(2), uid(1));
+        let role = CustomRole::new(
+            RoleId::from_uuid(Uuid::from_u128(0x9000)),
+            o,
+            RoleName::parse("Auditor plus").unwrap(),
+            [Permission::parse("audit.read").unwrap()].into(),
+            AssignableAt {
+                organization: false,
+                workspace: true,
+            },
+            &catalogue,
+        )
+        .unwrap();
+        let mut index = AccessIndex::new(catalogue);
+        index.apply(Change::PutRole(role.clone())).unwrap();
+        let at = |scope| {
+            Change::Assign(Grant {
+                grantee: Grantee::User(u),
+                scope,
+                role: role.id,
+            })
+        };
+        assert_eq!(
+            index.apply(at(Scope::Organization(o))),
+            Err(Error::RoleNotAssignable {
+                role: role.id,
+                scope: ScopeKind::Organization
+            })
+        );
+        assert!(matches!(
+            index.apply(at(Scope::Workspace(other, ws(1)))),
+            Err(Error::RoleNotAssignable { .. })
+        ));
+        index.apply(at(Scope::Workspace(o, ws(1)))).unwrap();
+        let audit = index.catalogue().id("audit.read").unwrap();
+        let users = index.catalogue().id("users.read").unwrap();
+        assert!(index.check(u, audit, Scope::Workspace(o, ws(1))));
+        let mut wider = role.clone();
+        wider
+            .permissions
+            .insert(Permission::parse("users.read").unwrap());
+        index.apply(Change::PutRole(wider)).unwrap();
+        assert!(
+            index.check(u, users, Scope::Workspace(o, ws(1))),
+            "role edits reach holders"
+        );
+        assert_eq!(
+            index.apply(Change::DeleteRole(role.id)),
+            Err(Error::RoleInUse {
+                role: role.id,
+                grants: 1
+            })
+        );
+        index
+            .apply(Change::Revoke {
+                grantee: Grantee::User(u),
+                scope: Scope::Workspace(o, ws(1)),
+            })
+            .unwrap();
+        index.apply(Change::DeleteRole(role.id)).unwrap();
+        assert!(index.role(role.id).is_none());
+        assert_eq!(
+            index.apply(Change::DeleteRole(BuiltinRole::Owner.id())),
+            Err(Error::BuiltinRoleImmutable {
+                role: BuiltinRole::Owner.id()
+            })
+        );
+    }
+
+    #[test]
+    fn groups_and_teams_stay_in_their_org() {
+        let mut index = AccessIndex::new(Catalogue::new());
+        let t = Collective::Team(TeamId::from_uuid(Uuid::from_u128(5)));
+        index
+            .apply(Change::AddMember(CollectiveMember {
+                collective: t,
+                org: org(1),
+                user: uid(1),
+            }))
+            .unwrap();
+        assert_eq!(
+            index.apply(Change::AddMember(CollectiveMember {
+                collective: t,
+                org: org(2),
+                user: uid(2)
+            })),
+            Err(Error::OrganizationMismatch)
+        );
+        let g = Grantee::from(t);
+        assert_eq!(
+            index.apply(grant(g, Scope::Organization(org(2)), BuiltinRole::Admin)),
+            Err(Error::OrganizationMismatch)
+        );
+    }
+
+    #[test]
+    fn escalation_guards() {
+        let mut index = AccessIndex::new(Catalogue::new());
+        let (o, owner, admin, approver, g) = (org(1), uid(1), uid(2), uid(3), group(1));
+        let scope = Scope::Organization(o);
+        index
+            .apply(grant(Grantee::User(owner), scope, BuiltinRole::Owner))
+            .unwrap();
+        index
+            .apply(grant(Grantee::User(admin), scope, BuiltinRole::Admin))
+            .unwrap();
+        index
+            .apply(grant(Grantee::User(approver), scope, BuiltinRole::Approver))
+            .unwrap();
+        let to = |who, role: BuiltinRole| Grant {
+            grantee: Grantee::User(who),
+            scope,
+            role: role.id(),
+        };
+        assert_eq!(
+            index.ensure_can_assign(admin, &to(approver, BuiltinRole::Owner)),
+            Err(Error::OwnerRequired)
+        );
+        assert!(
+            index
+                .ensure_can_assign(owner, &to(approver, BuiltinRole::Owner))
+                .is_ok()
+        );
+        assert!(
+            index
+                .ensure_can_assign(admin, &to(approver, BuiltinRole::Auditor))
+                .is_ok()
+        );
+        // Overwriting an Owner's grant is revoking Owner.
+        assert_eq!(
+            index.ensure_can_assign(admin, &to(owner, BuiltinRole::ReadOnly)),
+            Err(Error::OwnerRequired)
+        );
+        assert_eq!(
+            index.ensure_can_revoke(admin, Grantee::User(owner), scope),
+            Err(Error::OwnerRequired)
+        );
+        match index.ensure_can_assign(approver, &to(approver, BuiltinRole::Auditor)) {
+            Err(Error::Escalation { missing }) => {
+                assert_eq!(missing, vec![Permission::parse("audit.read").unwrap()]);
+            }
+            other => panic!("{other:?}"),
+        }
+        index
+            .apply(grant(Grantee::Group(g), scope, BuiltinRole::Admin))
+            .unwrap();
+        assert!(
+            index
+                .ensure_can_change_membership(approver, Collective::Group(g))
+                .is_err()
+        );
+        assert!(
+            index
+                .ensure_can_change_membership(admin, Collective::Group(g))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn api_keys_shrink_with_their_creator() {
+        let mut index = AccessIndex::new(Catalogue::new());
+        let (o, w, u) = (org(1), ws(1), uid(1));
+        let scope = Scope::Workspace(o, w);
+        index
+            .apply(grant(Grantee::User(u), scope, BuiltinRole::Admin))
+            .unwrap();
+        let restriction: BTreeSet<String> =
+            ["users.invite", "audit.read", "org.billing", "nope.nope"]
+                .map(String::from)
+                .into();
+        let catalogue = index.catalogue().clone();
+        let names = |set: &PermissionSet| {
+            catalogue
+                .names_of(set)
+                .iter()
+                .map(|p| p.as_str().to_owned())
+                .collect::<Vec<_>>()
+        };
+        let key = index.api_key_permissions(u, o, w, Some(&restriction));
+        assert_eq!(names(&key), ["users.invite", "audit.read"]);
+        let unrestricted = index.api_key_permissions(u, o, w, None);
+        assert_eq!(unrestricted, index.access(u, scope).permissions);
+        index
+            .apply(grant(Grantee::User(u), scope, BuiltinRole::Auditor))
+            .unwrap();
+        let key = index.api_key_permissions(u, o, w, Some(&restriction));
+        assert_eq!(names(&key), ["audit.read"]);
+    }
+
+    #[test]
+    fn build_equals_incremental() {
+        let (o, g) = (org(1), group(1));
+        let grants = vec![
+            Grant {
+                grantee: Grantee::User(uid(1)),
+                scope: Scope::Organization(o),
+                role: BuiltinRole::Owner.id(),
+            },
+            Grant {
+                grantee: Grantee::Group(g),
+                scope: Scope::Workspace(o, ws(1)),
+                role: BuiltinRole::Requester.id(),
+            },
+        ];
+        let members = vec![CollectiveMember {
+            collective: Collective::Group(g),
+            org: o,
+            user: uid(2),
+        }];
+        let built = AccessIndex::build(
+            Catalogue::new(),
+            [],
+            grants.clone(),
+            members.clone(),
+            [uid(3)],
+        )
+        .unwrap();
+        let mut inc = AccessIndex::new(Catalogue::new());
+        for m in members {
+            inc.apply(Change::AddMember(m)).unwrap();
+        }
+        for g in grants {
+            inc.apply(Change::Assign(g)).unwrap();
+        }
+        for (p, _) in built.catalogue().iter() {
+            for u in 1..=3 {
+                for s in [
+                    Scope::Organization(o),
+                    Scope::Workspace(o, ws(1)),
+                    Scope::Workspace(o, ws(2)),
+                ] {
+                    assert_eq!(built.check(uid(u), p, s), inc.check(uid(u), p, s));
+                }
+            }
+        }
+        assert_eq!(built.check_index().entries(), 2);
+    }
+}
