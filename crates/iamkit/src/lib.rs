@@ -1,9 +1,29 @@
 #![doc = include_str!("../README.md")]
 
+mod actor;
+mod bootstrap;
 mod clock;
+mod config;
+mod error;
+mod iam;
+mod invitations;
+mod outbox;
+mod passwords;
+mod sessions;
 mod store;
 
+pub use actor::Actor;
+pub use bootstrap::{Bootstrapped, FirstOwner, NewAccount};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::Config;
+pub use error::{Conflict, Error, Result};
+pub use iam::{Iam, IamBuilder};
+pub use invitations::{Invited, Placement};
+pub use outbox::{
+    MessageId, MessageKind, Notification, OutboxRecord, OutboxRepository, default_text,
+};
+pub use passwords::PasswordRepository;
+pub use sessions::SignedIn;
 pub use store::{Store, Transaction};
 
 /// The audit domain: events, the hash chain, queries, export.

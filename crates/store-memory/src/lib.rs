@@ -8,6 +8,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 mod audit;
 mod credentials;
+mod facade;
 mod identity;
 mod rbac;
 
@@ -18,6 +19,7 @@ pub(crate) struct State {
     pub(crate) audit: audit::AuditState,
     pub(crate) credentials: credentials::CredentialsState,
     pub(crate) rbac: rbac::RbacState,
+    pub(crate) facade: facade::FacadeState,
 }
 
 /// An in-memory store. Clones share the same data.

@@ -1,0 +1,485 @@
+//! The `Iam` facade's administration workflows on the memory store:
+//! each workflow's success, denials (missing permission, other tenant,
+//! escalation, last owner) and bad input leaving store and audit unchanged.
+
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use iamkit::audit::{
+    Action, ActionKind, AuditRepository, DenialReason, EventQuery, Outcome, verify_org,
+};
+use iamkit::credentials::{Argon2Params, ClientMetadata, Password, SecretBytes, XChaChaSealer};
+use iamkit::identity::{OrgId, OrganizationRepository, UserId, UserRepository, UserStatus};
+use iamkit::rbac::BuiltinRole;
+use iamkit::{
+    Actor, Config, Error, FirstOwner, Iam, ManualClock, MessageKind, NewAccount, Placement, Store,
+    Transaction,
+};
+use iamkit_store_memory::MemoryStore;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+struct World {
+    iam: Iam<MemoryStore>,
+    store: MemoryStore,
+    clock: ManualClock,
+    org: OrgId,
+    owner: Actor,
+    owner_id: UserId,
+}
+
+fn account(name: &str) -> NewAccount {
+    NewAccount {
+        username: name.to_owned(),
+        email: format!("{name}@acme.example"),
+        first_name: "Ada".to_owned(),
+        last_name: name.to_owned(),
+        language: None,
+    }
+}
+
+fn cheap_config() -> Config {
+    Config {
+        argon2: Argon2Params {
+            m_cost_kib: 64,
+            t_cost: 1,
+            p_cost: 1,
+        },
+        ..Config::default()
+    }
+}
+
+fn iam_over(store: &MemoryStore, clock: &ManualClock, config: Config) -> Iam<MemoryStore> {
+    let sealer = XChaChaSealer::new(&SecretBytes::new(vec![7; 32])).unwrap();
+    Iam::builder(store.clone(), sealer)
+        .clock(Arc::new(clock.clone()))
+        .config(config)
+        .permission("workflows.run", &[BuiltinRole::Owner, BuiltinRole::Admin])
+        .build()
+        .unwrap()
+}
+
+async fn world() -> World {
+    let store = MemoryStore::new();
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap());
+    let iam = iam_over(&store, &clock, cheap_config());
+    let (org, owner_id) = bootstrap(&iam, "acme", "owner").await;
+    let owner = sign_in(&iam, "owner").await;
+    World {
+        iam,
+        store,
+        clock,
+        org,
+        owner,
+        owner_id,
+    }
+}
+
+async fn bootstrap(iam: &Iam<MemoryStore>, slug: &str, owner: &str) -> (OrgId, UserId) {
+    let done = iam
+        .bootstrap(
+            &Actor::system(),
+            "Acme",
+            slug,
+            FirstOwner::NewUser {
+                account: account(owner),
+                password: Password::new(PASSWORD),
+            },
+        )
+        .await
+        .unwrap();
+    (done.org, done.owner)
+}
+
+async fn sign_in(iam: &Iam<MemoryStore>, who: &str) -> Actor {
+    let signed = iam
+        .log_in(who, &Password::new(PASSWORD), ClientMetadata::default())
+        .await
+        .unwrap();
+    iam.authenticate_session(signed.token.expose())
+        .await
+        .unwrap()
+}
+
+/// Invites `name` with `role`, accepts with the shared password, signs in.
+async fn member(w: &World, name: &str, role: BuiltinRole) -> (UserId, Actor) {
+    let invited = w
+        .iam
+        .invite(
+            &w.owner,
+            w.org,
+            &account(name),
+            &Placement {
+                org_role: Some(role.id()),
+                ..Placement::default()
+            },
+        )
+        .await
+        .unwrap();
+    let link = invitation_link(w, invited.user).await;
+    w.iam
+        .accept_invitation(&link, Password::new(PASSWORD))
+        .await
+        .unwrap();
+    (invited.user, sign_in(&w.iam, name).await)
+}
+
+/// The newest undelivered invitation link for `user`.
+async fn invitation_link(w: &World, user: UserId) -> String {
+    let messages = w.iam.drain_outbox(1000).await.unwrap();
+    let message = messages
+        .iter()
+        .rev()
+        .find(|m| m.recipient == user && m.kind == MessageKind::Invitation)
+        .expect("an invitation in the outbox");
+    let link = message.link_secret.as_ref().unwrap().expose().to_owned();
+    let ids: Vec<_> = messages.iter().map(|m| m.id).collect();
+    w.iam.acknowledge(&ids).await.unwrap();
+    link
+}
+
+async fn audit_len(store: &MemoryStore, org: OrgId) -> u64 {
+    let mut tx = store.begin().await.unwrap();
+    let head = tx.audit_head(org).await.unwrap();
+    tx.rollback().await.unwrap();
+    head.seq
+}
+
+async fn last_event(store: &MemoryStore, org: OrgId) -> iamkit::audit::AuditEvent {
+    let mut tx = store.begin().await.unwrap();
+    let page = tx.query_events(org, &EventQuery::default()).await.unwrap();
+    tx.rollback().await.unwrap();
+    page.items.into_iter().next().unwrap()
+}
+
+#[tokio::test]
+async fn bootstrap_creates_an_owner_who_can_sign_in_and_the_chain_verifies() {
+    let w = world().await;
+    assert_eq!(w.owner.user(), Some(w.owner_id));
+    let mut tx = w.store.begin().await.unwrap();
+    assert!(verify_org(&mut tx, w.org).await.unwrap().is_ok());
+    let org = tx.get_organization(w.org).await.unwrap().unwrap();
+    assert_eq!(org.slug.as_str(), "acme");
+}
+
+#[tokio::test]
+async fn bootstrap_refuses_any_actor_but_system() {
+    let w = world().await;
+    let err = w
+        .iam
+        .bootstrap(&w.owner, "Other", "other", FirstOwner::Existing(w.owner_id))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Forbidden { .. }));
+}
+
+#[tokio::test]
+async fn log_in_failures_are_indistinguishable() {
+    let w = world().await;
+    let (invited, _) = {
+        let i = w
+            .iam
+            .invite(&w.owner, w.org, &account("pending"), &Placement::default())
+            .await
+            .unwrap();
+        (i.user, ())
+    };
+    let _ = invited;
+    for (who, pw) in [
+        ("nobody", PASSWORD),
+        ("owner", "wrong password entirely here"),
+        ("pending", PASSWORD),
+        ("nobody@acme.example", PASSWORD),
+    ] {
+        let err = w
+            .iam
+            .log_in(who, &Password::new(pw), ClientMetadata::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidCredentials), "{who}: {err:?}");
+    }
+    let event = last_event(&w.store, w.org).await;
+    assert!(matches!(event.action, Action::SignInFailed { .. }));
+}
+
+#[tokio::test]
+async fn invite_and_accept_activate_the_account_with_verified_email() {
+    let w = world().await;
+    let (user, actor) = member(&w, "bea", BuiltinRole::Admin).await;
+    assert_eq!(actor.user(), Some(user));
+    let mut tx = w.store.begin().await.unwrap();
+    let account = tx.get_user(user).await.unwrap().unwrap();
+    assert_eq!(account.status, UserStatus::Active);
+    assert!(account.email_verified);
+    let m = tx.get_membership(w.org, user).await.unwrap().unwrap();
+    assert_eq!(m.status, UserStatus::Active);
+    assert!(verify_org(&mut tx, w.org).await.unwrap().is_ok());
+}
+
+#[tokio::test]
+async fn invitation_link_is_single_use_and_expires() {
+    let w = world().await;
+    let a = w
+        .iam
+        .invite(&w.owner, w.org, &account("cai"), &Placement::default())
+        .await
+        .unwrap();
+    let link = invitation_link(&w, a.user).await;
+    w.iam
+        .accept_invitation(&link, Password::new(PASSWORD))
+        .await
+        .unwrap();
+    let again = w
+        .iam
+        .accept_invitation(&link, Password::new(PASSWORD))
+        .await;
+    assert!(matches!(again, Err(Error::InvalidCredentials)));
+
+    let b = w
+        .iam
+        .invite(&w.owner, w.org, &account("dan"), &Placement::default())
+        .await
+        .unwrap();
+    let link = invitation_link(&w, b.user).await;
+    w.clock.advance(Duration::hours(48));
+    let late = w
+        .iam
+        .accept_invitation(&link, Password::new(PASSWORD))
+        .await;
+    assert!(matches!(late, Err(Error::InvalidCredentials)));
+}
+
+#[tokio::test]
+async fn resend_kills_the_old_link_and_revoke_removes_the_invitation() {
+    let w = world().await;
+    let a = w
+        .iam
+        .invite(&w.owner, w.org, &account("eve"), &Placement::default())
+        .await
+        .unwrap();
+    let old = invitation_link(&w, a.user).await;
+    w.iam
+        .resend_invitation(&w.owner, w.org, a.user)
+        .await
+        .unwrap();
+    let new = invitation_link(&w, a.user).await;
+    assert_ne!(old, new);
+    let stale = w.iam.accept_invitation(&old, Password::new(PASSWORD)).await;
+    assert!(matches!(stale, Err(Error::InvalidCredentials)));
+
+    w.iam
+        .revoke_invitation(&w.owner, w.org, a.user)
+        .await
+        .unwrap();
+    let gone = w.iam.accept_invitation(&new, Password::new(PASSWORD)).await;
+    assert!(matches!(gone, Err(Error::InvalidCredentials)));
+    let mut tx = w.store.begin().await.unwrap();
+    assert!(tx.get_user(a.user).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn inviting_an_existing_account_adds_a_membership_not_a_second_account() {
+    let w = world().await;
+    let (other_org, _) = bootstrap(&w.iam, "globex", "globex-owner").await;
+    let globex_owner = sign_in(&w.iam, "globex-owner").await;
+    let (bea, _) = member(&w, "bea", BuiltinRole::ReadOnly).await;
+    let again = w
+        .iam
+        .invite(
+            &globex_owner,
+            other_org,
+            &account("bea"),
+            &Placement::default(),
+        )
+        .await
+        .unwrap();
+    assert!(again.existing_account);
+    assert_eq!(again.user, bea);
+    let mut tx = w.store.begin().await.unwrap();
+    let m = tx.get_membership(other_org, bea).await.unwrap().unwrap();
+    assert_eq!(m.status, UserStatus::Active);
+}
+
+#[tokio::test]
+async fn invite_without_permission_is_forbidden_and_audited() {
+    let w = world().await;
+    let (_, reader) = member(&w, "ria", BuiltinRole::ReadOnly).await;
+    let before = audit_len(&w.store, w.org).await;
+    let err = w
+        .iam
+        .invite(&reader, w.org, &account("zed"), &Placement::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Forbidden { ref permission } if permission == "users.invite"));
+    assert_eq!(audit_len(&w.store, w.org).await, before + 1);
+    let event = last_event(&w.store, w.org).await;
+    assert!(matches!(
+        event.outcome,
+        Outcome::Denied {
+            reason: DenialReason::MissingPermission { .. }
+        }
+    ));
+    let mut tx = w.store.begin().await.unwrap();
+    let zed = iamkit::identity::Email::parse("zed@acme.example").unwrap();
+    assert!(tx.find_user_by_email(&zed).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn another_tenant_gets_not_found() {
+    let w = world().await;
+    let (other_org, _) = bootstrap(&w.iam, "globex", "globex-owner").await;
+    let globex_owner = sign_in(&w.iam, "globex-owner").await;
+    let globex_before = audit_len(&w.store, other_org).await;
+    let err = w
+        .iam
+        .invite(&globex_owner, w.org, &account("spy"), &Placement::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound));
+    let err = w
+        .iam
+        .resend_invitation(&globex_owner, w.org, w.owner_id)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound));
+    let event = last_event(&w.store, w.org).await;
+    assert!(matches!(
+        event.outcome,
+        Outcome::Denied {
+            reason: DenialReason::OtherOrganization
+        }
+    ));
+    assert_eq!(audit_len(&w.store, other_org).await, globex_before);
+}
+
+#[tokio::test]
+async fn inviting_with_a_role_above_ones_own_is_an_escalation() {
+    let w = world().await;
+    let (_, admin) = member(&w, "adm", BuiltinRole::Admin).await;
+    let before = audit_len(&w.store, w.org).await;
+    let err = w
+        .iam
+        .invite(
+            &admin,
+            w.org,
+            &account("eve"),
+            &Placement {
+                org_role: Some(BuiltinRole::Owner.id()),
+                ..Placement::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Escalation { .. }));
+    assert_eq!(audit_len(&w.store, w.org).await, before + 1);
+    let event = last_event(&w.store, w.org).await;
+    assert_eq!(event.action.kind(), ActionKind::AuthorizationDenied);
+}
+
+#[tokio::test]
+async fn bad_input_changes_neither_store_nor_audit() {
+    let w = world().await;
+    let before = audit_len(&w.store, w.org).await;
+    let mut bad = account("okay");
+    bad.email = "not-an-email".to_owned();
+    let err = w
+        .iam
+        .invite(&w.owner, w.org, &bad, &Placement::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidInput(ref i) if i.field == "email"),
+        "{err:?}"
+    );
+    let err = w
+        .iam
+        .create_user(
+            &w.owner,
+            w.org,
+            &account("shorty"),
+            Password::new("short"),
+            &Placement::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidPassword { .. }));
+    assert_eq!(audit_len(&w.store, w.org).await, before);
+    assert!(
+        w.iam
+            .drain_outbox(100)
+            .await
+            .unwrap()
+            .iter()
+            .all(|m| m.kind != MessageKind::EmailVerification)
+    );
+}
+
+#[tokio::test]
+async fn created_user_is_active_unverified_and_gets_a_verification_link() {
+    let w = world().await;
+    let user = w
+        .iam
+        .create_user(
+            &w.owner,
+            w.org,
+            &account("fay"),
+            Password::new(PASSWORD),
+            &Placement {
+                org_role: Some(BuiltinRole::Requester.id()),
+                ..Placement::default()
+            },
+        )
+        .await
+        .unwrap();
+    let fay = sign_in(&w.iam, "fay").await;
+    assert_eq!(fay.user(), Some(user));
+    let mut tx = w.store.begin().await.unwrap();
+    let account = tx.get_user(user).await.unwrap().unwrap();
+    tx.rollback().await.unwrap();
+    assert!(!account.email_verified);
+    let messages = w.iam.drain_outbox(100).await.unwrap();
+    let verification = messages.iter().find(|m| m.recipient == user).unwrap();
+    assert_eq!(verification.kind, MessageKind::EmailVerification);
+    assert!(verification.link_secret.is_some());
+    w.iam.acknowledge(&[verification.id]).await.unwrap();
+    assert!(
+        w.iam
+            .drain_outbox(100)
+            .await
+            .unwrap()
+            .iter()
+            .all(|m| m.id != verification.id)
+    );
+}
+
+#[tokio::test]
+async fn invitation_text_follows_the_invitees_language() {
+    let w = world().await;
+    let mut es = account("sol");
+    es.language = Some("es".to_owned());
+    let a = w
+        .iam
+        .invite(&w.owner, w.org, &es, &Placement::default())
+        .await
+        .unwrap();
+    let messages = w.iam.drain_outbox(100).await.unwrap();
+    let m = messages.iter().find(|m| m.recipient == a.user).unwrap();
+    assert_eq!(m.subject, "Has recibido una invitación");
+    assert!(!format!("{m:?}").contains(m.link_secret.as_ref().unwrap().expose()));
+}
+
+#[test]
+fn default_argon2_cost_runs_through_the_facade() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = MemoryStore::new();
+        let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap());
+        let iam = iam_over(&store, &clock, Config::default());
+        bootstrap(&iam, "acme", "owner").await;
+        let actor = sign_in(&iam, "owner").await;
+        assert!(actor.user().is_some());
+    });
+}
