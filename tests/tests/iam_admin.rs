@@ -483,3 +483,333 @@ fn default_argon2_cost_runs_through_the_facade() {
         assert!(actor.user().is_some());
     });
 }
+
+async fn org_role(
+    store: &MemoryStore,
+    org: OrgId,
+    user: UserId,
+) -> Option<iamkit::identity::RoleId> {
+    use iamkit::rbac::{GrantRepository, Grantee, Scope};
+    let mut tx = store.begin().await.unwrap();
+    tx.list_grants_of(Grantee::User(user))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|g| g.scope == Scope::Organization(org))
+        .map(|g| g.role)
+}
+
+#[tokio::test]
+async fn changing_an_org_role_takes_effect_at_once_and_audits_from_to() {
+    let w = world().await;
+    let (bea, bea_actor) = member(&w, "bea", BuiltinRole::ReadOnly).await;
+    let denied = w
+        .iam
+        .invite(&bea_actor, w.org, &account("gus"), &Placement::default())
+        .await;
+    assert!(matches!(denied, Err(Error::Forbidden { .. })));
+    let from = w
+        .iam
+        .change_org_role(&w.owner, w.org, bea, Some(BuiltinRole::Admin.id()))
+        .await
+        .unwrap();
+    assert_eq!(from, Some(BuiltinRole::ReadOnly.id()));
+    let event = last_event(&w.store, w.org).await;
+    assert_eq!(
+        event.action,
+        Action::OrgRoleChanged {
+            from: Some(BuiltinRole::ReadOnly.id()),
+            to: Some(BuiltinRole::Admin.id())
+        }
+    );
+    // The same session, the very next call: now allowed.
+    w.iam
+        .invite(&bea_actor, w.org, &account("gus"), &Placement::default())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn workspace_roles_are_set_and_removed_within_the_org() {
+    use iamkit::identity::{Name, Workspace, WorkspaceId, WorkspaceRepository};
+    let w = world().await;
+    let (bea, _) = member(&w, "bea", BuiltinRole::ReadOnly).await;
+    let ws = Workspace {
+        id: WorkspaceId::from_uuid(uuid_like(1)),
+        org: w.org,
+        name: Name::parse("Ops").unwrap(),
+        created_at: w.clock_now(),
+    };
+    let mut tx = w.store.begin().await.unwrap();
+    tx.insert_workspace(&ws).await.unwrap();
+    tx.commit().await.unwrap();
+    let from = w
+        .iam
+        .set_workspace_role(
+            &w.owner,
+            w.org,
+            ws.id,
+            bea,
+            Some(BuiltinRole::Approver.id()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(from, None);
+    let from = w
+        .iam
+        .set_workspace_role(&w.owner, w.org, ws.id, bea, None)
+        .await
+        .unwrap();
+    assert_eq!(from, Some(BuiltinRole::Approver.id()));
+    let unknown = WorkspaceId::from_uuid(uuid_like(2));
+    let err = w
+        .iam
+        .set_workspace_role(
+            &w.owner,
+            w.org,
+            unknown,
+            bea,
+            Some(BuiltinRole::Approver.id()),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound));
+}
+
+fn uuid_like(n: u8) -> iamkit::identity::__private::Uuid {
+    iamkit::identity::__private::Uuid::from_bytes([n; 16])
+}
+
+impl World {
+    fn clock_now(&self) -> chrono::DateTime<Utc> {
+        use iamkit::Clock;
+        self.clock.now()
+    }
+}
+
+#[tokio::test]
+async fn security_26_an_admin_cannot_grant_or_take_owner() {
+    let w = world().await;
+    let (bea, admin) = member(&w, "bea", BuiltinRole::Admin).await;
+    let (_, _) = (bea, ());
+    let (cid, _) = member(&w, "cid", BuiltinRole::ReadOnly).await;
+    let before = audit_len(&w.store, w.org).await;
+    let err = w
+        .iam
+        .change_org_role(&admin, w.org, cid, Some(BuiltinRole::Owner.id()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Escalation { .. }));
+    let err = w
+        .iam
+        .change_org_role(&admin, w.org, w.owner_id, Some(BuiltinRole::ReadOnly.id()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Escalation { .. }));
+    assert_eq!(
+        org_role(&w.store, w.org, cid).await,
+        Some(BuiltinRole::ReadOnly.id())
+    );
+    assert_eq!(
+        org_role(&w.store, w.org, w.owner_id).await,
+        Some(BuiltinRole::Owner.id())
+    );
+    assert_eq!(audit_len(&w.store, w.org).await, before + 2);
+    let event = last_event(&w.store, w.org).await;
+    assert!(matches!(
+        event.outcome,
+        Outcome::Denied {
+            reason: DenialReason::Escalation
+        }
+    ));
+}
+
+#[tokio::test]
+async fn security_27_the_last_owner_can_be_neither_demoted_nor_deactivated() {
+    let w = world().await;
+    let err = w
+        .iam
+        .change_org_role(&w.owner, w.org, w.owner_id, Some(BuiltinRole::Admin.id()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::LastOwner));
+    let err = w
+        .iam
+        .deactivate(&w.owner, w.org, w.owner_id)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::LastOwner));
+    assert_eq!(
+        org_role(&w.store, w.org, w.owner_id).await,
+        Some(BuiltinRole::Owner.id())
+    );
+    let event = last_event(&w.store, w.org).await;
+    assert!(matches!(
+        event.outcome,
+        Outcome::Denied {
+            reason: DenialReason::LastOwner
+        }
+    ));
+}
+
+#[test]
+fn security_27_concurrent_demotions_leave_an_owner() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        for _ in 0..5 {
+            let w = world().await;
+            let (second, second_actor) = member(&w, "two", BuiltinRole::Owner).await;
+            let (a, b) = (w.iam.clone(), w.iam.clone());
+            let (owner, org, first) = (w.owner.clone(), w.org, w.owner_id);
+            let demote_second = tokio::spawn(async move {
+                a.change_org_role(&owner, org, second, Some(BuiltinRole::Admin.id()))
+                    .await
+            });
+            let demote_first = tokio::spawn(async move {
+                b.change_org_role(&second_actor, org, first, Some(BuiltinRole::Admin.id()))
+                    .await
+            });
+            let results = [demote_second.await.unwrap(), demote_first.await.unwrap()];
+            assert_eq!(
+                results.iter().filter(|r| r.is_ok()).count(),
+                1,
+                "{results:?}"
+            );
+            let owners = [
+                org_role(&w.store, org, first).await,
+                org_role(&w.store, org, second).await,
+            ];
+            assert_eq!(
+                owners
+                    .iter()
+                    .filter(|r| **r == Some(BuiltinRole::Owner.id()))
+                    .count(),
+                1
+            );
+        }
+    });
+}
+
+#[tokio::test]
+async fn security_20_deactivation_revokes_everything_at_once() {
+    let w = world().await;
+    let (bea, bea_actor) = member(&w, "bea", BuiltinRole::Admin).await;
+    let second = w
+        .iam
+        .log_in("bea", &Password::new(PASSWORD), ClientMetadata::default())
+        .await
+        .unwrap();
+    w.iam.deactivate(&w.owner, w.org, bea).await.unwrap();
+    // The very next call, with the session authenticated before.
+    let err = w
+        .iam
+        .invite(&bea_actor, w.org, &account("gus"), &Placement::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidCredentials));
+    assert!(
+        w.iam
+            .authenticate_session(second.token.expose())
+            .await
+            .is_err()
+    );
+    let err = w
+        .iam
+        .log_in("bea", &Password::new(PASSWORD), ClientMetadata::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidCredentials));
+    let mut tx = w.store.begin().await.unwrap();
+    let stored = tx.get_user(bea).await.unwrap().unwrap();
+    assert_eq!(stored.status, UserStatus::Deactivated);
+    tx.rollback().await.unwrap();
+    assert_eq!(
+        org_role(&w.store, w.org, bea).await,
+        Some(BuiltinRole::Admin.id())
+    );
+
+    w.iam.reactivate(&w.owner, w.org, bea).await.unwrap();
+    assert!(
+        w.iam
+            .authenticate_session(second.token.expose())
+            .await
+            .is_err()
+    );
+    let again = sign_in(&w.iam, "bea").await;
+    w.iam
+        .invite(&again, w.org, &account("gus"), &Placement::default())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn deactivation_invalidates_pending_links() {
+    let w = world().await;
+    let a = w
+        .iam
+        .invite(&w.owner, w.org, &account("hal"), &Placement::default())
+        .await
+        .unwrap();
+    let link = invitation_link(&w, a.user).await;
+    // An invited member cannot be deactivated (revoke the invitation)...
+    let err = w.iam.deactivate(&w.owner, w.org, a.user).await.unwrap_err();
+    assert!(matches!(err, Error::IllegalTransition { .. }));
+    // ...and an active one loses pending verification links.
+    let fay = w
+        .iam
+        .create_user(
+            &w.owner,
+            w.org,
+            &account("fay"),
+            Password::new(PASSWORD),
+            &Placement::default(),
+        )
+        .await
+        .unwrap();
+    w.iam.deactivate(&w.owner, w.org, fay).await.unwrap();
+    let mut tx = w.store.begin().await.unwrap();
+    let pending =
+        iamkit::credentials::TokenRepository::revoke_tokens_of(&mut tx, fay, w.clock_now())
+            .await
+            .unwrap();
+    assert_eq!(pending, 0, "deactivation already revoked every link");
+    drop(tx);
+    w.iam
+        .accept_invitation(&link, Password::new(PASSWORD))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn security_25_no_cross_tenant_role_change_or_deactivation() {
+    let w = world().await;
+    let (other, _) = bootstrap(&w.iam, "globex", "globex-owner").await;
+    let globex_owner = sign_in(&w.iam, "globex-owner").await;
+    let err = w
+        .iam
+        .change_org_role(&globex_owner, w.org, w.owner_id, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound));
+    let err = w
+        .iam
+        .deactivate(&globex_owner, w.org, w.owner_id)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound));
+    // Acting in its own org on a user of the other org: not found either.
+    let err = w
+        .iam
+        .deactivate(&globex_owner, other, w.owner_id)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound));
+    assert_eq!(
+        org_role(&w.store, w.org, w.owner_id).await,
+        Some(BuiltinRole::Owner.id())
+    );
+}

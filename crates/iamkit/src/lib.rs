@@ -4,11 +4,13 @@ mod actor;
 mod bootstrap;
 mod clock;
 mod config;
+mod deactivation;
 mod error;
 mod iam;
 mod invitations;
 mod outbox;
 mod passwords;
+mod roles;
 mod sessions;
 mod store;
 
