@@ -4,6 +4,7 @@ use std::future::Future;
 
 pub mod audit;
 pub mod credentials;
+pub mod facade;
 pub mod fixtures;
 pub mod identity;
 pub mod rbac;
@@ -92,6 +93,11 @@ macro_rules! conformance_tests {
                 assign_grant_replaces_one_role_per_scope,
                 grant_listings_contract,
                 rbac_changes_roll_back,
+            }
+            facade {
+                password_hash_round_trip,
+                outbox_delivers_each_message_until_acknowledged,
+                outbox_rolls_back_with_the_workflow,
             }
         }
     };
