@@ -1,10 +1,12 @@
 #![doc = include_str!("../README.md")]
 
 mod actor;
+mod api_keys;
 mod bootstrap;
 mod clock;
 mod config;
 mod deactivation;
+mod directory;
 mod error;
 mod iam;
 mod invitations;
@@ -13,11 +15,14 @@ mod passwords;
 mod roles;
 mod sessions;
 mod store;
+mod workspaces;
 
 pub use actor::Actor;
+pub use api_keys::CreatedApiKey;
 pub use bootstrap::{Bootstrapped, FirstOwner, NewAccount};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
+pub use directory::{ActivityLine, RECENT_ACTIVITY, UserDetail};
 pub use error::{Conflict, Error, Result};
 pub use iam::{Iam, IamBuilder};
 pub use invitations::{Invited, Placement};

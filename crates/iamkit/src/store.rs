@@ -70,7 +70,7 @@ pub(crate) mod repositories {
     pub(crate) use iamkit_audit::AuditRepository as _;
     pub(crate) use iamkit_credentials::{
         ApiKeyRepository as _, SessionRepository as _, ThrottleRepository as _,
-        TokenRepository as _,
+        TokenRepository as _, TotpRepository as _,
     };
     pub(crate) use iamkit_identity::{
         GroupRepository as _, OrganizationRepository as _, TeamRepository as _,
