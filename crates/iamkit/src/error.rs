@@ -66,6 +66,13 @@ pub enum Error {
     /// organization).
     #[error("role not assignable here")]
     RoleNotAssignable,
+    /// The app still links records to the user: deletion refused, nothing
+    /// changed. Deactivate the user instead (their history stays).
+    #[error("linked records prevent deletion; deactivate the user instead")]
+    LinkedData {
+        /// What links to the user.
+        records: Vec<crate::deletion::LinkedRecord>,
+    },
     /// The store failed.
     #[error("store: {0}")]
     Store(#[from] StoreError),

@@ -21,6 +21,7 @@ use rand::rngs::SysRng;
 use crate::actor::{Actor, ActorKind};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::deletion::LinkedData;
 use crate::error::{Error, Result};
 use crate::outbox::{MessageId, MessageKind, OutboxRecord};
 use crate::store::repositories::*;
@@ -69,6 +70,7 @@ pub(crate) struct Inner<S> {
     pub(crate) config: Config,
     pub(crate) hasher: PasswordHasher,
     pub(crate) catalogue: Catalogue,
+    pub(crate) linked_data: Option<Arc<dyn LinkedData>>,
 }
 
 /// Builds an [`Iam`]: `Iam::builder(store, sealer)`, then optional clock,
@@ -79,6 +81,7 @@ pub struct IamBuilder<S> {
     clock: Arc<dyn Clock>,
     config: Config,
     permissions: Vec<(String, Vec<BuiltinRole>)>,
+    linked_data: Option<Arc<dyn LinkedData>>,
 }
 
 impl<S> std::fmt::Debug for IamBuilder<S> {
@@ -97,6 +100,7 @@ impl<S: Store> Iam<S> {
             clock: Arc::new(SystemClock),
             config: Config::default(),
             permissions: Vec::new(),
+            linked_data: None,
         }
     }
 }
@@ -122,6 +126,14 @@ impl<S: Store> IamBuilder<S> {
     #[must_use]
     pub fn permission(mut self, name: &str, held_by: &[BuiltinRole]) -> Self {
         self.permissions.push((name.to_owned(), held_by.to_vec()));
+        self
+    }
+
+    /// The app's hook that refuses deleting users who still have linked
+    /// records (see [`Iam::delete_user`]).
+    #[must_use]
+    pub fn linked_data(mut self, hook: Arc<dyn LinkedData>) -> Self {
+        self.linked_data = Some(hook);
         self
     }
 
@@ -154,6 +166,7 @@ impl<S: Store> IamBuilder<S> {
                 config: self.config,
                 hasher,
                 catalogue,
+                linked_data: self.linked_data,
             }),
         })
     }

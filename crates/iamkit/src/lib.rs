@@ -6,12 +6,15 @@ mod bootstrap;
 mod clock;
 mod config;
 mod deactivation;
+mod deletion;
 mod directory;
 mod error;
+mod groups;
 mod iam;
 mod invitations;
 mod outbox;
 mod passwords;
+mod profiles;
 mod roles;
 mod sessions;
 mod store;
@@ -22,6 +25,7 @@ pub use api_keys::CreatedApiKey;
 pub use bootstrap::{Bootstrapped, FirstOwner, NewAccount};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
+pub use deletion::{LinkedData, LinkedRecord};
 pub use directory::{ActivityLine, RECENT_ACTIVITY, UserDetail};
 pub use error::{Conflict, Error, Result};
 pub use iam::{Iam, IamBuilder};
@@ -30,6 +34,7 @@ pub use outbox::{
     MessageId, MessageKind, Notification, OutboxRecord, OutboxRepository, default_text,
 };
 pub use passwords::PasswordRepository;
+pub use profiles::ProfileUpdate;
 pub use sessions::SignedIn;
 pub use store::{Store, Transaction};
 
