@@ -73,6 +73,13 @@ pub enum Error {
         /// What links to the user.
         records: Vec<crate::deletion::LinkedRecord>,
     },
+    /// A custom role definition broke a rule (name, unknown permission,
+    /// assignable nowhere).
+    #[error("invalid role: {reason}")]
+    InvalidRole {
+        /// The rule broken.
+        reason: iamkit_rbac::Error,
+    },
     /// The store failed.
     #[error("store: {0}")]
     Store(#[from] StoreError),
@@ -100,6 +107,15 @@ pub enum Conflict {
     /// The user already has an active account; invite is not needed.
     #[error("already active")]
     AlreadyActive,
+    /// The access request was already approved or rejected.
+    #[error("already decided")]
+    AlreadyDecided,
+    /// The role is still granted; reassign before deleting it.
+    #[error("role still granted {grants} time(s)")]
+    RoleInUse {
+        /// How many grants use it.
+        grants: usize,
+    },
 }
 
 /// Result of a facade call.

@@ -1,10 +1,13 @@
 #![doc = include_str!("../README.md")]
 
+mod access_requests;
 mod actor;
 mod api_keys;
+mod auto_join;
 mod bootstrap;
 mod clock;
 mod config;
+mod custom_roles;
 mod deactivation;
 mod deletion;
 mod directory;
@@ -20,11 +23,13 @@ mod sessions;
 mod store;
 mod workspaces;
 
+pub use access_requests::{AccessRequest, AccessRequestRepository, RequestStatus, RequestedChange};
 pub use actor::Actor;
 pub use api_keys::CreatedApiKey;
 pub use bootstrap::{Bootstrapped, FirstOwner, NewAccount};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
+pub use custom_roles::RoleSpec;
 pub use deletion::{LinkedData, LinkedRecord};
 pub use directory::{ActivityLine, RECENT_ACTIVITY, UserDetail};
 pub use error::{Conflict, Error, Result};

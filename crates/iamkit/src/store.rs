@@ -14,6 +14,7 @@ use iamkit_identity::{
 use iamkit_rbac::{GrantRepository, RoleRepository};
 use iamkit_store_api::StoreError;
 
+use crate::access_requests::AccessRequestRepository;
 use crate::outbox::OutboxRepository;
 use crate::passwords::PasswordRepository;
 
@@ -55,6 +56,7 @@ pub trait Transaction:
     + GrantRepository
     + PasswordRepository
     + OutboxRepository
+    + AccessRequestRepository
     + Send
     + 'static
 {

@@ -1,9 +1,13 @@
-//! The facade's own repositories: password hashes and the outbox.
+//! The facade's own repositories: password hashes, the outbox and access
+//! requests.
 
 use chrono::{DateTime, Utc};
-use iamkit::{MessageId, OutboxRecord, OutboxRepository, PasswordRepository};
+use iamkit::{
+    AccessRequest, AccessRequestRepository, MessageId, OutboxRecord, OutboxRepository,
+    PasswordRepository, RequestStatus,
+};
 use iamkit_credentials::PasswordHash;
-use iamkit_identity::UserId;
+use iamkit_identity::{AccessRequestId, OrgId, UserId};
 use iamkit_store_api::StoreError;
 use imbl::{HashMap, OrdMap};
 
@@ -14,6 +18,7 @@ use crate::MemoryTx;
 pub(crate) struct FacadeState {
     passwords: HashMap<UserId, PasswordHash>,
     outbox: OrdMap<MessageId, OutboxRecord>,
+    requests: OrdMap<AccessRequestId, AccessRequest>,
 }
 
 impl PasswordRepository for MemoryTx {
@@ -74,5 +79,53 @@ impl OutboxRepository for MemoryTx {
             }
             _ => Ok(false),
         }
+    }
+}
+
+impl AccessRequestRepository for MemoryTx {
+    async fn insert_access_request(&mut self, request: &AccessRequest) -> Result<(), StoreError> {
+        if self.state.facade.requests.contains_key(&request.id) {
+            return Err(StoreError::unique_violation("access_requests_id"));
+        }
+        self.state
+            .facade
+            .requests
+            .insert(request.id, request.clone());
+        Ok(())
+    }
+
+    async fn get_access_request(
+        &mut self,
+        id: AccessRequestId,
+    ) -> Result<Option<AccessRequest>, StoreError> {
+        Ok(self.state.facade.requests.get(&id).cloned())
+    }
+
+    async fn decide_access_request(
+        &mut self,
+        id: AccessRequestId,
+        status: RequestStatus,
+        by: UserId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        match self.state.facade.requests.get_mut(&id) {
+            Some(request) if request.status == RequestStatus::Pending => {
+                request.status = status;
+                request.decided = Some((by, at));
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn list_access_requests(&mut self, org: OrgId) -> Result<Vec<AccessRequest>, StoreError> {
+        Ok(self
+            .state
+            .facade
+            .requests
+            .values()
+            .filter(|r| r.org == org)
+            .cloned()
+            .collect())
     }
 }

@@ -1,12 +1,15 @@
-//! Conformance cases of the facade's own repositories: password hashes
-//! and the outbox.
+//! Conformance cases of the facade's own repositories: password hashes,
+//! the outbox and access requests.
 
 use chrono::Duration;
 use iamkit::credentials::{Argon2Params, NewPassword, Password, PasswordContext, PasswordPolicy};
-use iamkit::{MessageId, MessageKind, OutboxRecord, OutboxRepository, PasswordRepository};
+use iamkit::{
+    AccessRequest, AccessRequestRepository, MessageId, MessageKind, OutboxRecord, OutboxRepository,
+    PasswordRepository, RequestStatus, RequestedChange,
+};
 use iamkit::{Store, Transaction};
 use iamkit_credentials::PasswordHasher;
-use iamkit_identity::{Email, Language, UserId};
+use iamkit_identity::{AccessRequestId, Email, Language, OrgId, UserId};
 use iamkit_store_api::ErrorKind;
 
 use crate::fixtures::Fixture;
@@ -118,4 +121,61 @@ pub async fn outbox_rolls_back_with_the_workflow<S: Store>(store: S) {
             .expect("list")
             .is_empty()
     );
+}
+
+/// Requests are listed per organization; a decision moves a pending
+/// request exactly once; a duplicate id is refused.
+pub async fn access_requests_are_decided_once<S: Store>(store: S) {
+    let mut f = Fixture::new(44);
+    let now = f.now();
+    let org = OrgId::generate(now, f.rng());
+    let other = OrgId::generate(now, f.rng());
+    let requester = UserId::generate(now, f.rng());
+    let approver = UserId::generate(now, f.rng());
+    let request = AccessRequest {
+        id: AccessRequestId::generate(now, f.rng()),
+        org,
+        requester,
+        change: RequestedChange::Offboarding { user: requester },
+        status: RequestStatus::Pending,
+        created_at: now,
+        decided: None,
+    };
+    let mut foreign = request.clone();
+    foreign.id = AccessRequestId::generate(now, f.rng());
+    foreign.org = other;
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_access_request(&request).await.expect("insert");
+    tx.insert_access_request(&foreign).await.expect("insert");
+    let dup = tx
+        .insert_access_request(&request)
+        .await
+        .expect_err("duplicate");
+    assert_eq!(dup.violated_constraint(), Some("access_requests_id"));
+    tx.commit().await.expect("commit");
+
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(
+        tx.list_access_requests(org).await.expect("list"),
+        vec![request.clone()]
+    );
+    assert!(
+        tx.decide_access_request(request.id, RequestStatus::Approved, approver, now)
+            .await
+            .expect("decide")
+    );
+    assert!(
+        !tx.decide_access_request(request.id, RequestStatus::Rejected, approver, now)
+            .await
+            .expect("decide again")
+    );
+    tx.commit().await.expect("commit");
+    let mut tx = store.begin().await.expect("begin");
+    let stored = tx
+        .get_access_request(request.id)
+        .await
+        .expect("get")
+        .expect("some");
+    assert_eq!(stored.status, RequestStatus::Approved);
+    assert_eq!(stored.decided, Some((approver, now)));
 }
