@@ -45,7 +45,7 @@ const INVITE: &str = "users.invite";
 impl<S: Store> Iam<S> {
     /// Gives a new member their roles, group and team, each through the
     /// escalation guard (SECURITY.md 26), in `tx`.
-    async fn place(
+    pub(crate) async fn place(
         &self,
         tx: &mut S::Tx,
         actor: &Actor,
@@ -167,6 +167,9 @@ impl<S: Store> Iam<S> {
             let existing = tx.find_user_by_email(&input.email).await?;
             let (user, existing_account) = match existing {
                 Some(user) => {
+                    if tx.get_service_account(user.id).await?.is_some() {
+                        return Err(Error::Conflict(Conflict::EmailTaken).into());
+                    }
                     if tx.get_membership(org, user.id).await?.is_some() {
                         return Err(Error::Conflict(Conflict::AlreadyMember).into());
                     }

@@ -19,6 +19,7 @@ mod outbox;
 mod passwords;
 mod profiles;
 mod roles;
+mod service_accounts;
 mod sessions;
 mod store;
 mod workspaces;
@@ -40,6 +41,7 @@ pub use outbox::{
 };
 pub use passwords::PasswordRepository;
 pub use profiles::ProfileUpdate;
+pub use service_accounts::{SERVICE_ACCOUNT_DOMAIN, ServiceAccount, ServiceAccountRepository};
 pub use sessions::SignedIn;
 pub use store::{Store, Transaction};
 

@@ -17,6 +17,7 @@ use iamkit_store_api::StoreError;
 use crate::access_requests::AccessRequestRepository;
 use crate::outbox::OutboxRepository;
 use crate::passwords::PasswordRepository;
+use crate::service_accounts::ServiceAccountRepository;
 
 /// A storage backend: in memory, SQLite, PostgreSQL, or the app's own.
 ///
@@ -57,6 +58,7 @@ pub trait Transaction:
     + PasswordRepository
     + OutboxRepository
     + AccessRequestRepository
+    + ServiceAccountRepository
     + Send
     + 'static
 {
@@ -82,5 +84,6 @@ pub(crate) mod repositories {
 
     pub(crate) use crate::outbox::OutboxRepository as _;
     pub(crate) use crate::passwords::PasswordRepository as _;
+    pub(crate) use crate::service_accounts::ServiceAccountRepository as _;
     pub(crate) use crate::store::Transaction as _;
 }

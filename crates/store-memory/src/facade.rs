@@ -1,10 +1,10 @@
-//! The facade's own repositories: password hashes, the outbox and access
-//! requests.
+//! The facade's own repositories: password hashes, the outbox, access
+//! requests and service accounts.
 
 use chrono::{DateTime, Utc};
 use iamkit::{
     AccessRequest, AccessRequestRepository, MessageId, OutboxRecord, OutboxRepository,
-    PasswordRepository, RequestStatus,
+    PasswordRepository, RequestStatus, ServiceAccount, ServiceAccountRepository,
 };
 use iamkit_credentials::PasswordHash;
 use iamkit_identity::{AccessRequestId, OrgId, UserId};
@@ -19,6 +19,7 @@ pub(crate) struct FacadeState {
     passwords: HashMap<UserId, PasswordHash>,
     outbox: OrdMap<MessageId, OutboxRecord>,
     requests: OrdMap<AccessRequestId, AccessRequest>,
+    service_accounts: OrdMap<UserId, ServiceAccount>,
 }
 
 impl PasswordRepository for MemoryTx {
@@ -125,6 +126,38 @@ impl AccessRequestRepository for MemoryTx {
             .requests
             .values()
             .filter(|r| r.org == org)
+            .cloned()
+            .collect())
+    }
+}
+
+impl ServiceAccountRepository for MemoryTx {
+    async fn insert_service_account(&mut self, account: &ServiceAccount) -> Result<(), StoreError> {
+        let accounts = &mut self.state.facade.service_accounts;
+        if accounts.contains_key(&account.user) {
+            return Err(StoreError::unique_violation("service_accounts_user"));
+        }
+        accounts.insert(account.user, account.clone());
+        Ok(())
+    }
+
+    async fn get_service_account(
+        &mut self,
+        user: UserId,
+    ) -> Result<Option<ServiceAccount>, StoreError> {
+        Ok(self.state.facade.service_accounts.get(&user).cloned())
+    }
+
+    async fn list_service_accounts(
+        &mut self,
+        org: OrgId,
+    ) -> Result<Vec<ServiceAccount>, StoreError> {
+        Ok(self
+            .state
+            .facade
+            .service_accounts
+            .values()
+            .filter(|a| a.org == org)
             .cloned()
             .collect())
     }

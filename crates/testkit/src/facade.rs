@@ -1,11 +1,11 @@
 //! Conformance cases of the facade's own repositories: password hashes,
-//! the outbox and access requests.
+//! the outbox, access requests and service accounts.
 
 use chrono::Duration;
 use iamkit::credentials::{Argon2Params, NewPassword, Password, PasswordContext, PasswordPolicy};
 use iamkit::{
     AccessRequest, AccessRequestRepository, MessageId, MessageKind, OutboxRecord, OutboxRepository,
-    PasswordRepository, RequestStatus, RequestedChange,
+    PasswordRepository, RequestStatus, RequestedChange, ServiceAccount, ServiceAccountRepository,
 };
 use iamkit::{Store, Transaction};
 use iamkit_credentials::PasswordHasher;
@@ -178,4 +178,44 @@ pub async fn access_requests_are_decided_once<S: Store>(store: S) {
         .expect("some");
     assert_eq!(stored.status, RequestStatus::Approved);
     assert_eq!(stored.decided, Some((approver, now)));
+}
+
+/// Service accounts are marked once and listed per organization.
+pub async fn service_accounts_contract<S: Store>(store: S) {
+    let mut f = Fixture::new(45);
+    let now = f.now();
+    let org = OrgId::generate(now, f.rng());
+    let other = OrgId::generate(now, f.rng());
+    let admin = UserId::generate(now, f.rng());
+    let bot = ServiceAccount {
+        user: UserId::generate(now, f.rng()),
+        org,
+        created_by: admin,
+        created_at: now,
+    };
+    let foreign = ServiceAccount {
+        user: UserId::generate(now, f.rng()),
+        org: other,
+        created_by: admin,
+        created_at: now,
+    };
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_service_account(&bot).await.expect("insert");
+    tx.insert_service_account(&foreign).await.expect("insert");
+    let dup = tx
+        .insert_service_account(&bot)
+        .await
+        .expect_err("duplicate");
+    assert_eq!(dup.violated_constraint(), Some("service_accounts_user"));
+    tx.commit().await.expect("commit");
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(
+        tx.get_service_account(bot.user).await.expect("get"),
+        Some(bot.clone())
+    );
+    assert!(tx.get_service_account(admin).await.expect("get").is_none());
+    assert_eq!(
+        tx.list_service_accounts(org).await.expect("list"),
+        vec![bot]
+    );
 }

@@ -99,6 +99,7 @@ macro_rules! conformance_tests {
                 outbox_delivers_each_message_until_acknowledged,
                 outbox_rolls_back_with_the_workflow,
                 access_requests_are_decided_once,
+                service_accounts_contract,
             }
         }
     };
