@@ -14,6 +14,11 @@ use iamkit_identity::{
 use iamkit_rbac::{GrantRepository, RoleRepository};
 use iamkit_store_api::StoreError;
 
+use crate::access_requests::AccessRequestRepository;
+use crate::outbox::OutboxRepository;
+use crate::passwords::PasswordRepository;
+use crate::service_accounts::ServiceAccountRepository;
+
 /// A storage backend: in memory, SQLite, PostgreSQL, or the app's own.
 ///
 /// Cloning is cheap and clones share the same data (a pool handle).
@@ -41,6 +46,7 @@ pub trait Transaction:
     + WorkspaceRepository
     + GroupRepository
     + TeamRepository
+    + AuditRepository
     + RoleRepository
     + GrantRepository
     + TokenRepository
@@ -49,6 +55,12 @@ pub trait Transaction:
     + TotpRepository
     + RecoveryCodeRepository
     + ThrottleRepository
+    + RoleRepository
+    + GrantRepository
+    + PasswordRepository
+    + OutboxRepository
+    + AccessRequestRepository
+    + ServiceAccountRepository
     + AuditRepository
     + Send
     + 'static
@@ -58,4 +70,23 @@ pub trait Transaction:
 
     /// Discards every change of this transaction.
     fn rollback(self) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Every repository trait, for the workflows' method calls on a transaction.
+pub(crate) mod repositories {
+    pub(crate) use iamkit_audit::AuditRepository as _;
+    pub(crate) use iamkit_credentials::{
+        ApiKeyRepository as _, SessionRepository as _, ThrottleRepository as _,
+        TokenRepository as _, TotpRepository as _,
+    };
+    pub(crate) use iamkit_identity::{
+        GroupRepository as _, OrganizationRepository as _, TeamRepository as _,
+        UserRepository as _, WorkspaceRepository as _,
+    };
+    pub(crate) use iamkit_rbac::{GrantRepository as _, RoleRepository as _};
+
+    pub(crate) use crate::outbox::OutboxRepository as _;
+    pub(crate) use crate::passwords::PasswordRepository as _;
+    pub(crate) use crate::service_accounts::ServiceAccountRepository as _;
+    pub(crate) use crate::store::Transaction as _;
 }

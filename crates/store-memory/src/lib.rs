@@ -8,6 +8,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 mod audit;
 mod credentials;
+mod facade;
 mod identity;
 mod rbac;
 
@@ -15,9 +16,10 @@ mod rbac;
 #[derive(Clone, Default)]
 pub(crate) struct State {
     pub(crate) identity: identity::IdentityState,
-    pub(crate) rbac: rbac::RbacState,
-    pub(crate) credentials: credentials::CredentialsState,
     pub(crate) audit: audit::AuditState,
+    pub(crate) credentials: credentials::CredentialsState,
+    pub(crate) rbac: rbac::RbacState,
+    pub(crate) facade: facade::FacadeState,
 }
 
 /// An in-memory store. Clones share the same data.

@@ -4,6 +4,7 @@ use std::future::Future;
 
 pub mod audit;
 pub mod credentials;
+pub mod facade;
 pub mod fixtures;
 pub mod identity;
 pub mod rbac;
@@ -94,6 +95,13 @@ macro_rules! conformance_tests {
                 organizations_are_isolated,
                 scan_pages_ascending,
                 deleted_users_keep_a_verifying_trail,
+            }
+            facade {
+                password_hash_round_trip,
+                outbox_delivers_each_message_until_acknowledged,
+                outbox_rolls_back_with_the_workflow,
+                access_requests_are_decided_once,
+                service_accounts_contract,
             }
         }
     };

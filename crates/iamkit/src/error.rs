@@ -1,0 +1,177 @@
+//! The facade's error type.
+
+use iamkit_credentials::{FieldRule, PasswordRule};
+use iamkit_identity::{InvalidInput, StatusChange, UserStatus};
+use iamkit_rbac::Permission;
+use iamkit_store_api::StoreError;
+
+/// What a workflow can refuse or fail with. Every refusal changes nothing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An input broke a validation rule (names the field and the rule).
+    #[error(transparent)]
+    InvalidInput(#[from] InvalidInput),
+    /// A new password broke the policy.
+    #[error("password rejected: {rule}")]
+    InvalidPassword {
+        /// The rule broken.
+        rule: PasswordRule,
+    },
+    /// A credentials field (API key name, restriction, ...) broke a rule.
+    #[error("invalid `{field}`: {rule}")]
+    InvalidField {
+        /// The field.
+        field: &'static str,
+        /// The rule broken.
+        rule: FieldRule,
+    },
+    /// The object does not exist, or belongs to another organization
+    /// (SECURITY.md 25: existence is never revealed across tenants).
+    #[error("not found")]
+    NotFound,
+    /// The actor lacks the permission in the target's scope.
+    #[error("forbidden: `{permission}` required")]
+    Forbidden {
+        /// The permission required.
+        permission: String,
+    },
+    /// Authentication failed. One error for every reason (SECURITY.md 29);
+    /// the reason goes to the audit log.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// A unique value is taken or a state conflicts.
+    #[error("conflict: {0}")]
+    Conflict(Conflict),
+    /// The change would leave the organization without an active Owner
+    /// (SECURITY.md 27).
+    #[error("the organization would be left without an active Owner")]
+    LastOwner,
+    /// The actor would grant or revoke more than it holds (SECURITY.md 26);
+    /// `missing` is empty when only an Owner may grant the role.
+    #[error("escalation: the actor lacks {missing:?}")]
+    Escalation {
+        /// The permissions the actor lacks (empty: Owner required).
+        missing: Vec<Permission>,
+    },
+    /// The account's status does not allow the change.
+    #[error("cannot {change} a user who is {from}")]
+    IllegalTransition {
+        /// The current status.
+        from: UserStatus,
+        /// The change attempted.
+        change: StatusChange,
+    },
+    /// The role cannot be used here (unknown, wrong scope kind, other
+    /// organization).
+    #[error("role not assignable here")]
+    RoleNotAssignable,
+    /// The app still links records to the user: deletion refused, nothing
+    /// changed. Deactivate the user instead (their history stays).
+    #[error("linked records prevent deletion; deactivate the user instead")]
+    LinkedData {
+        /// What links to the user.
+        records: Vec<crate::deletion::LinkedRecord>,
+    },
+    /// A custom role definition broke a rule (name, unknown permission,
+    /// assignable nowhere).
+    #[error("invalid role: {reason}")]
+    InvalidRole {
+        /// The rule broken.
+        reason: iamkit_rbac::Error,
+    },
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// A cryptographic operation failed (hashing, sealing).
+    #[error("internal credential failure")]
+    Crypto,
+}
+
+/// Which conflict an [`Error::Conflict`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Conflict {
+    /// Another account has the username.
+    #[error("username taken")]
+    UsernameTaken,
+    /// Another account has the email.
+    #[error("email taken")]
+    EmailTaken,
+    /// Another object of the organization has the name (or slug).
+    #[error("name taken")]
+    NameTaken,
+    /// The user is already a member.
+    #[error("already a member")]
+    AlreadyMember,
+    /// The user already has an active account; invite is not needed.
+    #[error("already active")]
+    AlreadyActive,
+    /// The access request was already approved or rejected.
+    #[error("already decided")]
+    AlreadyDecided,
+    /// The role is still granted; reassign before deleting it.
+    #[error("role still granted {grants} time(s)")]
+    RoleInUse {
+        /// How many grants use it.
+        grants: usize,
+    },
+}
+
+/// Result of a facade call.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Maps a store unique violation to the conflict it means.
+    pub(crate) fn from_store(e: StoreError) -> Self {
+        match e.violated_constraint() {
+            Some("users_username") => Self::Conflict(Conflict::UsernameTaken),
+            Some("users_email") => Self::Conflict(Conflict::EmailTaken),
+            Some(
+                "organizations_slug"
+                | "workspaces_name"
+                | "groups_name"
+                | "teams_name"
+                | "custom_roles_org_name"
+                | "departments_name",
+            ) => Self::Conflict(Conflict::NameTaken),
+            Some("memberships_pkey" | "group_members_pkey" | "team_members_pkey") => {
+                Self::Conflict(Conflict::AlreadyMember)
+            }
+            _ => Self::Store(e),
+        }
+    }
+
+    pub(crate) fn from_credentials(e: iamkit_credentials::Error) -> Self {
+        use iamkit_credentials::Error as C;
+        match e {
+            C::InvalidPassword { rule } => Self::InvalidPassword { rule },
+            C::InvalidField { field, rule } => Self::InvalidField { field, rule },
+            C::InvalidCredentials | C::Locked { .. } => Self::InvalidCredentials,
+            _ => Self::Crypto,
+        }
+    }
+
+    pub(crate) fn from_rbac(e: iamkit_rbac::Error) -> Self {
+        use iamkit_rbac::Error as R;
+        match e {
+            R::Escalation { missing } => Self::Escalation { missing },
+            R::OwnerRequired => Self::Escalation {
+                missing: Vec::new(),
+            },
+            R::LastOwner { .. } => Self::LastOwner,
+            _ => Self::RoleNotAssignable,
+        }
+    }
+}
+
+impl From<iamkit_identity::IdentityError> for Error {
+    fn from(e: iamkit_identity::IdentityError) -> Self {
+        use iamkit_identity::IdentityError as I;
+        match e {
+            I::Invalid(i) => Self::InvalidInput(i),
+            I::IllegalTransition { from, change } => Self::IllegalTransition { from, change },
+            _ => Self::NotFound,
+        }
+    }
+}

@@ -1,0 +1,584 @@
+//! The [`Iam`] service: construction, and the plumbing every workflow
+//! shares — one transaction per call, authorization first, audit events
+//! and outbox messages committed with the change, denials audited apart.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use iamkit_audit::{Action, DenialReason, NewEvent, PermissionName, Target};
+use iamkit_credentials::{
+    PasswordHasher, PresentedSecret, SecretSealer, TokenKind, XChaChaSealer, issue_token,
+};
+use iamkit_identity::{Membership, OrgId, RoleId, User, UserId, UserStatus};
+use iamkit_rbac::{
+    Access, AccessIndex, BuiltinRole, Catalogue, Collective, CollectiveMember, Grantee, Permission,
+    Scope, ensure_can_grant,
+};
+use rand::rand_core::UnwrapErr;
+use rand::rngs::SysRng;
+
+use crate::actor::{Actor, ActorKind};
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::deletion::LinkedData;
+use crate::error::{Error, Result};
+use crate::outbox::{MessageId, MessageKind, OutboxRecord};
+use crate::store::repositories::*;
+use crate::store::{Store, Transaction};
+
+/// The user-management service: every method is one workflow an
+/// administrator (or the app on a user's behalf) performs.
+///
+/// Each method takes the acting [`Actor`], checks its permission in the
+/// target's organization and workspace (deny by default; an actor of
+/// another organization gets [`Error::NotFound`]), and runs in one store
+/// transaction with its audit event(s) and outbox messages. A denied
+/// attempt rolls back and is then audited in a transaction of its own.
+///
+/// Authorization reads the organization's grants, memberships and
+/// statuses from the workflow's own transaction and compiles an
+/// [`AccessIndex`] of that organization, so a role removal or a
+/// deactivation is seen by the very next call, by every `Iam` over the same
+/// store (SECURITY.md 20) — there is no cache to go stale. The cost is the
+/// size of the organization's grant data per call; a version-checked cache
+/// can replace it without changing any method.
+///
+/// Cloning is cheap (shared state).
+pub struct Iam<S: Store> {
+    pub(crate) inner: Arc<Inner<S>>,
+}
+
+impl<S: Store> Clone for Iam<S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<S: Store> std::fmt::Debug for Iam<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Iam").finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct Inner<S> {
+    pub(crate) store: S,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) sealer: XChaChaSealer,
+    pub(crate) config: Config,
+    pub(crate) hasher: PasswordHasher,
+    pub(crate) catalogue: Catalogue,
+    pub(crate) linked_data: Option<Arc<dyn LinkedData>>,
+}
+
+/// Builds an [`Iam`]: `Iam::builder(store, sealer)`, then optional clock,
+/// config and app permissions, then [`build`](IamBuilder::build).
+pub struct IamBuilder<S> {
+    store: S,
+    sealer: XChaChaSealer,
+    clock: Arc<dyn Clock>,
+    config: Config,
+    permissions: Vec<(String, Vec<BuiltinRole>)>,
+    linked_data: Option<Arc<dyn LinkedData>>,
+}
+
+impl<S> std::fmt::Debug for IamBuilder<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IamBuilder").finish_non_exhaustive()
+    }
+}
+
+impl<S: Store> Iam<S> {
+    /// Starts building a service over `store`. `sealer` holds the app key
+    /// that seals link secrets in the outbox (and, later, TOTP secrets).
+    pub fn builder(store: S, sealer: XChaChaSealer) -> IamBuilder<S> {
+        IamBuilder {
+            store,
+            sealer,
+            clock: Arc::new(SystemClock),
+            config: Config::default(),
+            permissions: Vec::new(),
+            linked_data: None,
+        }
+    }
+}
+
+impl<S: Store> IamBuilder<S> {
+    /// The clock (default [`SystemClock`]); tests pass a
+    /// [`ManualClock`](crate::ManualClock).
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The configuration (default [`Config::default`]).
+    #[must_use]
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Registers an app permission (`workflows.run`) held by the named
+    /// built-in roles. Checked by [`build`](Self::build).
+    #[must_use]
+    pub fn permission(mut self, name: &str, held_by: &[BuiltinRole]) -> Self {
+        self.permissions.push((name.to_owned(), held_by.to_vec()));
+        self
+    }
+
+    /// The app's hook that refuses deleting users who still have linked
+    /// records (see [`Iam::delete_user`]).
+    #[must_use]
+    pub fn linked_data(mut self, hook: Arc<dyn LinkedData>) -> Self {
+        self.linked_data = Some(hook);
+        self
+    }
+
+    /// The service. Fails on invalid argon2 parameters or token lifetimes,
+    /// and on a malformed or duplicate permission name.
+    pub fn build(self) -> Result<Iam<S>> {
+        self.config
+            .tokens
+            .validate()
+            .map_err(Error::from_credentials)?;
+        let hasher = PasswordHasher::new(self.config.argon2).map_err(Error::from_credentials)?;
+        let mut catalogue = Catalogue::new();
+        for (name, held_by) in self.permissions {
+            let permission = Permission::parse(&name).map_err(|_| Error::InvalidField {
+                field: "permission",
+                rule: iamkit_credentials::FieldRule::Empty,
+            })?;
+            catalogue
+                .register(permission, &held_by)
+                .map_err(|_| Error::InvalidField {
+                    field: "permission",
+                    rule: iamkit_credentials::FieldRule::Empty,
+                })?;
+        }
+        Ok(Iam {
+            inner: Arc::new(Inner {
+                store: self.store,
+                clock: self.clock,
+                sealer: self.sealer,
+                config: self.config,
+                hasher,
+                catalogue,
+                linked_data: self.linked_data,
+            }),
+        })
+    }
+}
+
+/// Why a workflow stopped: a plain error (rolled back, not audited), or a
+/// denial (rolled back, then audited in its own transaction).
+pub(crate) enum Failure {
+    Error(Error),
+    Denied(Box<Denial>),
+}
+
+pub(crate) struct Denial {
+    pub(crate) org: OrgId,
+    pub(crate) target: Target,
+    pub(crate) permission: &'static str,
+    pub(crate) reason: DenialReason,
+    pub(crate) error: Error,
+}
+
+impl<E: Into<Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Self::Error(e.into())
+    }
+}
+
+pub(crate) type Flow<T> = std::result::Result<T, Failure>;
+
+/// What an authorized actor holds at the scope it acts in.
+pub(crate) struct Authorized {
+    pub(crate) index: AccessIndex,
+    pub(crate) access: Access,
+}
+
+impl Authorized {
+    /// SECURITY.md 26: the actor must hold every permission of a role to
+    /// grant or revoke it; only an Owner grants Owner. Checks the role
+    /// given (if any) and the role it replaces.
+    pub(crate) fn ensure_can_set(
+        &self,
+        grantee: Grantee,
+        scope: Scope,
+        role: Option<RoleId>,
+    ) -> std::result::Result<(), iamkit_rbac::Error> {
+        let catalogue = self.index.catalogue();
+        if let Some(role) = role {
+            let def = self
+                .index
+                .role(role)
+                .ok_or(iamkit_rbac::Error::UnknownRole { role })?;
+            ensure_can_grant(catalogue, &self.access, def)?;
+        }
+        if let Some(current) = self.index.grant_of(grantee, scope)
+            && let Some(def) = self.index.role(current)
+        {
+            ensure_can_grant(catalogue, &self.access, def)?;
+        }
+        Ok(())
+    }
+
+    /// Adding to or removing from a group or team grants or revokes its
+    /// roles (SECURITY.md 26).
+    pub(crate) fn ensure_can_change_membership(
+        &self,
+        collective: Collective,
+    ) -> std::result::Result<(), iamkit_rbac::Error> {
+        for grant in self.index.grants_of(Grantee::from(collective)) {
+            let def = self
+                .index
+                .role(grant.role)
+                .ok_or(iamkit_rbac::Error::UnknownRole { role: grant.role })?;
+            ensure_can_grant(self.index.catalogue(), &self.access, def)?;
+        }
+        Ok(())
+    }
+}
+
+/// The OS CSPRNG (SECURITY.md 1); the only randomness iamkit uses.
+pub(crate) fn os_rng() -> UnwrapErr<SysRng> {
+    UnwrapErr(SysRng)
+}
+
+impl<S: Store> Iam<S> {
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The permission catalogue (iamkit's and the app's).
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.inner.catalogue
+    }
+
+    pub(crate) async fn begin(&self) -> Result<S::Tx> {
+        Ok(self.inner.store.begin().await?)
+    }
+
+    /// Commits on success; rolls back on failure and, for a denial, audits
+    /// it in a transaction of its own.
+    pub(crate) async fn finish<T>(&self, tx: S::Tx, actor: &Actor, outcome: Flow<T>) -> Result<T> {
+        match outcome {
+            Ok(value) => {
+                tx.commit().await?;
+                Ok(value)
+            }
+            Err(Failure::Error(e)) => {
+                tx.rollback().await?;
+                Err(e)
+            }
+            Err(Failure::Denied(denial)) => {
+                tx.rollback().await?;
+                let Denial {
+                    org,
+                    target,
+                    permission,
+                    reason,
+                    error,
+                } = *denial;
+                let permission = PermissionName::new(permission).map_err(|_| Error::Crypto)?;
+                let mut tx = self.begin().await?;
+                let event = NewEvent::new(
+                    org,
+                    actor.audit(),
+                    Action::AuthorizationDenied { permission },
+                    target,
+                    self.now(),
+                    &mut os_rng(),
+                )
+                .denied(reason);
+                tx.append_event(event).await?;
+                tx.commit().await?;
+                Err(error)
+            }
+        }
+    }
+
+    /// Appends a successful event to `org`'s chain in `tx`.
+    pub(crate) async fn audit(
+        &self,
+        tx: &mut S::Tx,
+        org: OrgId,
+        actor: &Actor,
+        action: Action,
+        target: Target,
+    ) -> Result<()> {
+        let event = NewEvent::new(
+            org,
+            actor.audit(),
+            action,
+            target,
+            self.now(),
+            &mut os_rng(),
+        );
+        tx.append_event(event).await?;
+        Ok(())
+    }
+
+    /// The organization's authorization model, read from `tx`.
+    pub(crate) async fn load_index(&self, tx: &mut S::Tx, org: OrgId) -> Result<AccessIndex> {
+        let roles = tx.list_custom_roles(org).await?;
+        let grants = tx.list_grants_in_org(org).await?;
+        let mut members = Vec::new();
+        for group in tx.list_groups(org).await? {
+            for user in tx.list_group_members(group.id).await? {
+                members.push(CollectiveMember {
+                    collective: Collective::Group(group.id),
+                    org,
+                    user,
+                });
+            }
+        }
+        for team in tx.list_teams(org).await? {
+            for member in tx.list_team_members(team.id).await? {
+                members.push(CollectiveMember {
+                    collective: Collective::Team(team.id),
+                    org,
+                    user: member.user,
+                });
+            }
+        }
+        let mut users: BTreeSet<UserId> = members.iter().map(|m| m.user).collect();
+        users.extend(grants.iter().filter_map(|g| match g.grantee {
+            Grantee::User(u) => Some(u),
+            _ => None,
+        }));
+        // Only an active account with an active membership acts: invited
+        // and deactivated members hold their grants but use none of them.
+        let mut inactive = Vec::new();
+        for user in users {
+            let account_active = tx.get_user(user).await?.is_some_and(|u| u.is_active());
+            let member_active = tx
+                .get_membership(org, user)
+                .await?
+                .is_some_and(|m| m.status == UserStatus::Active);
+            if !(account_active && member_active) {
+                inactive.push(user);
+            }
+        }
+        AccessIndex::build(
+            self.inner.catalogue.clone(),
+            roles,
+            grants,
+            members,
+            inactive,
+        )
+        .map_err(Error::from_rbac)
+    }
+
+    /// Authorization first (SECURITY.md 24, 25): the actor must be a live
+    /// session or key, a member of `org`, and hold `permission` at `scope`.
+    pub(crate) async fn authorize(
+        &self,
+        tx: &mut S::Tx,
+        actor: &Actor,
+        permission: &'static str,
+        scope: Scope,
+        target: Target,
+    ) -> Flow<Authorized> {
+        let org = scope.org();
+        if tx.get_organization(org).await?.is_none() {
+            return Err(Error::NotFound.into());
+        }
+        let denied = |reason: DenialReason, error: Error| {
+            Failure::Denied(Box::new(Denial {
+                org,
+                target,
+                permission,
+                reason,
+                error,
+            }))
+        };
+        let forbidden = || Error::Forbidden {
+            permission: permission.to_owned(),
+        };
+        let missing_reason = DenialReason::MissingPermission {
+            permission: PermissionName::new(permission).map_err(|_| Error::Crypto)?,
+        };
+        let missing = || missing_reason.clone();
+        let now = self.now();
+        match &actor.kind {
+            ActorKind::System => Err(denied(missing(), forbidden())),
+            ActorKind::User { user, session } => {
+                let live = tx.get_session(*session).await?.is_some_and(|s| {
+                    s.user == *user && s.authorizes(&self.inner.config.sessions, now)
+                });
+                if !live {
+                    return Err(Error::InvalidCredentials.into());
+                }
+                if tx.get_membership(org, *user).await?.is_none() {
+                    return Err(denied(DenialReason::OtherOrganization, Error::NotFound));
+                }
+                let index = self.load_index(tx, org).await?;
+                if index.is_deactivated(*user) {
+                    return Err(denied(DenialReason::ActorDeactivated, forbidden()));
+                }
+                if !index.check_name(*user, permission, scope) {
+                    return Err(denied(missing(), forbidden()));
+                }
+                let access = index.access(*user, scope);
+                Ok(Authorized { index, access })
+            }
+            ActorKind::ApiKey {
+                key,
+                creator,
+                org: key_org,
+                workspace,
+                restriction,
+            } => {
+                let active = tx
+                    .get_api_key(*key)
+                    .await?
+                    .is_some_and(|k| k.is_active(now));
+                if !active {
+                    return Err(Error::InvalidCredentials.into());
+                }
+                if *key_org != org {
+                    return Err(denied(DenialReason::OtherOrganization, Error::NotFound));
+                }
+                let index = self.load_index(tx, org).await?;
+                if index.is_deactivated(*creator) {
+                    return Err(denied(DenialReason::ActorDeactivated, forbidden()));
+                }
+                // A key acts only in its workspace, with its restriction
+                // intersected with the creator's current permissions
+                // (SECURITY.md 23).
+                let permissions =
+                    index.api_key_permissions(*creator, org, *workspace, restriction.as_ref());
+                let allowed = scope == Scope::Workspace(org, *workspace)
+                    && self
+                        .inner
+                        .catalogue
+                        .id(permission)
+                        .is_some_and(|p| permissions.contains(p));
+                if !allowed {
+                    return Err(denied(missing(), forbidden()));
+                }
+                Ok(Authorized {
+                    index,
+                    access: Access {
+                        permissions,
+                        is_owner: false,
+                    },
+                })
+            }
+        }
+    }
+
+    /// The user and their membership of `org`; [`Error::NotFound`] when the
+    /// user is not a member (another tenant's user looks like no user).
+    pub(crate) async fn member(
+        &self,
+        tx: &mut S::Tx,
+        org: OrgId,
+        user: UserId,
+    ) -> Result<(User, Membership)> {
+        let membership = tx.get_membership(org, user).await?.ok_or(Error::NotFound)?;
+        let account = tx.get_user(user).await?.ok_or(Error::NotFound)?;
+        Ok((account, membership))
+    }
+
+    /// Queues a message for `user` unless they may not receive it: a
+    /// deactivated account receives nothing, an unverified address only
+    /// invitations and verifications.
+    pub(crate) async fn queue_message(
+        &self,
+        tx: &mut S::Tx,
+        org: Option<OrgId>,
+        user: &User,
+        kind: MessageKind,
+        link: Option<&PresentedSecret>,
+    ) -> Result<()> {
+        if user.status == UserStatus::Deactivated
+            || (!user.email_verified && !kind.allowed_unverified())
+        {
+            return Ok(());
+        }
+        let now = self.now();
+        let mut rng = os_rng();
+        let id = MessageId::generate(now, &mut rng);
+        let sealed_link = match link {
+            Some(secret) => Some(
+                self.inner
+                    .sealer
+                    .seal(
+                        secret.to_text().expose().as_bytes(),
+                        id.as_uuid().as_bytes(),
+                        &mut rng,
+                    )
+                    .map_err(|_| Error::Crypto)?,
+            ),
+            None => None,
+        };
+        let record = OutboxRecord {
+            id,
+            org,
+            recipient: user.id,
+            to: user.email.clone(),
+            language: user.profile.language,
+            kind,
+            sealed_link,
+            created_at: now,
+            delivered_at: None,
+        };
+        tx.insert_outbox_message(&record).await?;
+        Ok(())
+    }
+
+    /// Issues a link token of `kind` for `user` (revoking earlier unused
+    /// ones of that kind) and queues its message.
+    pub(crate) async fn send_link(
+        &self,
+        tx: &mut S::Tx,
+        org: Option<OrgId>,
+        user: &User,
+        kind: TokenKind,
+        message: MessageKind,
+    ) -> Result<()> {
+        let issued = issue_token(
+            kind,
+            user.id,
+            &self.inner.config.tokens,
+            self.now(),
+            &mut os_rng(),
+        );
+        tx.insert_token(issued.record).await?;
+        self.queue_message(tx, org, user, message, Some(&issued.secret))
+            .await
+    }
+}
+
+/// Maps an rbac refusal found while guarding a change to a denial.
+pub(crate) fn rbac_denial(
+    org: OrgId,
+    target: Target,
+    permission: &'static str,
+    e: iamkit_rbac::Error,
+) -> Failure {
+    let reason = match &e {
+        iamkit_rbac::Error::Escalation { .. } | iamkit_rbac::Error::OwnerRequired => {
+            DenialReason::Escalation
+        }
+        iamkit_rbac::Error::LastOwner { .. } => DenialReason::LastOwner,
+        _ => return Failure::Error(Error::from_rbac(e)),
+    };
+    Failure::Denied(Box::new(Denial {
+        org,
+        target,
+        permission,
+        reason,
+        error: Error::from_rbac(e),
+    }))
+}

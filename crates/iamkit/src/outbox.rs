@@ -1,0 +1,236 @@
+//! Notifications: iamkit sends no email. A workflow writes its messages to
+//! an outbox in the same transaction as its change; the app drains the
+//! outbox, delivers, and acknowledges (at-least-once delivery).
+//!
+//! A message that carries a link secret (invitation, verification, reset)
+//! stores it sealed with the app's [`SecretSealer`](iamkit_credentials::SecretSealer)
+//! key, so a dump of the store redeems nothing (SECURITY.md 2); it is
+//! opened only when [`Iam::drain_outbox`](crate::Iam::drain_outbox) hands
+//! the message to the app.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use iamkit_credentials::{SealedSecret, SecretString};
+use iamkit_identity::{Email, Language, OrgId, UserId};
+use iamkit_store_api::StoreError;
+
+iamkit_identity::define_id!(
+    /// Identifies an outbox message.
+    MessageId
+);
+
+/// What a message is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum MessageKind {
+    /// An invitation with its accept link.
+    Invitation,
+    /// A link proving control of the address.
+    EmailVerification,
+    /// A password reset link.
+    PasswordReset,
+    /// Two-factor authentication was turned on or off.
+    TwoFactorChanged,
+}
+
+impl MessageKind {
+    /// Whether the message may go to an unverified address: only the
+    /// messages that prove the address (or invite to it) may.
+    pub const fn allowed_unverified(self) -> bool {
+        matches!(self, Self::Invitation | Self::EmailVerification)
+    }
+}
+
+/// A stored outbox message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRecord {
+    /// The message's id.
+    pub id: MessageId,
+    /// The organization the workflow ran in, if any.
+    pub org: Option<OrgId>,
+    /// The user it is for.
+    pub recipient: UserId,
+    /// The address at the time of the workflow.
+    pub to: Email,
+    /// The recipient's language.
+    pub language: Language,
+    /// What it is about.
+    pub kind: MessageKind,
+    /// The link secret, sealed with the app key (bound to the message id).
+    pub sealed_link: Option<SealedSecret>,
+    /// When queued.
+    pub created_at: DateTime<Utc>,
+    /// When the app acknowledged delivery.
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// The facade's outbox.
+pub trait OutboxRepository: Send {
+    /// Queues a message. MUST fail with
+    /// `UniqueViolation { constraint: "outbox_id" }` for a reused id.
+    fn insert_outbox_message(
+        &mut self,
+        message: &OutboxRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Up to `limit` undelivered messages, oldest first (by id, which is
+    /// time-ordered). Delivered messages MUST NOT be returned.
+    fn list_undelivered_outbox(
+        &mut self,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<OutboxRecord>, StoreError>> + Send;
+
+    /// Marks a message delivered; returns whether it was undelivered.
+    fn mark_outbox_delivered(
+        &mut self,
+        id: MessageId,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// A message handed to the app for delivery.
+pub struct Notification {
+    /// Acknowledge with this id once delivered.
+    pub id: MessageId,
+    /// The organization the workflow ran in, if any.
+    pub org: Option<OrgId>,
+    /// The recipient.
+    pub recipient: UserId,
+    /// The address to send to.
+    pub to: Email,
+    /// The language of `subject` and `body`.
+    pub language: Language,
+    /// What it is about.
+    pub kind: MessageKind,
+    /// Default subject in `language`.
+    pub subject: &'static str,
+    /// Default body in `language`; the app appends its link built from
+    /// `link_secret`.
+    pub body: &'static str,
+    /// The secret to put in the link (only for link-bearing kinds).
+    pub link_secret: Option<SecretString>,
+}
+
+impl std::fmt::Debug for Notification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notification")
+            .field("id", &self.id)
+            .field("recipient", &self.recipient)
+            .field("kind", &self.kind)
+            .field("language", &self.language)
+            .field("link_secret", &self.link_secret)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The default subject and body of `kind` in `language`.
+pub const fn default_text(kind: MessageKind, language: Language) -> (&'static str, &'static str) {
+    use Language::{En, Es, Pt};
+    use MessageKind as K;
+    match (kind, language) {
+        (K::Invitation, En) => (
+            "You have been invited",
+            "You have been invited to join an organization. Follow the link to set your password; it expires in 48 hours.",
+        ),
+        (K::Invitation, Es) => (
+            "Has recibido una invitación",
+            "Te han invitado a unirte a una organización. Sigue el enlace para crear tu contraseña; caduca en 48 horas.",
+        ),
+        (K::Invitation, Pt) => (
+            "Você recebeu um convite",
+            "Você foi convidado a participar de uma organização. Siga o link para definir sua senha; ele expira em 48 horas.",
+        ),
+        (K::EmailVerification, En) => (
+            "Verify your email address",
+            "Follow the link to confirm that this address is yours.",
+        ),
+        (K::EmailVerification, Es) => (
+            "Verifica tu correo electrónico",
+            "Sigue el enlace para confirmar que esta dirección es tuya.",
+        ),
+        (K::EmailVerification, Pt) => (
+            "Verifique seu e-mail",
+            "Siga o link para confirmar que este endereço é seu.",
+        ),
+        (K::PasswordReset, En) => (
+            "Reset your password",
+            "Follow the link to choose a new password. It can be used once.",
+        ),
+        (K::PasswordReset, Es) => (
+            "Restablece tu contraseña",
+            "Sigue el enlace para elegir una nueva contraseña. Solo puede usarse una vez.",
+        ),
+        (K::PasswordReset, Pt) => (
+            "Redefina sua senha",
+            "Siga o link para escolher uma nova senha. Ele pode ser usado uma vez.",
+        ),
+        (K::TwoFactorChanged, En) => (
+            "Two-factor authentication changed",
+            "The two-factor authentication of your account was changed. If this was not you, contact your administrator.",
+        ),
+        (K::TwoFactorChanged, Es) => (
+            "Cambió la autenticación en dos pasos",
+            "Se modificó la autenticación en dos pasos de tu cuenta. Si no fuiste tú, contacta con tu administrador.",
+        ),
+        (K::TwoFactorChanged, Pt) => (
+            "A autenticação em dois fatores mudou",
+            "A autenticação em dois fatores da sua conta foi alterada. Se não foi você, contate seu administrador.",
+        ),
+    }
+}
+
+impl<S: crate::Store> crate::Iam<S> {
+    /// Up to `limit` undelivered messages, oldest first, with their default
+    /// texts and their link secrets opened. Nothing is marked: a message
+    /// stays in the outbox until [`acknowledge`](Self::acknowledge), so a
+    /// crash between draining and delivering loses nothing (at-least-once).
+    pub async fn drain_outbox(&self, limit: usize) -> crate::Result<Vec<Notification>> {
+        use crate::store::repositories::*;
+        use iamkit_credentials::SecretSealer as _;
+        let mut tx = self.begin().await?;
+        let records = tx.list_undelivered_outbox(limit).await?;
+        tx.rollback().await?;
+        let mut out = Vec::with_capacity(records.len());
+        for record in records {
+            let link_secret = match &record.sealed_link {
+                Some(sealed) => {
+                    let bytes = self
+                        .inner
+                        .sealer
+                        .open(sealed, record.id.as_uuid().as_bytes())
+                        .map_err(|_| crate::Error::Crypto)?;
+                    let text = String::from_utf8(bytes.expose().to_vec())
+                        .map_err(|_| crate::Error::Crypto)?;
+                    Some(SecretString::new(text))
+                }
+                None => None,
+            };
+            let (subject, body) = default_text(record.kind, record.language);
+            out.push(Notification {
+                id: record.id,
+                org: record.org,
+                recipient: record.recipient,
+                to: record.to,
+                language: record.language,
+                kind: record.kind,
+                subject,
+                body,
+                link_secret,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Marks messages delivered; later drains skip them.
+    pub async fn acknowledge(&self, ids: &[MessageId]) -> crate::Result<()> {
+        use crate::store::repositories::*;
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        for id in ids {
+            tx.mark_outbox_delivered(*id, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,265 @@
+//! Signing in and authenticating requests: password log-in, session and
+//! API key authentication. Second factors and self-service build on this.
+
+use iamkit_audit::{Action, SignInFailure, SignInMethod, Target};
+use iamkit_credentials::{
+    ClientMetadata, Password, PasswordCheck, PresentedSecret, SecretKind, SecretString, Session,
+    SessionState,
+};
+use iamkit_identity::{Email, SessionId, User, UserId, UserStatus, Username};
+
+use crate::actor::{Actor, ActorKind};
+use crate::error::{Error, Result};
+use crate::iam::{Iam, os_rng};
+use crate::store::repositories::*;
+use crate::store::{Store, Transaction};
+
+/// A successful sign-in: the session token to hand to the client once.
+pub struct SignedIn {
+    /// The session.
+    pub session: SessionId,
+    /// Who signed in.
+    pub user: UserId,
+    /// The token (`iamk_ses_...`); shown once, stored only as a hash.
+    pub token: SecretString,
+}
+
+impl std::fmt::Debug for SignedIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedIn")
+            .field("session", &self.session)
+            .field("user", &self.user)
+            .field("token", &self.token)
+            .finish()
+    }
+}
+
+impl<S: Store> Iam<S> {
+    /// Signs in by email or username and password.
+    ///
+    /// Unknown user, wrong password, an INVITED or DEACTIVATED account and
+    /// a locked account all answer [`Error::InvalidCredentials`] after the
+    /// same argon2 work (SECURITY.md 10, 29); the reason is audited in each
+    /// organization the account belongs to (an unknown identifier has no
+    /// organization to be audited in). Failures count towards the lockout
+    /// atomically (SECURITY.md 11). argon2 runs outside any transaction.
+    pub async fn log_in(
+        &self,
+        identifier: &str,
+        password: &Password,
+        client: ClientMetadata,
+    ) -> Result<SignedIn> {
+        let now = self.now();
+        let (user, stored, locked) = {
+            let mut tx = self.begin().await?;
+            let user = find_account(&mut tx, identifier).await?;
+            let (stored, locked) = match &user {
+                Some(u) => (
+                    tx.get_password_hash(u.id).await?,
+                    tx.get_throttle(u.id).await?.check(now).is_err(),
+                ),
+                None => (None, false),
+            };
+            tx.rollback().await?;
+            (user, stored, locked)
+        };
+        let check = self
+            .inner
+            .hasher
+            .verify(password, if locked { None } else { stored.as_ref() });
+        let failure = match (&user, check) {
+            (None, _) => Some(SignInFailure::UnknownUser),
+            (Some(_), _) if locked => Some(SignInFailure::AccountLocked),
+            (Some(_), PasswordCheck::Invalid) => Some(SignInFailure::WrongPassword),
+            (Some(u), PasswordCheck::Valid { .. }) if u.status != UserStatus::Active => {
+                Some(SignInFailure::Deactivated)
+            }
+            (Some(_), PasswordCheck::Valid { .. }) => None,
+        };
+        let Some(mut user) = user else {
+            return Err(Error::InvalidCredentials);
+        };
+        let system = Actor::system();
+        let actor = Actor {
+            kind: ActorKind::User {
+                user: user.id,
+                session: SessionId::generate(now, &mut os_rng()),
+            },
+        };
+        let mut tx = self.begin().await?;
+        let orgs: Vec<_> = tx
+            .list_memberships_of_user(user.id)
+            .await?
+            .into_iter()
+            .map(|m| m.org)
+            .collect();
+        if let Some(reason) = failure {
+            if reason == SignInFailure::WrongPassword {
+                let state = tx
+                    .record_throttle_failure(user.id, &self.config().throttle, now)
+                    .await?;
+                if state.check(now).is_err() {
+                    for org in &orgs {
+                        self.audit(
+                            &mut tx,
+                            *org,
+                            &system,
+                            Action::AccountLocked,
+                            Target::User(user.id),
+                        )
+                        .await?;
+                    }
+                }
+            }
+            for org in &orgs {
+                self.audit(
+                    &mut tx,
+                    *org,
+                    &actor,
+                    Action::SignInFailed { reason },
+                    Target::User(user.id),
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            return Err(Error::InvalidCredentials);
+        }
+        // Re-hash with the current parameters (SECURITY.md 8) when the
+        // password still passes the policy; otherwise keep the old hash.
+        if let PasswordCheck::Valid { needs_rehash: true } = check
+            && let Ok(fresh) = self.hash_new_password(
+                Password::new(password.expose()),
+                &user.email,
+                &user.username,
+            )
+        {
+            tx.set_password_hash(user.id, &fresh).await?;
+        }
+        tx.reset_throttle(user.id).await?;
+        user.last_sign_in_at = Some(now);
+        tx.update_user(&user).await?;
+        let (session, token) = Session::start(
+            user.id,
+            None,
+            SessionState::Full,
+            client,
+            now,
+            &mut os_rng(),
+        );
+        let session_id = session.id;
+        tx.insert_session(session).await?;
+        let actor = Actor {
+            kind: ActorKind::User {
+                user: user.id,
+                session: session_id,
+            },
+        };
+        for org in &orgs {
+            self.audit(
+                &mut tx,
+                *org,
+                &actor,
+                Action::SignedIn {
+                    method: SignInMethod::Password,
+                },
+                Target::User(user.id),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(SignedIn {
+            session: session_id,
+            user: user.id,
+            token: token.to_text(),
+        })
+    }
+
+    /// The actor of a request carrying a session token: the session must be
+    /// live (idle and absolute timeouts), fully signed in, and its user
+    /// active. Records the activity. Any failure is
+    /// [`Error::InvalidCredentials`].
+    pub async fn authenticate_session(&self, token: &str) -> Result<Actor> {
+        let presented = PresentedSecret::parse_as(token, SecretKind::Session)
+            .map_err(|_| Error::InvalidCredentials)?;
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        let session_id = SessionId::from_uuid(presented.id());
+        let Some(session) = tx.get_session(session_id).await? else {
+            return Err(Error::InvalidCredentials);
+        };
+        let config = &self.config().sessions;
+        if !session.accepts(&presented, config, now) || !session.authorizes(config, now) {
+            return Err(Error::InvalidCredentials);
+        }
+        let active = tx
+            .get_user(session.user)
+            .await?
+            .is_some_and(|u| u.is_active());
+        if !active {
+            return Err(Error::InvalidCredentials);
+        }
+        tx.touch_session(session_id, now).await?;
+        tx.commit().await?;
+        Ok(Actor {
+            kind: ActorKind::User {
+                user: session.user,
+                session: session_id,
+            },
+        })
+    }
+
+    /// The actor of a request carrying an API key: the key must be
+    /// unrevoked and unexpired and its creator active. Its permissions are
+    /// computed on every workflow from the creator's current ones
+    /// (SECURITY.md 23). Any failure is [`Error::InvalidCredentials`].
+    pub async fn authenticate_api_key(&self, key: &str) -> Result<Actor> {
+        let presented = PresentedSecret::parse_as(key, SecretKind::ApiKey)
+            .map_err(|_| Error::InvalidCredentials)?;
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        let id = iamkit_identity::ApiKeyId::from_uuid(presented.id());
+        let Some(record) = tx.get_api_key(id).await? else {
+            return Err(Error::InvalidCredentials);
+        };
+        if !record.accepts(&presented, now) {
+            return Err(Error::InvalidCredentials);
+        }
+        let creator_active = tx
+            .get_user(record.created_by)
+            .await?
+            .is_some_and(|u| u.is_active());
+        let Some(workspace) = tx.get_workspace(record.workspace).await? else {
+            return Err(Error::InvalidCredentials);
+        };
+        if !creator_active || tx.get_organization(workspace.org).await?.is_none() {
+            return Err(Error::InvalidCredentials);
+        }
+        tx.touch_api_key(id, now).await?;
+        tx.commit().await?;
+        Ok(Actor {
+            kind: ActorKind::ApiKey {
+                key: id,
+                creator: record.created_by,
+                org: workspace.org,
+                workspace: record.workspace,
+                restriction: record.restriction,
+            },
+        })
+    }
+}
+
+/// The account an identifier names: an email when it parses as one, else
+/// a username.
+async fn find_account<T: Transaction>(tx: &mut T, identifier: &str) -> Result<Option<User>> {
+    if identifier.contains('@') {
+        match Email::parse(identifier) {
+            Ok(email) => Ok(tx.find_user_by_email(&email).await?),
+            Err(_) => Ok(None),
+        }
+    } else {
+        match Username::parse(identifier) {
+            Ok(username) => Ok(tx.find_user_by_username(&username).await?),
+            Err(_) => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! The facade's own repositories: password hashes, the outbox, access
+//! requests and service accounts.
+
+use chrono::{DateTime, Utc};
+use iamkit::{
+    AccessRequest, AccessRequestRepository, MessageId, OutboxRecord, OutboxRepository,
+    PasswordRepository, RequestStatus, ServiceAccount, ServiceAccountRepository,
+};
+use iamkit_credentials::PasswordHash;
+use iamkit_identity::{AccessRequestId, OrgId, UserId};
+use iamkit_store_api::StoreError;
+use imbl::{HashMap, OrdMap};
+
+use crate::MemoryTx;
+
+/// Password hashes by user, and the outbox ordered by (time-ordered) id.
+#[derive(Clone, Default)]
+pub(crate) struct FacadeState {
+    passwords: HashMap<UserId, PasswordHash>,
+    outbox: OrdMap<MessageId, OutboxRecord>,
+    requests: OrdMap<AccessRequestId, AccessRequest>,
+    service_accounts: OrdMap<UserId, ServiceAccount>,
+}
+
+impl PasswordRepository for MemoryTx {
+    async fn set_password_hash(
+        &mut self,
+        user: UserId,
+        hash: &PasswordHash,
+    ) -> Result<(), StoreError> {
+        self.state.facade.passwords.insert(user, hash.clone());
+        Ok(())
+    }
+
+    async fn get_password_hash(
+        &mut self,
+        user: UserId,
+    ) -> Result<Option<PasswordHash>, StoreError> {
+        Ok(self.state.facade.passwords.get(&user).cloned())
+    }
+
+    async fn delete_password_hash(&mut self, user: UserId) -> Result<bool, StoreError> {
+        Ok(self.state.facade.passwords.remove(&user).is_some())
+    }
+}
+
+impl OutboxRepository for MemoryTx {
+    async fn insert_outbox_message(&mut self, message: &OutboxRecord) -> Result<(), StoreError> {
+        if self.state.facade.outbox.contains_key(&message.id) {
+            return Err(StoreError::unique_violation("outbox_id"));
+        }
+        self.state.facade.outbox.insert(message.id, message.clone());
+        Ok(())
+    }
+
+    async fn list_undelivered_outbox(
+        &mut self,
+        limit: usize,
+    ) -> Result<Vec<OutboxRecord>, StoreError> {
+        Ok(self
+            .state
+            .facade
+            .outbox
+            .values()
+            .filter(|m| m.delivered_at.is_none())
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn mark_outbox_delivered(
+        &mut self,
+        id: MessageId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        match self.state.facade.outbox.get_mut(&id) {
+            Some(message) if message.delivered_at.is_none() => {
+                message.delivered_at = Some(now);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
+impl AccessRequestRepository for MemoryTx {
+    async fn insert_access_request(&mut self, request: &AccessRequest) -> Result<(), StoreError> {
+        if self.state.facade.requests.contains_key(&request.id) {
+            return Err(StoreError::unique_violation("access_requests_id"));
+        }
+        self.state
+            .facade
+            .requests
+            .insert(request.id, request.clone());
+        Ok(())
+    }
+
+    async fn get_access_request(
+        &mut self,
+        id: AccessRequestId,
+    ) -> Result<Option<AccessRequest>, StoreError> {
+        Ok(self.state.facade.requests.get(&id).cloned())
+    }
+
+    async fn decide_access_request(
+        &mut self,
+        id: AccessRequestId,
+        status: RequestStatus,
+        by: UserId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        match self.state.facade.requests.get_mut(&id) {
+            Some(request) if request.status == RequestStatus::Pending => {
+                request.status = status;
+                request.decided = Some((by, at));
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn list_access_requests(&mut self, org: OrgId) -> Result<Vec<AccessRequest>, StoreError> {
+        Ok(self
+            .state
+            .facade
+            .requests
+            .values()
+            .filter(|r| r.org == org)
+            .cloned()
+            .collect())
+    }
+}
+
+impl ServiceAccountRepository for MemoryTx {
+    async fn insert_service_account(&mut self, account: &ServiceAccount) -> Result<(), StoreError> {
+        let accounts = &mut self.state.facade.service_accounts;
+        if accounts.contains_key(&account.user) {
+            return Err(StoreError::unique_violation("service_accounts_user"));
+        }
+        accounts.insert(account.user, account.clone());
+        Ok(())
+    }
+
+    async fn get_service_account(
+        &mut self,
+        user: UserId,
+    ) -> Result<Option<ServiceAccount>, StoreError> {
+        Ok(self.state.facade.service_accounts.get(&user).cloned())
+    }
+
+    async fn list_service_accounts(
+        &mut self,
+        org: OrgId,
+    ) -> Result<Vec<ServiceAccount>, StoreError> {
+        Ok(self
+            .state
+            .facade
+            .service_accounts
+            .values()
+            .filter(|a| a.org == org)
+            .cloned()
+            .collect())
+    }
+}

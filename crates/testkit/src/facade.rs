@@ -1,0 +1,221 @@
+//! Conformance cases of the facade's own repositories: password hashes,
+//! the outbox, access requests and service accounts.
+
+use chrono::Duration;
+use iamkit::credentials::{Argon2Params, NewPassword, Password, PasswordContext, PasswordPolicy};
+use iamkit::{
+    AccessRequest, AccessRequestRepository, MessageId, MessageKind, OutboxRecord, OutboxRepository,
+    PasswordRepository, RequestStatus, RequestedChange, ServiceAccount, ServiceAccountRepository,
+};
+use iamkit::{Store, Transaction};
+use iamkit_credentials::PasswordHasher;
+use iamkit_identity::{AccessRequestId, Email, Language, OrgId, UserId};
+use iamkit_store_api::ErrorKind;
+
+use crate::fixtures::Fixture;
+
+fn hash_of(f: &mut Fixture, text: &str) -> iamkit_credentials::PasswordHash {
+    let hasher = PasswordHasher::new(Argon2Params {
+        m_cost_kib: 64,
+        t_cost: 1,
+        p_cost: 1,
+    })
+    .expect("cheap params");
+    let new: NewPassword = PasswordPolicy::default()
+        .check(Password::new(text), &PasswordContext::default())
+        .expect("a good password");
+    hasher.hash(&new, f.rng()).expect("hash")
+}
+
+fn message(f: &mut Fixture, at_offset: i64) -> OutboxRecord {
+    let now = f.now() + Duration::seconds(at_offset);
+    OutboxRecord {
+        id: MessageId::generate(now, f.rng()),
+        org: None,
+        recipient: UserId::generate(now, f.rng()),
+        to: Email::parse("ada@example.com").expect("email"),
+        language: Language::Es,
+        kind: MessageKind::Invitation,
+        sealed_link: None,
+        created_at: now,
+        delivered_at: None,
+    }
+}
+
+/// A password hash is stored per user, replaced by a later set, and
+/// removed by delete; a rolled-back set leaves nothing.
+pub async fn password_hash_round_trip<S: Store>(store: S) {
+    let mut f = Fixture::new(41);
+    let user = UserId::generate(f.now(), f.rng());
+    let first = hash_of(&mut f, "glacier ferry violin");
+    let second = hash_of(&mut f, "orchard lantern copper");
+    let mut tx = store.begin().await.expect("begin");
+    assert!(tx.get_password_hash(user).await.expect("get").is_none());
+    tx.set_password_hash(user, &first).await.expect("set");
+    tx.commit().await.expect("commit");
+
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(
+        tx.get_password_hash(user).await.expect("get"),
+        Some(first.clone())
+    );
+    tx.set_password_hash(user, &second).await.expect("replace");
+    tx.rollback().await.expect("rollback");
+
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(tx.get_password_hash(user).await.expect("get"), Some(first));
+    assert!(tx.delete_password_hash(user).await.expect("delete"));
+    assert!(!tx.delete_password_hash(user).await.expect("delete again"));
+    assert!(tx.get_password_hash(user).await.expect("get").is_none());
+}
+
+/// Undelivered messages come oldest first until marked delivered; a
+/// duplicate id is refused; marking twice reports false.
+pub async fn outbox_delivers_each_message_until_acknowledged<S: Store>(store: S) {
+    let mut f = Fixture::new(42);
+    let older = message(&mut f, 0);
+    let newer = message(&mut f, 5);
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_outbox_message(&newer).await.expect("insert");
+    tx.insert_outbox_message(&older).await.expect("insert");
+    let dup = tx
+        .insert_outbox_message(&older)
+        .await
+        .expect_err("duplicate id");
+    assert_eq!(dup.violated_constraint(), Some("outbox_id"));
+    assert!(matches!(dup.kind(), ErrorKind::UniqueViolation { .. }));
+    tx.commit().await.expect("commit");
+
+    let mut tx = store.begin().await.expect("begin");
+    let pending = tx.list_undelivered_outbox(10).await.expect("list");
+    assert_eq!(pending, vec![older.clone(), newer.clone()]);
+    assert_eq!(tx.list_undelivered_outbox(1).await.expect("list").len(), 1);
+    assert!(
+        tx.mark_outbox_delivered(older.id, f.now())
+            .await
+            .expect("mark")
+    );
+    assert!(
+        !tx.mark_outbox_delivered(older.id, f.now())
+            .await
+            .expect("again")
+    );
+    tx.commit().await.expect("commit");
+
+    let mut tx = store.begin().await.expect("begin");
+    let pending = tx.list_undelivered_outbox(10).await.expect("list");
+    assert_eq!(pending, vec![newer]);
+}
+
+/// A message queued in a rolled-back transaction is never delivered.
+pub async fn outbox_rolls_back_with_the_workflow<S: Store>(store: S) {
+    let mut f = Fixture::new(43);
+    let m = message(&mut f, 0);
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_outbox_message(&m).await.expect("insert");
+    drop(tx);
+    let mut tx = store.begin().await.expect("begin");
+    assert!(
+        tx.list_undelivered_outbox(10)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+}
+
+/// Requests are listed per organization; a decision moves a pending
+/// request exactly once; a duplicate id is refused.
+pub async fn access_requests_are_decided_once<S: Store>(store: S) {
+    let mut f = Fixture::new(44);
+    let now = f.now();
+    let org = OrgId::generate(now, f.rng());
+    let other = OrgId::generate(now, f.rng());
+    let requester = UserId::generate(now, f.rng());
+    let approver = UserId::generate(now, f.rng());
+    let request = AccessRequest {
+        id: AccessRequestId::generate(now, f.rng()),
+        org,
+        requester,
+        change: RequestedChange::Offboarding { user: requester },
+        status: RequestStatus::Pending,
+        created_at: now,
+        decided: None,
+    };
+    let mut foreign = request.clone();
+    foreign.id = AccessRequestId::generate(now, f.rng());
+    foreign.org = other;
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_access_request(&request).await.expect("insert");
+    tx.insert_access_request(&foreign).await.expect("insert");
+    let dup = tx
+        .insert_access_request(&request)
+        .await
+        .expect_err("duplicate");
+    assert_eq!(dup.violated_constraint(), Some("access_requests_id"));
+    tx.commit().await.expect("commit");
+
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(
+        tx.list_access_requests(org).await.expect("list"),
+        vec![request.clone()]
+    );
+    assert!(
+        tx.decide_access_request(request.id, RequestStatus::Approved, approver, now)
+            .await
+            .expect("decide")
+    );
+    assert!(
+        !tx.decide_access_request(request.id, RequestStatus::Rejected, approver, now)
+            .await
+            .expect("decide again")
+    );
+    tx.commit().await.expect("commit");
+    let mut tx = store.begin().await.expect("begin");
+    let stored = tx
+        .get_access_request(request.id)
+        .await
+        .expect("get")
+        .expect("some");
+    assert_eq!(stored.status, RequestStatus::Approved);
+    assert_eq!(stored.decided, Some((approver, now)));
+}
+
+/// Service accounts are marked once and listed per organization.
+pub async fn service_accounts_contract<S: Store>(store: S) {
+    let mut f = Fixture::new(45);
+    let now = f.now();
+    let org = OrgId::generate(now, f.rng());
+    let other = OrgId::generate(now, f.rng());
+    let admin = UserId::generate(now, f.rng());
+    let bot = ServiceAccount {
+        user: UserId::generate(now, f.rng()),
+        org,
+        created_by: admin,
+        created_at: now,
+    };
+    let foreign = ServiceAccount {
+        user: UserId::generate(now, f.rng()),
+        org: other,
+        created_by: admin,
+        created_at: now,
+    };
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_service_account(&bot).await.expect("insert");
+    tx.insert_service_account(&foreign).await.expect("insert");
+    let dup = tx
+        .insert_service_account(&bot)
+        .await
+        .expect_err("duplicate");
+    assert_eq!(dup.violated_constraint(), Some("service_accounts_user"));
+    tx.commit().await.expect("commit");
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(
+        tx.get_service_account(bot.user).await.expect("get"),
+        Some(bot.clone())
+    );
+    assert!(tx.get_service_account(admin).await.expect("get").is_none());
+    assert_eq!(
+        tx.list_service_accounts(org).await.expect("list"),
+        vec![bot]
+    );
+}
