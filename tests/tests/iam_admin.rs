@@ -649,3 +649,70 @@ async fn security_25_no_cross_tenant_role_change_or_deactivation() {
         Some(BuiltinRole::Owner.id())
     );
 }
+
+#[tokio::test]
+async fn two_iam_instances_over_one_store_agree_at_once() {
+    let w = world().await;
+    let other = iam_over(&w.store, &w.clock, cheap_config());
+    let (bea, bea_actor) = member(&w, "bea", BuiltinRole::Admin).await;
+    // Instance `other` caches the org's index while Bea is an Admin...
+    other
+        .invite(&bea_actor, w.org, &account("gus"), &Placement::default())
+        .await
+        .unwrap();
+    // ...instance `w.iam` demotes her...
+    w.iam
+        .change_org_role(&w.owner, w.org, bea, Some(BuiltinRole::ReadOnly.id()))
+        .await
+        .unwrap();
+    // ...and `other` sees it on the very next call.
+    let err = other
+        .invite(&bea_actor, w.org, &account("hal"), &Placement::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Forbidden { .. }));
+}
+
+#[tokio::test]
+async fn deactivating_an_account_in_one_org_is_seen_by_the_others_at_once() {
+    let w = world().await;
+    let (globex, _) = bootstrap(&w.iam, "globex", "globex-owner").await;
+    let globex_owner = sign_in(&w.iam, "globex-owner").await;
+    let (bea, _) = member(&w, "bea", BuiltinRole::Owner).await;
+    w.iam
+        .invite(
+            &globex_owner,
+            globex,
+            &account("bea"),
+            &Placement {
+                org_role: Some(BuiltinRole::Owner.id()),
+                ..Placement::default()
+            },
+        )
+        .await
+        .unwrap();
+    // Globex has two Owners; its cached index knows Bea as one.
+    w.iam
+        .directory(
+            &globex_owner,
+            globex,
+            &iamkit::identity::DirectoryQuery::new(),
+        )
+        .await
+        .unwrap();
+    // Acme deactivates Bea's account: in Globex she is no longer an active
+    // Owner, so its last active Owner cannot be demoted.
+    w.iam.deactivate(&w.owner, w.org, bea).await.unwrap();
+    let globex_owner_id = globex_owner.user().unwrap();
+    let err = w
+        .iam
+        .change_org_role(
+            &globex_owner,
+            globex,
+            globex_owner_id,
+            Some(BuiltinRole::Admin.id()),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::LastOwner));
+}

@@ -110,7 +110,7 @@ impl<S: Store> Iam<S> {
                 role: rule.default_role,
             };
             let mut index = self.load_index(&mut tx, org).await?;
-            index
+            std::sync::Arc::make_mut(&mut index)
                 .apply(Change::Assign(grant))
                 .map_err(Error::from_rbac)?;
             tx.assign_grant(&grant).await?;

@@ -98,7 +98,6 @@ impl<S: Store> Iam<S> {
             ensure_can_grant(self.catalogue(), &authz.access, &definition)
                 .map_err(|e| rbac_denial(org, target, MANAGE, e))?;
             authz
-                .index
                 .apply(Change::PutRole(role.clone()))
                 .map_err(|e| rbac_denial(org, target, MANAGE, e))?;
             if new {

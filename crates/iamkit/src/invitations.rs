@@ -79,7 +79,6 @@ impl<S: Store> Iam<S> {
                 .ensure_can_set(grant.grantee, grant.scope, Some(grant.role))
                 .map_err(|e| rbac_denial(org, target, "roles.assign", e))?;
             authz
-                .index
                 .apply(Change::Assign(grant))
                 .map_err(Error::from_rbac)?;
             tx.assign_grant(&grant).await?;
@@ -104,7 +103,6 @@ impl<S: Store> Iam<S> {
                 .ensure_can_change_membership(Collective::Group(group))
                 .map_err(|e| rbac_denial(org, target, "groups.manage", e))?;
             authz
-                .index
                 .apply(Change::AddMember(CollectiveMember {
                     collective: Collective::Group(group),
                     org,
@@ -364,6 +362,7 @@ impl<S: Store> Iam<S> {
             account.updated_at = now;
             tx.update_user(&account).await?;
             tx.set_password_hash(account.id, &hash).await?;
+            self.bump_orgs_of(&mut tx, account.id).await?;
             for mut membership in tx.list_memberships_of_user(account.id).await? {
                 if membership.status == UserStatus::Invited {
                     membership.status = UserStatus::Active;

@@ -102,6 +102,7 @@ macro_rules! conformance_tests {
                 outbox_rolls_back_with_the_workflow,
                 access_requests_are_decided_once,
                 service_accounts_contract,
+                authz_versions_contract,
             }
         }
     };
