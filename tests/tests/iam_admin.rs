@@ -716,3 +716,22 @@ async fn deactivating_an_account_in_one_org_is_seen_by_the_others_at_once() {
         .unwrap_err();
     assert!(matches!(err, Error::LastOwner));
 }
+
+#[test]
+fn the_builder_refuses_malformed_or_duplicate_app_permissions() {
+    use iamkit::credentials::{SecretBytes, XChaChaSealer};
+    let sealer = || XChaChaSealer::new(&SecretBytes::new(vec![1; 32])).unwrap();
+    let dup = iamkit::Iam::builder(MemoryStore::new(), sealer())
+        .permission("users.invite", &[BuiltinRole::Owner])
+        .build();
+    assert!(matches!(dup, Err(Error::InvalidPermission { .. })));
+    let bad = iamkit::Iam::builder(MemoryStore::new(), sealer())
+        .permission("Not A Permission", &[BuiltinRole::Owner])
+        .build();
+    assert!(matches!(bad, Err(Error::InvalidPermission { .. })));
+    let ok = iamkit::Iam::builder(MemoryStore::new(), sealer())
+        .permission("workflows.run", &[BuiltinRole::Owner])
+        .build()
+        .unwrap();
+    assert!(ok.catalogue().id("workflows.run").is_some());
+}

@@ -109,7 +109,7 @@ impl<S: Store> Iam<S> {
                     .await
                     .map_err(Error::from_store)?;
             }
-            let setting = SettingName::new("roles").map_err(|_| Error::Crypto)?;
+            let setting = SettingName::new("roles").map_err(|_| Error::Internal)?;
             self.audit(
                 &mut tx,
                 org,
@@ -141,7 +141,7 @@ impl<S: Store> Iam<S> {
                 return Err(Error::Conflict(Conflict::RoleInUse { grants }).into());
             }
             tx.delete_custom_role(role).await?;
-            let setting = SettingName::new("roles").map_err(|_| Error::Crypto)?;
+            let setting = SettingName::new("roles").map_err(|_| Error::Internal)?;
             self.audit(
                 &mut tx,
                 org,

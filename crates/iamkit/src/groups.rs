@@ -33,7 +33,7 @@ fn target_of(collective: Collective) -> Target {
 }
 
 fn setting(name: &str) -> Result<SettingName> {
-    SettingName::new(name).map_err(|_| Error::Crypto)
+    SettingName::new(name).map_err(|_| Error::Internal)
 }
 
 impl<S: Store> Iam<S> {

@@ -152,16 +152,11 @@ impl<S: Store> IamBuilder<S> {
         let hasher = PasswordHasher::new(self.config.argon2).map_err(Error::from_credentials)?;
         let mut catalogue = Catalogue::new();
         for (name, held_by) in self.permissions {
-            let permission = Permission::parse(&name).map_err(|_| Error::InvalidField {
-                field: "permission",
-                rule: iamkit_credentials::FieldRule::Empty,
-            })?;
+            let permission =
+                Permission::parse(&name).map_err(|reason| Error::InvalidPermission { reason })?;
             catalogue
                 .register(permission, &held_by)
-                .map_err(|_| Error::InvalidField {
-                    field: "permission",
-                    rule: iamkit_credentials::FieldRule::Empty,
-                })?;
+                .map_err(|reason| Error::InvalidPermission { reason })?;
         }
         Ok(Iam {
             inner: Arc::new(Inner {
@@ -300,7 +295,7 @@ impl<S: Store> Iam<S> {
                     reason,
                     error,
                 } = *denial;
-                let permission = PermissionName::new(permission).map_err(|_| Error::Crypto)?;
+                let permission = PermissionName::new(permission).map_err(|_| Error::Internal)?;
                 let mut tx = self.begin().await?;
                 let event = NewEvent::new(
                     org,
@@ -456,7 +451,7 @@ impl<S: Store> Iam<S> {
             permission: permission.to_owned(),
         };
         let missing_reason = DenialReason::MissingPermission {
-            permission: PermissionName::new(permission).map_err(|_| Error::Crypto)?,
+            permission: PermissionName::new(permission).map_err(|_| Error::Internal)?,
         };
         let missing = || missing_reason.clone();
         let now = self.now();
