@@ -735,3 +735,71 @@ fn the_builder_refuses_malformed_or_duplicate_app_permissions() {
         .unwrap();
     assert!(ok.catalogue().id("workflows.run").is_some());
 }
+
+#[test]
+fn concurrent_acceptances_of_one_invitation_one_wins() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let w = world().await;
+        let invited = w
+            .iam
+            .invite(&w.owner, w.org, &account("kim"), &Placement::default())
+            .await
+            .unwrap();
+        let link = invitation_link(&w, invited.user).await;
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let (iam, link) = (w.iam.clone(), link.clone());
+                tokio::spawn(
+                    async move { iam.accept_invitation(&link, Password::new(PASSWORD)).await },
+                )
+            })
+            .collect();
+        let mut wins = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(_) => wins += 1,
+                Err(e) => assert!(matches!(e, Error::InvalidCredentials), "{e:?}"),
+            }
+        }
+        assert_eq!(wins, 1);
+    });
+}
+
+#[test]
+fn security_27_concurrent_deactivations_of_two_owners_leave_one_active() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        for _ in 0..5 {
+            let w = world().await;
+            let (second, second_actor) = member(&w, "two", BuiltinRole::Owner).await;
+            let (a, b) = (w.iam.clone(), w.iam.clone());
+            let (owner, org, first) = (w.owner.clone(), w.org, w.owner_id);
+            let one = tokio::spawn(async move { a.deactivate(&owner, org, second).await });
+            let two = tokio::spawn(async move { b.deactivate(&second_actor, org, first).await });
+            let results = [one.await.unwrap(), two.await.unwrap()];
+            assert_eq!(
+                results.iter().filter(|r| r.is_ok()).count(),
+                1,
+                "{results:?}"
+            );
+            let mut tx = w.store.begin().await.unwrap();
+            let mut active_owners = 0;
+            for user in [first, second] {
+                let m = tx.get_membership(org, user).await.unwrap().unwrap();
+                if m.status == UserStatus::Active {
+                    active_owners += 1;
+                }
+            }
+            assert_eq!(active_owners, 1);
+        }
+    });
+}
