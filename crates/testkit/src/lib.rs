@@ -60,14 +60,14 @@ macro_rules! conformance_tests {
                 directory_pages_cover_every_match_once,
                 directory_is_tenant_isolated,
             }
-            rbac {
-                custom_role_round_trip_and_listing,
-                custom_role_names_are_unique_per_org,
-                update_custom_role_contract,
-                delete_custom_role_contract,
-                assign_grant_replaces_one_role_per_scope,
-                grant_listings_contract,
-                rbac_changes_roll_back,
+            audit {
+                append_assigns_sequences_and_the_chain_verifies,
+                concurrent_appends_are_gapless,
+                rolled_back_append_leaves_no_event,
+                queries_filter_and_paginate,
+                organizations_are_isolated,
+                scan_pages_ascending,
+                deleted_users_keep_a_verifying_trail,
             }
             credentials {
                 token_round_trip_and_single_use,
@@ -87,14 +87,14 @@ macro_rules! conformance_tests {
                 throttle_contract,
                 concurrent_failures_are_all_counted,
             }
-            audit {
-                append_assigns_sequences_and_the_chain_verifies,
-                concurrent_appends_are_gapless,
-                rolled_back_append_leaves_no_event,
-                queries_filter_and_paginate,
-                organizations_are_isolated,
-                scan_pages_ascending,
-                deleted_users_keep_a_verifying_trail,
+            rbac {
+                custom_role_round_trip_and_listing,
+                custom_role_names_are_unique_per_org,
+                update_custom_role_contract,
+                delete_custom_role_contract,
+                assign_grant_replaces_one_role_per_scope,
+                grant_listings_contract,
+                rbac_changes_roll_back,
             }
             facade {
                 password_hash_round_trip,
@@ -102,6 +102,7 @@ macro_rules! conformance_tests {
                 outbox_rolls_back_with_the_workflow,
                 access_requests_are_decided_once,
                 service_accounts_contract,
+                authz_versions_contract,
             }
         }
     };
