@@ -93,6 +93,9 @@ pub enum Conflict {
     /// The user already has an active account; invite is not needed.
     #[error("already active")]
     AlreadyActive,
+    /// Two-factor authentication is already on (disable it to re-enrol).
+    #[error("two-factor authentication already enabled")]
+    TwoFactorEnabled,
 }
 
 /// Result of a facade call.

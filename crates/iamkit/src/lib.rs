@@ -7,14 +7,18 @@ mod clock;
 mod config;
 mod deactivation;
 mod directory;
+mod email_verification;
 mod error;
 mod iam;
 mod invitations;
 mod outbox;
+mod password_reset;
 mod passwords;
 mod roles;
+mod self_service;
 mod sessions;
 mod store;
+mod two_factor;
 mod workspaces;
 
 pub use actor::Actor;
@@ -30,6 +34,7 @@ pub use outbox::{
     MessageId, MessageKind, Notification, OutboxRecord, OutboxRepository, default_text,
 };
 pub use passwords::PasswordRepository;
+pub use self_service::SessionSummary;
 pub use sessions::SignedIn;
 pub use store::{Store, Transaction};
 
