@@ -940,3 +940,51 @@ async fn a_pending_session_cannot_use_self_service() {
 async fn iam_actor_for_pending(iam: &Iam<MemoryStore>, signed: &SignedIn) -> Option<Actor> {
     iam.authenticate_session(signed.token.expose()).await.ok()
 }
+
+#[tokio::test]
+async fn a_revoked_api_key_authorizes_nothing_at_the_next_call() {
+    let w = world().await;
+    let ws = w
+        .iam
+        .create_workspace(&w.owner, w.org, "Ops")
+        .await
+        .unwrap();
+    let created = w
+        .iam
+        .create_api_key(
+            &w.owner,
+            w.org,
+            iamkit::credentials::NewApiKey {
+                name: "ci".to_owned(),
+                workspace: ws,
+                restriction: None,
+                expires_at: None,
+            },
+        )
+        .await
+        .unwrap();
+    let key = w
+        .iam
+        .authenticate_api_key(created.secret.expose())
+        .await
+        .unwrap();
+    let scope = Scope::Workspace(w.org, ws);
+    assert!(w.iam.is_allowed(&key, "workflows.run", scope).await);
+    // A key acts only in its workspace.
+    assert!(
+        !w.iam
+            .is_allowed(&key, "workflows.run", Scope::Organization(w.org))
+            .await
+    );
+    w.iam
+        .revoke_api_key(&w.owner, w.org, created.key.id)
+        .await
+        .unwrap();
+    assert!(!w.iam.is_allowed(&key, "workflows.run", scope).await);
+    assert!(
+        w.iam
+            .authenticate_api_key(created.secret.expose())
+            .await
+            .is_err()
+    );
+}
