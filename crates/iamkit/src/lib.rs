@@ -35,7 +35,7 @@ pub use outbox::{
 };
 pub use passwords::PasswordRepository;
 pub use self_service::SessionSummary;
-pub use sessions::SignedIn;
+pub use sessions::{SignedIn, TOUCH_GRANULARITY};
 pub use store::{Store, Transaction};
 
 /// The audit domain: events, the hash chain, queries, export.
