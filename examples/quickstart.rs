@@ -1,173 +1,208 @@
-//! Quick start: an organization with workspaces, a group, a team and a few
-//! people, in the in-memory store, and its user directory filtered the ways
-//! an admin console filters it.
+//! Quick start: the administrator's story through the `Iam` facade, on the
+//! in-memory store.
+//!
+//! Bootstrap an organization with its Owner, create a workspace, invite a
+//! colleague who accepts, assign roles directly and through a group,
+//! explain a permission, deactivate, then print the colleague's activity
+//! and verify the organization's audit chain.
 //!
 //! Run with `cargo run --example quickstart`.
 
-use iamkit::identity::{
-    DirectoryQuery, Email, Group, GroupRepository, Membership, Name, NewUser, OrgId, OrgSettings,
-    Organization, OrganizationRepository, Profile, Slug, Team, TeamMember, TeamRepository,
-    TeamRole, User, UserRepository, UserStatus, Username, Workspace, WorkspaceId,
-    WorkspaceRepository,
+use std::sync::Arc;
+
+use iamkit::audit::verify_org;
+use iamkit::credentials::{ClientMetadata, Password, SecretBytes, XChaChaSealer};
+use iamkit::rbac::{BuiltinRole, Collective, Scope, Source};
+use iamkit::{
+    Actor, Error, FirstOwner, Iam, MessageKind, NewAccount, Placement, Store, SystemClock,
 };
-use iamkit::{Clock, Store, SystemClock, Transaction};
+use iamkit_identity::TeamRole;
 use iamkit_store_memory::MemoryStore;
+use rand::Rng as _;
 use rand::rand_core::UnwrapErr;
 use rand::rngs::SysRng;
 
 type AnyError = Box<dyn std::error::Error + Send + Sync>;
 
+fn person(username: &str, first: &str, last: &str, language: &str) -> NewAccount {
+    NewAccount {
+        username: username.into(),
+        email: format!("{username}@acme.example"),
+        first_name: first.into(),
+        last_name: last.into(),
+        language: Some(language.into()),
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<(), AnyError> {
     let store = MemoryStore::new();
-    let now = SystemClock.now();
-    let mut rng = UnwrapErr(SysRng);
+    // The app key that seals link secrets in the outbox; from the app's
+    // secret store in production.
+    let mut key = vec![0u8; 32];
+    UnwrapErr(SysRng).fill_bytes(&mut key);
+    let sealer = XChaChaSealer::new(&SecretBytes::new(key))?;
+    let iam = Iam::builder(store.clone(), sealer)
+        .clock(Arc::new(SystemClock))
+        .permission("workflows.run", &[BuiltinRole::Owner, BuiltinRole::Admin])
+        .build()?;
 
-    let org = Organization {
-        id: OrgId::generate(now, &mut rng),
-        name: Name::parse("Acme Corp")?,
-        slug: Slug::parse("acme")?,
-        settings: OrgSettings::default(),
-        created_at: now,
-    };
-    let mut tx = store.begin().await?;
-    tx.insert_organization(&org).await?;
-    for name in ["Production", "Staging"] {
-        let ws = Workspace {
-            id: WorkspaceId::generate(now, &mut rng),
-            org: org.id,
-            name: Name::parse(name)?,
-            created_at: now,
-        };
-        tx.insert_workspace(&ws).await?;
-    }
-    let platform = Group {
-        id: iamkit::identity::GroupId::generate(now, &mut rng),
-        org: org.id,
-        name: Name::parse("Platform")?,
-        created_at: now,
-    };
-    tx.insert_group(&platform).await?;
-    let core = Team {
-        id: iamkit::identity::TeamId::generate(now, &mut rng),
-        org: org.id,
-        name: Name::parse("Core")?,
-        created_at: now,
-    };
-    tx.insert_team(&core).await?;
-
-    // (username, first, last, language, status, in Platform, on Core as)
-    let people = [
-        (
-            "ana.silva",
-            "Ana",
-            "Silva",
-            "pt",
-            UserStatus::Active,
-            true,
-            Some(TeamRole::Lead),
-        ),
-        (
-            "bruno",
-            "Bruno",
-            "Costa",
-            "pt",
-            UserStatus::Invited,
-            false,
-            Some(TeamRole::Member),
-        ),
-        (
-            "carmen",
-            "Carmen",
-            "Ruiz",
-            "es",
-            UserStatus::Active,
-            true,
-            None,
-        ),
-        (
-            "dave",
-            "Dave",
-            "Smith",
-            "en",
-            UserStatus::Deactivated,
-            false,
-            None,
-        ),
-    ];
-    for (username, first, last, language, status, in_platform, team_role) in people {
-        let user = User::new(
-            NewUser {
-                username: Username::parse(username)?,
-                email: Email::parse(&format!("{username}@acme.example"))?,
-                profile: Profile::parse(first, last, None, None, Some(language))?,
-                status,
+    // 1. Bootstrap: the organization and its first Owner.
+    let ada_password = "analytical engine punched cards";
+    let acme = iam
+        .bootstrap(
+            &Actor::system(),
+            "Acme Corp",
+            "acme",
+            FirstOwner::NewUser {
+                account: person("ada", "Ada", "Lovelace", "en"),
+                password: Password::new(ada_password),
             },
-            now,
-            &mut rng,
-        );
-        tx.insert_user(&user).await?;
-        tx.insert_membership(&Membership {
-            org: org.id,
-            user: user.id,
-            status,
-            department: None,
-            created_at: now,
-            updated_at: now,
-        })
+        )
         .await?;
-        if in_platform {
-            tx.insert_group_member(platform.id, user.id).await?;
-        }
-        if let Some(role) = team_role {
-            tx.insert_team_member(&TeamMember {
-                team: core.id,
-                user: user.id,
-                role,
-            })
-            .await?;
-        }
-    }
-    tx.commit().await?;
+    let signed_in = iam
+        .log_in(
+            "ada@acme.example",
+            &Password::new(ada_password),
+            ClientMetadata::default(),
+        )
+        .await?;
+    let ada = iam.authenticate_session(signed_in.token.expose()).await?;
+    println!("bootstrapped Acme Corp; Ada is its Owner and signed in");
 
-    let mut tx = store.begin().await?;
-    let workspaces = tx.list_workspaces(org.id).await?;
+    let ops = iam.create_workspace(&ada, acme.org, "Operations").await?;
+
+    // 2. Invite Bob as Read-only; the invitation waits in the outbox.
+    let invited = iam
+        .invite(
+            &ada,
+            acme.org,
+            &person("bob", "Bob", "Marley", "pt"),
+            &Placement {
+                org_role: Some(BuiltinRole::ReadOnly.id()),
+                ..Placement::default()
+            },
+        )
+        .await?;
+    let bob = invited.user;
+    let outbox = iam.drain_outbox(10).await?;
+    let invitation = outbox
+        .iter()
+        .find(|m| m.kind == MessageKind::Invitation)
+        .ok_or("no invitation queued")?;
     println!(
-        "Organization {} ({}) with workspaces: {}",
-        org.name,
-        org.slug,
-        workspaces
-            .iter()
-            .map(|w| w.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
+        "invitation to {} ({}): \"{}\"",
+        invitation.to, invitation.language, invitation.subject
     );
-    let views = [
-        ("Everyone", DirectoryQuery::new()),
-        (
-            "Active",
-            DirectoryQuery::new().with_status(UserStatus::Active),
-        ),
-        (
-            "Group Platform",
-            DirectoryQuery::new().with_group(platform.id),
-        ),
-        ("Team Core", DirectoryQuery::new().with_team(core.id)),
-        ("Search \"ruiz\"", DirectoryQuery::new().with_text("ruiz")?),
-    ];
-    for (title, query) in views {
-        println!("\n{title}:");
-        let page = tx.list_directory(org.id, &query).await?;
-        for entry in page.items {
-            println!(
-                "  {:<16} {:<12} {:<28} {:<11} {}",
-                entry.user.profile.full_name(),
-                entry.user.username.as_str(),
-                entry.user.email.as_str(),
-                entry.membership.status.label(),
-                entry.user.profile.language.code(),
-            );
+    let link = invitation
+        .link_secret
+        .as_ref()
+        .ok_or("no link")?
+        .expose()
+        .to_owned();
+    iam.acknowledge(&outbox.iter().map(|m| m.id).collect::<Vec<_>>())
+        .await?;
+
+    // 3. Bob accepts: sets his password, becomes ACTIVE, email verified.
+    let bob_password = "one love one heart reggae";
+    iam.accept_invitation(&link, Password::new(bob_password))
+        .await?;
+    let bob_session = iam
+        .log_in(
+            "bob",
+            &Password::new(bob_password),
+            ClientMetadata::default(),
+        )
+        .await?;
+    let bob_actor = iam.authenticate_session(bob_session.token.expose()).await?;
+    match iam.create_group(&bob_actor, acme.org, "Sneaky").await {
+        Err(Error::Forbidden { permission }) => {
+            println!("Bob (Read-only) may not create groups: `{permission}` required");
         }
+        other => println!("unexpected: {other:?}"),
+    }
+
+    // 4. Assign roles: Approver on the workspace, directly.
+    iam.set_workspace_role(&ada, acme.org, ops, bob, Some(BuiltinRole::Approver.id()))
+        .await?;
+
+    // 5. Group inheritance: the Platform group holds Admin; Bob joins it.
+    let platform = iam.create_group(&ada, acme.org, "Platform").await?;
+    iam.set_collective_role(
+        &ada,
+        Collective::Group(platform),
+        Scope::Organization(acme.org),
+        Some(BuiltinRole::Admin.id()),
+    )
+    .await?;
+    iam.add_member(
+        &ada,
+        acme.org,
+        Collective::Group(platform),
+        bob,
+        TeamRole::Member,
+    )
+    .await?;
+
+    // 6. Explain a permission: why may Bob invite users?
+    let decision = iam
+        .explain(&ada, bob, "users.invite", Scope::Organization(acme.org))
+        .await?;
+    println!("may Bob invite users? {}", decision.is_allowed());
+    let source = |s: Source| match s {
+        Source::Direct => "direct".to_owned(),
+        Source::Group(g) if g == platform => "via group Platform".to_owned(),
+        other => format!("{other:?}"),
+    };
+    let scope = |s: Scope| match s {
+        Scope::Organization(_) => "organization".to_owned(),
+        Scope::Workspace(_, w) if w == ops => "workspace Operations".to_owned(),
+        other => format!("{other:?}"),
+    };
+    for reason in &decision.reasons {
+        println!(
+            "  because of role {} ({}, at {})",
+            reason.role_name,
+            source(reason.source),
+            scope(reason.scope)
+        );
+    }
+    let detail = iam.user_detail(&ada, acme.org, bob).await?;
+    println!("Bob's roles:");
+    for role in &detail.roles {
+        println!(
+            "  {:<10} at {:<22} {}",
+            role.role_name,
+            scope(role.scope),
+            source(role.source)
+        );
+    }
+
+    // 7. Deactivate: sessions, keys and links revoked in one transaction;
+    // the very next call sees it.
+    iam.deactivate(&ada, acme.org, bob).await?;
+    let after = iam.create_group(&bob_actor, acme.org, "Too late").await;
+    println!("Bob acts after deactivation: {:?}", after.map(|_| ()));
+
+    // 8. Bob's activity, names resolved, and the audit chain verified.
+    let detail = iam.user_detail(&ada, acme.org, bob).await?;
+    println!(
+        "Bob is {}; his recent activity:",
+        detail.membership.status.label()
+    );
+    for line in detail.recent_activity.iter().rev() {
+        println!(
+            "  #{:<3} {:<26} by {:<14} on {}",
+            line.event.seq,
+            line.event.action.kind().as_str(),
+            line.actor,
+            line.target
+        );
+    }
+    let mut tx = store.begin().await?;
+    match verify_org(&mut tx, acme.org).await? {
+        Ok(verified) => println!("audit chain verified: {} events", verified.head.seq),
+        Err(broken) => println!("audit chain broken: {broken}"),
     }
     Ok(())
 }

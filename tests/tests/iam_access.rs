@@ -309,3 +309,80 @@ async fn explain_names_the_role_and_its_source() {
         .unwrap();
     assert!(!decision.is_allowed());
 }
+
+#[tokio::test]
+async fn service_accounts_act_only_through_keys_with_their_own_roles() {
+    let w = world().await;
+    let ws = w
+        .iam
+        .create_workspace(&w.owner, w.org, "Ops")
+        .await
+        .unwrap();
+    let bot = w
+        .iam
+        .create_service_account(&w.owner, w.org, "ci-bot", "CI bot", &Placement::default())
+        .await
+        .unwrap();
+    w.iam
+        .set_workspace_role(&w.owner, w.org, ws, bot, Some(BuiltinRole::Admin.id()))
+        .await
+        .unwrap();
+    assert_eq!(
+        w.iam.list_service_accounts(&w.owner, w.org).await.unwrap()[0].user,
+        bot
+    );
+    // It cannot sign in: it has no password.
+    let err = w
+        .iam
+        .log_in(
+            "ci-bot",
+            &iamkit::credentials::Password::new(PASSWORD),
+            Default::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidCredentials));
+    // A key for it acts with the bot's roles.
+    let key = w
+        .iam
+        .create_service_account_key(&w.owner, w.org, bot, key_in(ws, None))
+        .await
+        .unwrap();
+    assert_eq!(key.key.created_by, bot);
+    let actor = w
+        .iam
+        .authenticate_api_key(key.secret.expose())
+        .await
+        .unwrap();
+    let (cid, _) = member(&w, "cid", BuiltinRole::ReadOnly).await;
+    w.iam
+        .set_workspace_role(&actor, w.org, ws, cid, Some(BuiltinRole::ReadOnly.id()))
+        .await
+        .unwrap();
+    // The bot loses its role: the key loses it too, at once.
+    w.iam
+        .set_workspace_role(&w.owner, w.org, ws, bot, None)
+        .await
+        .unwrap();
+    let err = w
+        .iam
+        .set_workspace_role(&actor, w.org, ws, cid, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Forbidden { .. }));
+    // Only api_keys.manage creates keys for a service account; humans are
+    // not service accounts.
+    let (bea, admin_in_org) = member(&w, "bea", BuiltinRole::ReadOnly).await;
+    let err = w
+        .iam
+        .create_service_account_key(&admin_in_org, w.org, bot, key_in(ws, None))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Forbidden { .. }));
+    let err = w
+        .iam
+        .create_service_account_key(&w.owner, w.org, bea, key_in(ws, None))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound));
+}

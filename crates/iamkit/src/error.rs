@@ -66,12 +66,37 @@ pub enum Error {
     /// organization).
     #[error("role not assignable here")]
     RoleNotAssignable,
+    /// The app still links records to the user: deletion refused, nothing
+    /// changed. Deactivate the user instead (their history stays).
+    #[error("linked records prevent deletion; deactivate the user instead")]
+    LinkedData {
+        /// What links to the user.
+        records: Vec<crate::deletion::LinkedRecord>,
+    },
+    /// A custom role definition broke a rule (name, unknown permission,
+    /// assignable nowhere).
+    #[error("invalid role: {reason}")]
+    InvalidRole {
+        /// The rule broken.
+        reason: iamkit_rbac::Error,
+    },
     /// The store failed.
     #[error("store: {0}")]
     Store(#[from] StoreError),
-    /// A cryptographic operation failed (hashing, sealing).
+    /// A cryptographic operation failed (hashing, sealing, opening).
     #[error("internal credential failure")]
     Crypto,
+    /// An internal invariant failed (a constant name that should validate
+    /// did not). Never caused by input.
+    #[error("internal error")]
+    Internal,
+    /// An app permission given to the builder is malformed or registered
+    /// twice.
+    #[error("invalid permission: {reason}")]
+    InvalidPermission {
+        /// The rule broken.
+        reason: iamkit_rbac::Error,
+    },
 }
 
 /// Which conflict an [`Error::Conflict`] is.
@@ -90,9 +115,15 @@ pub enum Conflict {
     /// The user is already a member.
     #[error("already a member")]
     AlreadyMember,
-    /// The user already has an active account; invite is not needed.
-    #[error("already active")]
-    AlreadyActive,
+    /// The access request was already approved or rejected.
+    #[error("already decided")]
+    AlreadyDecided,
+    /// The role is still granted; reassign before deleting it.
+    #[error("role still granted {grants} time(s)")]
+    RoleInUse {
+        /// How many grants use it.
+        grants: usize,
+    },
     /// Two-factor authentication is already on (disable it to re-enrol).
     #[error("two-factor authentication already enabled")]
     TwoFactorEnabled,

@@ -1,31 +1,43 @@
 #![doc = include_str!("../README.md")]
 
+mod access_requests;
 mod actor;
 mod api_keys;
+mod authorization;
+mod auto_join;
 mod bootstrap;
 mod clock;
 mod config;
+mod custom_roles;
 mod deactivation;
+mod deletion;
 mod directory;
 mod email_verification;
 mod error;
+mod groups;
 mod iam;
 mod invitations;
 mod outbox;
 mod password_reset;
 mod passwords;
+mod profiles;
 mod roles;
 mod self_service;
+mod service_accounts;
 mod sessions;
 mod store;
 mod two_factor;
 mod workspaces;
 
+pub use access_requests::{AccessRequest, AccessRequestRepository, RequestStatus, RequestedChange};
 pub use actor::Actor;
 pub use api_keys::CreatedApiKey;
+pub use authorization::AuthzVersionRepository;
 pub use bootstrap::{Bootstrapped, FirstOwner, NewAccount};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
+pub use custom_roles::RoleSpec;
+pub use deletion::{LinkedData, LinkedRecord};
 pub use directory::{ActivityLine, RECENT_ACTIVITY, UserDetail};
 pub use error::{Conflict, Error, Result};
 pub use iam::{Iam, IamBuilder};
@@ -34,7 +46,9 @@ pub use outbox::{
     MessageId, MessageKind, Notification, OutboxRecord, OutboxRepository, default_text,
 };
 pub use passwords::PasswordRepository;
+pub use profiles::ProfileUpdate;
 pub use self_service::SessionSummary;
+pub use service_accounts::{SERVICE_ACCOUNT_DOMAIN, ServiceAccount, ServiceAccountRepository};
 pub use sessions::{SignedIn, TOUCH_GRANULARITY};
 pub use store::{Store, Transaction};
 

@@ -14,8 +14,11 @@ use iamkit_identity::{
 use iamkit_rbac::{GrantRepository, RoleRepository};
 use iamkit_store_api::StoreError;
 
+use crate::access_requests::AccessRequestRepository;
+use crate::authorization::AuthzVersionRepository;
 use crate::outbox::OutboxRepository;
 use crate::passwords::PasswordRepository;
+use crate::service_accounts::ServiceAccountRepository;
 
 /// A storage backend: in memory, SQLite, PostgreSQL, or the app's own.
 ///
@@ -55,6 +58,9 @@ pub trait Transaction:
     + GrantRepository
     + PasswordRepository
     + OutboxRepository
+    + AccessRequestRepository
+    + ServiceAccountRepository
+    + AuthzVersionRepository
     + Send
     + 'static
 {
@@ -78,7 +84,9 @@ pub(crate) mod repositories {
     };
     pub(crate) use iamkit_rbac::{GrantRepository as _, RoleRepository as _};
 
+    pub(crate) use crate::authorization::AuthzVersionRepository as _;
     pub(crate) use crate::outbox::OutboxRepository as _;
     pub(crate) use crate::passwords::PasswordRepository as _;
+    pub(crate) use crate::service_accounts::ServiceAccountRepository as _;
     pub(crate) use crate::store::Transaction as _;
 }

@@ -1,9 +1,13 @@
-//! The facade's own repositories: password hashes and the outbox.
+//! The facade's own repositories: password hashes, the outbox, access
+//! requests and service accounts.
 
 use chrono::{DateTime, Utc};
-use iamkit::{MessageId, OutboxRecord, OutboxRepository, PasswordRepository};
+use iamkit::{
+    AccessRequest, AccessRequestRepository, AuthzVersionRepository, MessageId, OutboxRecord,
+    OutboxRepository, PasswordRepository, RequestStatus, ServiceAccount, ServiceAccountRepository,
+};
 use iamkit_credentials::PasswordHash;
-use iamkit_identity::UserId;
+use iamkit_identity::{AccessRequestId, OrgId, UserId};
 use iamkit_store_api::StoreError;
 use imbl::{HashMap, OrdMap};
 
@@ -14,6 +18,9 @@ use crate::MemoryTx;
 pub(crate) struct FacadeState {
     passwords: HashMap<UserId, PasswordHash>,
     outbox: OrdMap<MessageId, OutboxRecord>,
+    requests: OrdMap<AccessRequestId, AccessRequest>,
+    service_accounts: OrdMap<UserId, ServiceAccount>,
+    authz_versions: HashMap<OrgId, u64>,
 }
 
 impl PasswordRepository for MemoryTx {
@@ -74,5 +81,104 @@ impl OutboxRepository for MemoryTx {
             }
             _ => Ok(false),
         }
+    }
+}
+
+impl AccessRequestRepository for MemoryTx {
+    async fn insert_access_request(&mut self, request: &AccessRequest) -> Result<(), StoreError> {
+        if self.state.facade.requests.contains_key(&request.id) {
+            return Err(StoreError::unique_violation("access_requests_id"));
+        }
+        self.state
+            .facade
+            .requests
+            .insert(request.id, request.clone());
+        Ok(())
+    }
+
+    async fn get_access_request(
+        &mut self,
+        id: AccessRequestId,
+    ) -> Result<Option<AccessRequest>, StoreError> {
+        Ok(self.state.facade.requests.get(&id).cloned())
+    }
+
+    async fn decide_access_request(
+        &mut self,
+        id: AccessRequestId,
+        status: RequestStatus,
+        by: UserId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        match self.state.facade.requests.get_mut(&id) {
+            Some(request) if request.status == RequestStatus::Pending => {
+                request.status = status;
+                request.decided = Some((by, at));
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn list_access_requests(&mut self, org: OrgId) -> Result<Vec<AccessRequest>, StoreError> {
+        Ok(self
+            .state
+            .facade
+            .requests
+            .values()
+            .filter(|r| r.org == org)
+            .cloned()
+            .collect())
+    }
+}
+
+impl ServiceAccountRepository for MemoryTx {
+    async fn insert_service_account(&mut self, account: &ServiceAccount) -> Result<(), StoreError> {
+        let accounts = &mut self.state.facade.service_accounts;
+        if accounts.contains_key(&account.user) {
+            return Err(StoreError::unique_violation("service_accounts_user"));
+        }
+        accounts.insert(account.user, account.clone());
+        Ok(())
+    }
+
+    async fn get_service_account(
+        &mut self,
+        user: UserId,
+    ) -> Result<Option<ServiceAccount>, StoreError> {
+        Ok(self.state.facade.service_accounts.get(&user).cloned())
+    }
+
+    async fn list_service_accounts(
+        &mut self,
+        org: OrgId,
+    ) -> Result<Vec<ServiceAccount>, StoreError> {
+        Ok(self
+            .state
+            .facade
+            .service_accounts
+            .values()
+            .filter(|a| a.org == org)
+            .cloned()
+            .collect())
+    }
+}
+
+impl AuthzVersionRepository for MemoryTx {
+    async fn get_authz_version(&mut self, org: OrgId) -> Result<u64, StoreError> {
+        Ok(self
+            .state
+            .facade
+            .authz_versions
+            .get(&org)
+            .copied()
+            .unwrap_or(0))
+    }
+
+    async fn bump_authz_version(&mut self, org: OrgId) -> Result<u64, StoreError> {
+        let versions = &mut self.state.facade.authz_versions;
+        let next = versions.get(&org).copied().unwrap_or(0).saturating_add(1);
+        versions.insert(org, next);
+        Ok(next)
     }
 }

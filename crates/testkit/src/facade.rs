@@ -1,12 +1,16 @@
-//! Conformance cases of the facade's own repositories: password hashes
-//! and the outbox.
+//! Conformance cases of the facade's own repositories: password hashes,
+//! the outbox, access requests and service accounts.
 
 use chrono::Duration;
 use iamkit::credentials::{Argon2Params, NewPassword, Password, PasswordContext, PasswordPolicy};
-use iamkit::{MessageId, MessageKind, OutboxRecord, OutboxRepository, PasswordRepository};
+use iamkit::{
+    AccessRequest, AccessRequestRepository, AuthzVersionRepository, MessageId, MessageKind,
+    OutboxRecord, OutboxRepository, PasswordRepository, RequestStatus, RequestedChange,
+    ServiceAccount, ServiceAccountRepository,
+};
 use iamkit::{Store, Transaction};
 use iamkit_credentials::PasswordHasher;
-use iamkit_identity::{Email, Language, UserId};
+use iamkit_identity::{AccessRequestId, Email, Language, OrgId, UserId};
 use iamkit_store_api::ErrorKind;
 
 use crate::fixtures::Fixture;
@@ -118,4 +122,121 @@ pub async fn outbox_rolls_back_with_the_workflow<S: Store>(store: S) {
             .expect("list")
             .is_empty()
     );
+}
+
+/// Requests are listed per organization; a decision moves a pending
+/// request exactly once; a duplicate id is refused.
+pub async fn access_requests_are_decided_once<S: Store>(store: S) {
+    let mut f = Fixture::new(44);
+    let now = f.now();
+    let org = OrgId::generate(now, f.rng());
+    let other = OrgId::generate(now, f.rng());
+    let requester = UserId::generate(now, f.rng());
+    let approver = UserId::generate(now, f.rng());
+    let request = AccessRequest {
+        id: AccessRequestId::generate(now, f.rng()),
+        org,
+        requester,
+        change: RequestedChange::Offboarding { user: requester },
+        status: RequestStatus::Pending,
+        created_at: now,
+        decided: None,
+    };
+    let mut foreign = request.clone();
+    foreign.id = AccessRequestId::generate(now, f.rng());
+    foreign.org = other;
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_access_request(&request).await.expect("insert");
+    tx.insert_access_request(&foreign).await.expect("insert");
+    let dup = tx
+        .insert_access_request(&request)
+        .await
+        .expect_err("duplicate");
+    assert_eq!(dup.violated_constraint(), Some("access_requests_id"));
+    tx.commit().await.expect("commit");
+
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(
+        tx.list_access_requests(org).await.expect("list"),
+        vec![request.clone()]
+    );
+    assert!(
+        tx.decide_access_request(request.id, RequestStatus::Approved, approver, now)
+            .await
+            .expect("decide")
+    );
+    assert!(
+        !tx.decide_access_request(request.id, RequestStatus::Rejected, approver, now)
+            .await
+            .expect("decide again")
+    );
+    tx.commit().await.expect("commit");
+    let mut tx = store.begin().await.expect("begin");
+    let stored = tx
+        .get_access_request(request.id)
+        .await
+        .expect("get")
+        .expect("some");
+    assert_eq!(stored.status, RequestStatus::Approved);
+    assert_eq!(stored.decided, Some((approver, now)));
+}
+
+/// Service accounts are marked once and listed per organization.
+pub async fn service_accounts_contract<S: Store>(store: S) {
+    let mut f = Fixture::new(45);
+    let now = f.now();
+    let org = OrgId::generate(now, f.rng());
+    let other = OrgId::generate(now, f.rng());
+    let admin = UserId::generate(now, f.rng());
+    let bot = ServiceAccount {
+        user: UserId::generate(now, f.rng()),
+        org,
+        created_by: admin,
+        created_at: now,
+    };
+    let foreign = ServiceAccount {
+        user: UserId::generate(now, f.rng()),
+        org: other,
+        created_by: admin,
+        created_at: now,
+    };
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_service_account(&bot).await.expect("insert");
+    tx.insert_service_account(&foreign).await.expect("insert");
+    let dup = tx
+        .insert_service_account(&bot)
+        .await
+        .expect_err("duplicate");
+    assert_eq!(dup.violated_constraint(), Some("service_accounts_user"));
+    tx.commit().await.expect("commit");
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(
+        tx.get_service_account(bot.user).await.expect("get"),
+        Some(bot.clone())
+    );
+    assert!(tx.get_service_account(admin).await.expect("get").is_none());
+    assert_eq!(
+        tx.list_service_accounts(org).await.expect("list"),
+        vec![bot]
+    );
+}
+
+/// Versions start at 0, rise by one per committed bump, per organization,
+/// and a rolled-back bump leaves no trace.
+pub async fn authz_versions_contract<S: Store>(store: S) {
+    let mut f = Fixture::new(46);
+    let now = f.now();
+    let org = OrgId::generate(now, f.rng());
+    let other = OrgId::generate(now, f.rng());
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(tx.get_authz_version(org).await.expect("get"), 0);
+    assert_eq!(tx.bump_authz_version(org).await.expect("bump"), 1);
+    assert_eq!(tx.bump_authz_version(org).await.expect("bump"), 2);
+    tx.commit().await.expect("commit");
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(tx.bump_authz_version(org).await.expect("bump"), 3);
+    tx.rollback().await.expect("rollback");
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(tx.get_authz_version(org).await.expect("get"), 2);
+    assert_eq!(tx.get_authz_version(other).await.expect("get"), 0);
 }

@@ -1,0 +1,346 @@
+//! Access requests: approval-gated changes. A member with
+//! `requests.create` asks for a role change or an offboarding; a member
+//! with `requests.approve`, other than the requester, approves (the change
+//! is applied in the same transaction, under the approver's authority and
+//! guards) or rejects.
+//!
+//! Approval is not a way around SECURITY.md 26: the approver must be
+//! allowed to make the change themself — hold every permission of a
+//! requested role (and of the role it replaces), and, for an offboarding,
+//! of every role the leaver holds directly. An Approver thus approves
+//! requests for roles up to their own; larger grants need an Owner or Admin.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use iamkit_audit::{Action, Target};
+use iamkit_identity::{AccessRequestId, OrgId, RoleId, StatusChange, UserId, UserStatus};
+use iamkit_rbac::{Change, Grant, Grantee, Scope};
+use iamkit_store_api::StoreError;
+
+use crate::actor::Actor;
+use crate::error::{Error, Result};
+use crate::iam::{Denial, Failure, Flow, Iam, os_rng, rbac_denial};
+use crate::store::Store;
+use crate::store::repositories::*;
+
+/// What is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RequestedChange {
+    /// Give `user` `role` at `scope` (`None`: remove their role there).
+    Role {
+        /// Who.
+        user: UserId,
+        /// Where.
+        scope: Scope,
+        /// Which role.
+        role: Option<RoleId>,
+    },
+    /// Offboard `user`: deactivate them (sessions, keys, links revoked).
+    Offboarding {
+        /// Who.
+        user: UserId,
+    },
+}
+
+impl RequestedChange {
+    /// The user the change concerns.
+    pub const fn user(&self) -> UserId {
+        match *self {
+            Self::Role { user, .. } | Self::Offboarding { user } => user,
+        }
+    }
+}
+
+/// Where a request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestStatus {
+    /// Waiting for an approver.
+    Pending,
+    /// Approved and applied.
+    Approved,
+    /// Rejected; nothing changed.
+    Rejected,
+}
+
+/// A stored access request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessRequest {
+    /// Its id.
+    pub id: AccessRequestId,
+    /// The organization.
+    pub org: OrgId,
+    /// Who asked.
+    pub requester: UserId,
+    /// What is asked.
+    pub change: RequestedChange,
+    /// Where it stands.
+    pub status: RequestStatus,
+    /// When asked.
+    pub created_at: DateTime<Utc>,
+    /// Who decided, and when.
+    pub decided: Option<(UserId, DateTime<Utc>)>,
+}
+
+/// Storage of access requests.
+pub trait AccessRequestRepository: Send {
+    /// Stores a new request. MUST fail with
+    /// `UniqueViolation { constraint: "access_requests_id" }` for a reused id.
+    fn insert_access_request(
+        &mut self,
+        request: &AccessRequest,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The request with `id`, or `None`.
+    fn get_access_request(
+        &mut self,
+        id: AccessRequestId,
+    ) -> impl Future<Output = Result<Option<AccessRequest>, StoreError>> + Send;
+
+    /// Records a decision: MUST atomically move a `Pending` request to
+    /// `status` and return `true`; a decided request MUST stay as it is
+    /// (`false`), so of two concurrent decisions exactly one wins.
+    fn decide_access_request(
+        &mut self,
+        id: AccessRequestId,
+        status: RequestStatus,
+        by: UserId,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The organization's requests, oldest first; MUST hold none of
+    /// another organization.
+    fn list_access_requests(
+        &mut self,
+        org: OrgId,
+    ) -> impl Future<Output = Result<Vec<AccessRequest>, StoreError>> + Send;
+}
+
+impl<S: Store> Iam<S> {
+    /// Submits a request. Requires `requests.create`; the user concerned
+    /// must be a member of `org`.
+    pub async fn request_access(
+        &self,
+        actor: &Actor,
+        org: OrgId,
+        change: RequestedChange,
+    ) -> Result<AccessRequestId> {
+        let now = self.now();
+        let id = AccessRequestId::generate(now, &mut os_rng());
+        let target = Target::AccessRequest(id);
+        let mut tx = self.begin().await?;
+        let outcome: Flow<AccessRequestId> = async {
+            self.authorize(
+                &mut tx,
+                actor,
+                "requests.create",
+                Scope::Organization(org),
+                target,
+            )
+            .await?;
+            self.member(&mut tx, org, change.user()).await?;
+            if let RequestedChange::Role { scope, .. } = change
+                && scope.org() != org
+            {
+                return Err(Error::NotFound.into());
+            }
+            let requester = actor.user().ok_or(Error::NotFound)?;
+            let request = AccessRequest {
+                id,
+                org,
+                requester,
+                change,
+                status: RequestStatus::Pending,
+                created_at: now,
+                decided: None,
+            };
+            tx.insert_access_request(&request).await?;
+            let role = match change {
+                RequestedChange::Role { role, .. } => role,
+                RequestedChange::Offboarding { .. } => None,
+            };
+            self.audit(
+                &mut tx,
+                org,
+                actor,
+                Action::AccessRequestCreated { role },
+                target,
+            )
+            .await?;
+            Ok(id)
+        }
+        .await;
+        self.finish(tx, actor, outcome).await
+    }
+
+    /// The organization's requests. Requires `requests.read`.
+    pub async fn list_access_requests(
+        &self,
+        actor: &Actor,
+        org: OrgId,
+    ) -> Result<Vec<AccessRequest>> {
+        let mut tx = self.begin().await?;
+        let outcome: Flow<Vec<AccessRequest>> = async {
+            self.authorize(
+                &mut tx,
+                actor,
+                "requests.read",
+                Scope::Organization(org),
+                Target::Org(org),
+            )
+            .await?;
+            Ok(tx.list_access_requests(org).await?)
+        }
+        .await;
+        self.finish(tx, actor, outcome).await
+    }
+
+    /// Approves a pending request and applies its change in the same
+    /// transaction. Requires `requests.approve`; the requester cannot
+    /// approve their own request. The change passes the same guards as if
+    /// the approver made it directly (escalation, last Owner).
+    pub async fn approve_access_request(
+        &self,
+        actor: &Actor,
+        org: OrgId,
+        request: AccessRequestId,
+    ) -> Result<()> {
+        self.decide(actor, org, request, RequestStatus::Approved)
+            .await
+    }
+
+    /// Rejects a pending request; nothing else changes. Requires
+    /// `requests.approve`; not by the requester.
+    pub async fn reject_access_request(
+        &self,
+        actor: &Actor,
+        org: OrgId,
+        request: AccessRequestId,
+    ) -> Result<()> {
+        self.decide(actor, org, request, RequestStatus::Rejected)
+            .await
+    }
+
+    async fn decide(
+        &self,
+        actor: &Actor,
+        org: OrgId,
+        id: AccessRequestId,
+        status: RequestStatus,
+    ) -> Result<()> {
+        const APPROVE: &str = "requests.approve";
+        let now = self.now();
+        let target = Target::AccessRequest(id);
+        let mut tx = self.begin().await?;
+        let outcome: Flow<()> = async {
+            let mut authz = self
+                .authorize(&mut tx, actor, APPROVE, Scope::Organization(org), target)
+                .await?;
+            let request = tx
+                .get_access_request(id)
+                .await?
+                .filter(|r| r.org == org)
+                .ok_or(Error::NotFound)?;
+            let approver = actor.user().ok_or(Error::NotFound)?;
+            if request.requester == approver {
+                return Err(Failure::Denied(Box::new(Denial {
+                    org,
+                    target,
+                    permission: APPROVE,
+                    reason: iamkit_audit::DenialReason::Escalation,
+                    error: Error::Forbidden {
+                        permission: APPROVE.to_owned(),
+                    },
+                })));
+            }
+            if !tx.decide_access_request(id, status, approver, now).await? {
+                return Err(Error::Conflict(crate::error::Conflict::AlreadyDecided).into());
+            }
+            if status == RequestStatus::Rejected {
+                self.audit(&mut tx, org, actor, Action::AccessRequestRejected, target)
+                    .await?;
+                return Ok(());
+            }
+            match request.change {
+                RequestedChange::Role { user, scope, role } => {
+                    let user_target = Target::User(user);
+                    self.member(&mut tx, org, user).await?;
+                    let grantee = Grantee::User(user);
+                    authz
+                        .ensure_can_set(grantee, scope, role)
+                        .map_err(|e| rbac_denial(org, user_target, APPROVE, e))?;
+                    let from = authz.index.grant_of(grantee, scope);
+                    let change = match role {
+                        Some(role) => Change::Assign(Grant {
+                            grantee,
+                            scope,
+                            role,
+                        }),
+                        None => Change::Revoke { grantee, scope },
+                    };
+                    authz
+                        .apply(change)
+                        .map_err(|e| rbac_denial(org, user_target, APPROVE, e))?;
+                    match role {
+                        Some(role) => {
+                            tx.assign_grant(&Grant {
+                                grantee,
+                                scope,
+                                role,
+                            })
+                            .await?;
+                        }
+                        None => {
+                            tx.revoke_grant(grantee, scope).await?;
+                        }
+                    }
+                    self.audit(&mut tx, org, actor, Action::AccessRequestApproved, target)
+                        .await?;
+                    let action = match scope {
+                        Scope::Organization(_) => Action::OrgRoleChanged { from, to: role },
+                        Scope::Workspace(_, workspace) => Action::WorkspaceRoleChanged {
+                            workspace,
+                            from,
+                            to: role,
+                        },
+                    };
+                    self.audit(&mut tx, org, actor, action, user_target).await?;
+                }
+                RequestedChange::Offboarding { user } => {
+                    let user_target = Target::User(user);
+                    let (mut account, mut membership) = self.member(&mut tx, org, user).await?;
+                    membership.status.apply(StatusChange::Deactivate)?;
+                    // Offboarding takes every role away: the approver must be
+                    // allowed to revoke each (SECURITY.md 26).
+                    for grant in authz.index.grants_of(Grantee::User(user)) {
+                        authz
+                            .ensure_can_set(grant.grantee, grant.scope, None)
+                            .map_err(|e| rbac_denial(org, user_target, APPROVE, e))?;
+                    }
+                    authz
+                        .apply(Change::Deactivate(user))
+                        .map_err(|e| rbac_denial(org, user_target, APPROVE, e))?;
+                    membership.status = UserStatus::Deactivated;
+                    membership.updated_at = now;
+                    tx.update_membership(&membership).await?;
+                    if account.status == UserStatus::Active {
+                        account.apply(StatusChange::Deactivate, now)?;
+                        tx.update_user(&account).await?;
+                    }
+                    self.bump_orgs_of(&mut tx, user).await?;
+                    tx.revoke_sessions_of(user, None, now).await?;
+                    tx.revoke_api_keys_of(user, now).await?;
+                    tx.revoke_tokens_of(user, now).await?;
+                    self.audit(&mut tx, org, actor, Action::AccessRequestApproved, target)
+                        .await?;
+                    self.audit(&mut tx, org, actor, Action::Deactivated, user_target)
+                        .await?;
+                }
+            }
+            Ok(())
+        }
+        .await;
+        self.finish(tx, actor, outcome).await
+    }
+}

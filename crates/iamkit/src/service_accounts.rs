@@ -1,0 +1,239 @@
+//! Service accounts: non-human members for integrations. They have no
+//! password and no email inbox, so they cannot sign in; they act only
+//! through API keys an admin creates for them, with the roles the account
+//! holds (granted like any member's).
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use iamkit_audit::{Action, Target};
+use iamkit_credentials::{ApiKey, NewApiKey};
+use iamkit_identity::{
+    Email, Membership, NewUser, OrgId, Profile, User, UserId, UserStatus, Username,
+};
+use iamkit_rbac::Scope;
+use iamkit_store_api::StoreError;
+
+use crate::actor::Actor;
+use crate::api_keys::CreatedApiKey;
+use crate::error::{Error, Result};
+use crate::iam::{Denial, Failure, Flow, Iam, os_rng};
+use crate::invitations::Placement;
+use crate::store::Store;
+use crate::store::repositories::*;
+
+/// The reserved domain of service accounts' placeholder addresses
+/// (RFC 2606 `.invalid`: no mail can ever be delivered there).
+pub const SERVICE_ACCOUNT_DOMAIN: &str = "service-accounts.invalid";
+
+/// A stored service account: the user that is one, and its organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceAccount {
+    /// The account's user.
+    pub user: UserId,
+    /// The organization it belongs to.
+    pub org: OrgId,
+    /// Who created it.
+    pub created_by: UserId,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Which users are service accounts.
+pub trait ServiceAccountRepository: Send {
+    /// Marks a user as a service account. MUST fail with
+    /// `UniqueViolation { constraint: "service_accounts_user" }` if it
+    /// already is one.
+    fn insert_service_account(
+        &mut self,
+        account: &ServiceAccount,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The service account record of `user`, or `None` for a human.
+    fn get_service_account(
+        &mut self,
+        user: UserId,
+    ) -> impl Future<Output = Result<Option<ServiceAccount>, StoreError>> + Send;
+
+    /// The organization's service accounts, by user id; MUST hold none of
+    /// another organization.
+    fn list_service_accounts(
+        &mut self,
+        org: OrgId,
+    ) -> impl Future<Output = Result<Vec<ServiceAccount>, StoreError>> + Send;
+}
+
+impl<S: Store> Iam<S> {
+    /// Creates a service account `username` (shown as `display_name`) in
+    /// `org` with `placement`'s roles. It is ACTIVE but has no password, so
+    /// it never signs in. Requires `users.invite` and the escalation guard
+    /// for the roles.
+    pub async fn create_service_account(
+        &self,
+        actor: &Actor,
+        org: OrgId,
+        username: &str,
+        display_name: &str,
+        placement: &Placement,
+    ) -> Result<UserId> {
+        let username = Username::parse(username)?;
+        let email = Email::parse(&format!("{}@{SERVICE_ACCOUNT_DOMAIN}", username.as_str()))?;
+        let profile = Profile::parse(display_name, "Service account", None, None, None)
+            .map_err(|e| e.for_field("display_name"))?;
+        let now = self.now();
+        let user = User::new(
+            NewUser {
+                username,
+                email,
+                profile,
+                status: UserStatus::Active,
+            },
+            now,
+            &mut os_rng(),
+        );
+        let mut tx = self.begin().await?;
+        let outcome: Flow<UserId> = async {
+            let mut authz = self
+                .authorize(
+                    &mut tx,
+                    actor,
+                    "users.invite",
+                    Scope::Organization(org),
+                    Target::Org(org),
+                )
+                .await?;
+            let created_by = actor.user().ok_or(Error::NotFound)?;
+            tx.insert_user(&user).await.map_err(Error::from_store)?;
+            tx.insert_membership(&Membership {
+                org,
+                user: user.id,
+                status: UserStatus::Active,
+                department: None,
+                created_at: now,
+                updated_at: now,
+            })
+            .await?;
+            tx.insert_service_account(&ServiceAccount {
+                user: user.id,
+                org,
+                created_by,
+                created_at: now,
+            })
+            .await?;
+            self.audit(
+                &mut tx,
+                org,
+                actor,
+                Action::UserCreated,
+                Target::User(user.id),
+            )
+            .await?;
+            self.place(&mut tx, actor, &mut authz, org, user.id, placement)
+                .await?;
+            Ok(user.id)
+        }
+        .await;
+        self.finish(tx, actor, outcome).await
+    }
+
+    /// Creates a workspace-scoped key for a service account of `org`. The
+    /// key acts as the service account: its permissions are its restriction
+    /// intersected with the account's current roles. The restriction must
+    /// also be within the admin's own permissions in the workspace (no
+    /// escalation through a key). Requires `api_keys.manage` there.
+    pub async fn create_service_account_key(
+        &self,
+        actor: &Actor,
+        org: OrgId,
+        account: UserId,
+        new: NewApiKey,
+    ) -> Result<CreatedApiKey> {
+        const MANAGE: &str = "api_keys.manage";
+        let now = self.now();
+        let workspace = new.workspace;
+        let target = Target::Workspace(workspace);
+        let mut tx = self.begin().await?;
+        let outcome: Flow<CreatedApiKey> = async {
+            let authz = self
+                .authorize(
+                    &mut tx,
+                    actor,
+                    MANAGE,
+                    Scope::Workspace(org, workspace),
+                    target,
+                )
+                .await?;
+            if tx
+                .get_workspace(workspace)
+                .await?
+                .is_none_or(|w| w.org != org)
+                || tx
+                    .get_service_account(account)
+                    .await?
+                    .is_none_or(|sa| sa.org != org)
+            {
+                return Err(Error::NotFound.into());
+            }
+            if let Some(restriction) = &new.restriction {
+                let catalogue = self.catalogue();
+                let missing: Vec<_> = restriction
+                    .iter()
+                    .filter(|n| {
+                        catalogue
+                            .id(n)
+                            .is_none_or(|p| !authz.access.permissions.contains(p))
+                    })
+                    .filter_map(|n| iamkit_rbac::Permission::parse(n).ok())
+                    .collect();
+                if !missing.is_empty() {
+                    return Err(Failure::Denied(Box::new(Denial {
+                        org,
+                        target,
+                        permission: MANAGE,
+                        reason: iamkit_audit::DenialReason::Escalation,
+                        error: Error::Escalation { missing },
+                    })));
+                }
+            }
+            let (key, secret) = ApiKey::create(new, account, now, &mut os_rng())
+                .map_err(Error::from_credentials)?;
+            tx.insert_api_key(key.clone()).await?;
+            self.audit(
+                &mut tx,
+                org,
+                actor,
+                Action::ApiKeyCreated,
+                Target::ApiKey(key.id),
+            )
+            .await?;
+            Ok(CreatedApiKey {
+                key,
+                secret: secret.to_text(),
+            })
+        }
+        .await;
+        self.finish(tx, actor, outcome).await
+    }
+
+    /// The organization's service accounts. Requires `users.read`.
+    pub async fn list_service_accounts(
+        &self,
+        actor: &Actor,
+        org: OrgId,
+    ) -> Result<Vec<ServiceAccount>> {
+        let mut tx = self.begin().await?;
+        let outcome: Flow<Vec<ServiceAccount>> = async {
+            self.authorize(
+                &mut tx,
+                actor,
+                "users.read",
+                Scope::Organization(org),
+                Target::Org(org),
+            )
+            .await?;
+            Ok(tx.list_service_accounts(org).await?)
+        }
+        .await;
+        self.finish(tx, actor, outcome).await
+    }
+}
