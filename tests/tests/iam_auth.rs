@@ -988,3 +988,48 @@ async fn a_revoked_api_key_authorizes_nothing_at_the_next_call() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn an_email_change_takes_effect_only_once_the_new_address_is_verified() {
+    let w = world().await;
+    let (ada, actor) = member(&w, "ada", BuiltinRole::Admin).await;
+    let before = audit_len(&w.store, w.org).await;
+    w.iam
+        .request_email_change(&actor, "ada.new@acme.example")
+        .await
+        .unwrap();
+    assert_eq!(audit_len(&w.store, w.org).await, before + 1);
+    let messages = w.iam.drain_outbox(100).await.unwrap();
+    let message = messages
+        .iter()
+        .find(|m| m.kind == MessageKind::EmailVerification)
+        .unwrap();
+    assert_eq!(message.to.as_str(), "ada.new@acme.example");
+    let link = message.link_secret.as_ref().unwrap().expose().to_owned();
+    // The old address stays until then.
+    log_in(&w, "ada@acme.example", PASSWORD).await.unwrap();
+    assert!(log_in(&w, "ada.new@acme.example", PASSWORD).await.is_err());
+    let detail = w.iam.user_detail(&w.owner, w.org, ada).await.unwrap();
+    assert_eq!(detail.user.email.as_str(), "ada@acme.example");
+
+    assert_eq!(w.iam.verify_email(&link).await.unwrap(), ada);
+    let detail = w.iam.user_detail(&w.owner, w.org, ada).await.unwrap();
+    assert_eq!(detail.user.email.as_str(), "ada.new@acme.example");
+    assert!(detail.user.email_verified);
+    log_in(&w, "ada.new@acme.example", PASSWORD).await.unwrap();
+    assert!(log_in(&w, "ada@acme.example", PASSWORD).await.is_err());
+
+    // Another account's address is refused, changing nothing.
+    let before = audit_len(&w.store, w.org).await;
+    assert!(matches!(
+        w.iam
+            .request_email_change(&actor, "owner@acme.example")
+            .await,
+        Err(Error::Conflict(Conflict::EmailTaken))
+    ));
+    assert!(matches!(
+        w.iam.request_email_change(&actor, "not an email").await,
+        Err(Error::InvalidInput(_))
+    ));
+    assert_eq!(audit_len(&w.store, w.org).await, before);
+}

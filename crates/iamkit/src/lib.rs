@@ -39,6 +39,7 @@ pub use config::Config;
 pub use custom_roles::RoleSpec;
 pub use deletion::{LinkedData, LinkedRecord};
 pub use directory::{ActivityLine, RECENT_ACTIVITY, UserDetail};
+pub use email_verification::PendingEmailRepository;
 pub use error::{Conflict, Error, Result};
 pub use iam::{Iam, IamBuilder};
 pub use invitations::{Invited, Placement};
