@@ -6,9 +6,10 @@
 //! Invariants checked after every step:
 //! - allow/deny of the facade equals the model's, for every session ever
 //!   issued and a sample of iamkit and app permissions;
-//! - no deactivated user and no revoked session authorizes anything (they
-//!   are among the sessions checked, and `authenticate_session` refuses
-//!   their tokens);
+//! - no deactivated user, revoked session or revoked API key authorizes
+//!   anything (they are among the sessions and keys checked, and
+//!   `authenticate_session` refuses dead tokens); a key acts only in its
+//!   workspace, with its creator's current permissions;
 //! - the organization keeps an active Owner (read from the store);
 //! - every reset link is consumed at most once (a second use fails);
 //! - the audit log grew by exactly the events the model predicts: one per
@@ -43,7 +44,7 @@ const ROLES: [Option<BuiltinRole>; 4] = [
 ];
 
 /// Permissions sampled at every step, with the roles holding them.
-const PERMISSIONS: [(&str, &[BuiltinRole]); 5] = [
+const PERMISSIONS: [(&str, &[BuiltinRole]); 6] = [
     (
         "users.read",
         &[
@@ -58,6 +59,7 @@ const PERMISSIONS: [(&str, &[BuiltinRole]); 5] = [
         &[BuiltinRole::Owner, BuiltinRole::Admin],
     ),
     ("org.billing", &[BuiltinRole::Owner]),
+    ("api_keys.create", &[BuiltinRole::Owner, BuiltinRole::Admin]),
     ("workflows.run", &[BuiltinRole::Owner, BuiltinRole::Admin]),
 ];
 
@@ -95,6 +97,15 @@ enum Op {
         user: usize,
         nth: usize,
     },
+    /// `user` creates an API key in the workspace (no restriction).
+    CreateKey {
+        user: usize,
+    },
+    /// `actor` revokes the `nth` key ever created (own or another's).
+    RevokeKey {
+        actor: usize,
+        nth: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -107,7 +118,9 @@ fn op() -> impl Strategy<Value = Op> {
         2 => u.clone().prop_map(|user| Op::LogIn { user }),
         1 => (u.clone(), 0..4usize).prop_map(|(user, nth)| Op::SignOut { user, nth }),
         1 => u.clone().prop_map(|user| Op::RequestReset { user }),
-        1 => (u, 0..3usize).prop_map(|(user, nth)| Op::UseReset { user, nth }),
+        1 => (u.clone(), 0..3usize).prop_map(|(user, nth)| Op::UseReset { user, nth }),
+        1 => u.clone().prop_map(|user| Op::CreateKey { user }),
+        1 => (u, 0..4usize).prop_map(|(actor, nth)| Op::RevokeKey { actor, nth }),
     ]
 }
 
@@ -120,6 +133,8 @@ struct Model {
     sessions: Vec<(usize, bool)>,
     /// Per reset link: (user, redeemable).
     links: Vec<(usize, bool)>,
+    /// Per API key: (creator, unrevoked).
+    keys: Vec<(usize, bool)>,
 }
 
 impl Model {
@@ -149,6 +164,21 @@ impl Model {
         for s in &mut self.sessions {
             if s.0 == user {
                 s.1 = false;
+            }
+        }
+    }
+
+    /// What a key may do in its workspace: its creator's current
+    /// permissions there (no restriction), while unrevoked (SECURITY.md 23).
+    fn key_allows(&self, key: usize, permission: &str) -> bool {
+        let (creator, live) = self.keys[key];
+        live && self.holds(creator, permission)
+    }
+
+    fn kill_keys_of(&mut self, user: usize) {
+        for k in &mut self.keys {
+            if k.0 == user {
+                k.1 = false;
             }
         }
     }
@@ -185,6 +215,9 @@ struct Harness {
     sessions: Vec<(Actor, String)>,
     /// Per link (parallel to `Model::links`).
     links: Vec<String>,
+    /// Per key (parallel to `Model::keys`): its actor and id.
+    keys: Vec<(Actor, iamkit::identity::ApiKeyId)>,
+    workspace: iamkit::identity::WorkspaceId,
 }
 
 async fn set_up() -> (Harness, Model) {
@@ -193,6 +226,11 @@ async fn set_up() -> (Harness, Model) {
     let (ada, ada_actor) = member(&w, "ada", BuiltinRole::Admin).await;
     let (bob, bob_actor) = member(&w, "bob", BuiltinRole::ReadOnly).await;
     let (cy, cy_actor) = member(&w, "cyd", BuiltinRole::ReadOnly).await;
+    let workspace = w
+        .iam
+        .create_workspace(&w.owner, w.org, "Ops")
+        .await
+        .unwrap();
     let _ = w.iam.drain_outbox(1000).await.unwrap();
     let sessions = vec![
         (w.owner.clone(), String::new()),
@@ -211,6 +249,7 @@ async fn set_up() -> (Harness, Model) {
         active: [true; USERS],
         sessions: (0..USERS).map(|u| (u, true)).collect(),
         links: Vec::new(),
+        keys: Vec::new(),
     };
     (
         Harness {
@@ -219,6 +258,8 @@ async fn set_up() -> (Harness, Model) {
             names,
             sessions,
             links: Vec::new(),
+            keys: Vec::new(),
+            workspace,
         },
         model,
     )
@@ -295,6 +336,7 @@ impl Harness {
                 if expect.ok && result.is_ok() {
                     model.active[target] = false;
                     model.end_sessions_of(target);
+                    model.kill_keys_of(target);
                     model.kill_links_of(target);
                 }
                 (expect, result.is_ok())
@@ -411,6 +453,64 @@ impl Harness {
                 }
                 (expect, result.is_ok())
             }
+            Op::CreateKey { user } => {
+                let Some((sid, a)) = self.actor(model, user) else {
+                    return Ok(());
+                };
+                let expect = if !model.sessions[sid].1 {
+                    fail(0)
+                } else if !model.holds(user, "api_keys.create") {
+                    fail(1)
+                } else {
+                    OK
+                };
+                let result = iam
+                    .create_api_key(
+                        &a,
+                        org,
+                        iamkit::credentials::NewApiKey {
+                            name: "model".to_owned(),
+                            workspace: self.workspace,
+                            restriction: None,
+                            expires_at: None,
+                        },
+                    )
+                    .await;
+                if let Ok(created) = &result
+                    && expect.ok
+                {
+                    let actor = iam
+                        .authenticate_api_key(created.secret.expose())
+                        .await
+                        .unwrap();
+                    model.keys.push((user, true));
+                    self.keys.push((actor, created.key.id));
+                }
+                (expect, result.is_ok())
+            }
+            Op::RevokeKey { actor, nth } => {
+                if model.keys.is_empty() {
+                    return Ok(());
+                }
+                let kid = nth % model.keys.len();
+                let Some((sid, a)) = self.actor(model, actor) else {
+                    return Ok(());
+                };
+                // Own key: `api_keys.create`; another's: `api_keys.manage`;
+                // in the model both belong to exactly Owner and Admin.
+                let expect = if !model.sessions[sid].1 {
+                    fail(0)
+                } else if !model.holds(actor, "api_keys.create") {
+                    fail(1)
+                } else {
+                    OK
+                };
+                let result = iam.revoke_api_key(&a, org, self.keys[kid].1).await;
+                if expect.ok && result.is_ok() {
+                    model.keys[kid].1 = false;
+                }
+                (expect, result.is_ok())
+            }
         };
         prop_assert_eq!(ok, expect.ok, "outcome of {:?}", op);
         let after = audit_len(&self.w.store, org).await;
@@ -438,6 +538,17 @@ impl Harness {
             if !token.is_empty() && !live {
                 prop_assert!(iam.authenticate_session(token).await.is_err());
             }
+        }
+        let ws = Scope::Workspace(self.w.org, self.workspace);
+        for (k, (actor, _)) in self.keys.iter().enumerate() {
+            prop_assert_eq!(
+                iam.is_allowed(actor, "workflows.run", ws).await,
+                model.key_allows(k, "workflows.run"),
+                "key {} in its workspace",
+                k
+            );
+            // A key never acts outside its workspace.
+            prop_assert!(!iam.is_allowed(actor, "workflows.run", scope).await);
         }
         // An active Owner, as the store has it.
         let mut has_owner = false;
