@@ -12,6 +12,9 @@
 //!   workspace, with its creator's current permissions;
 //! - the organization keeps an active Owner (read from the store);
 //! - every reset link is consumed at most once (a second use fails);
+//! - a user with 2FA gets a session that authenticates nothing until a
+//!   fresh TOTP code completes it (SECURITY.md 17); a reset or deactivation
+//!   leaves 2FA on (SECURITY.md 18);
 //! - the audit log grew by exactly the events the model predicts: one per
 //!   successful change, none for a failure — except that a denial by
 //!   authorization is itself audited (one `AuthorizationDenied`, issue 7)
@@ -97,6 +100,10 @@ enum Op {
         user: usize,
         nth: usize,
     },
+    /// `user` turns on TOTP (enrol and confirm with a fresh code).
+    EnrolTotp {
+        user: usize,
+    },
     /// `user` creates an API key in the workspace (no restriction).
     CreateKey {
         user: usize,
@@ -120,6 +127,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => u.clone().prop_map(|user| Op::RequestReset { user }),
         1 => (u.clone(), 0..3usize).prop_map(|(user, nth)| Op::UseReset { user, nth }),
         1 => u.clone().prop_map(|user| Op::CreateKey { user }),
+        1 => u.clone().prop_map(|user| Op::EnrolTotp { user }),
         1 => (u, 0..4usize).prop_map(|(actor, nth)| Op::RevokeKey { actor, nth }),
     ]
 }
@@ -135,6 +143,8 @@ struct Model {
     links: Vec<(usize, bool)>,
     /// Per API key: (creator, unrevoked).
     keys: Vec<(usize, bool)>,
+    /// Whether the user has 2FA on (a reset or deactivation keeps it).
+    totp: [bool; USERS],
 }
 
 impl Model {
@@ -218,6 +228,8 @@ struct Harness {
     /// Per key (parallel to `Model::keys`): its actor and id.
     keys: Vec<(Actor, iamkit::identity::ApiKeyId)>,
     workspace: iamkit::identity::WorkspaceId,
+    /// Per user: the TOTP key, as their authenticator app holds it.
+    totp: [Option<iamkit::credentials::TotpSetup>; USERS],
 }
 
 async fn set_up() -> (Harness, Model) {
@@ -250,6 +262,7 @@ async fn set_up() -> (Harness, Model) {
         sessions: (0..USERS).map(|u| (u, true)).collect(),
         links: Vec::new(),
         keys: Vec::new(),
+        totp: [false; USERS],
     };
     (
         Harness {
@@ -260,12 +273,35 @@ async fn set_up() -> (Harness, Model) {
             links: Vec::new(),
             keys: Vec::new(),
             workspace,
+            totp: [None, None, None, None],
         },
         model,
     )
 }
 
 impl Harness {
+    /// The code the user's authenticator app shows now.
+    fn code(&self, setup: &iamkit::credentials::TotpSetup) -> String {
+        let unix = self.w.clock_now().timestamp() as u64;
+        iamkit::credentials::totp_code(
+            &setup.secret,
+            iamkit::credentials::TotpAlgorithm::Sha1,
+            6,
+            30,
+            unix,
+        )
+        .unwrap()
+        .expose()
+        .to_owned()
+    }
+
+    /// Moves to the next TOTP step, so the next code is fresh (a step is
+    /// accepted once, SECURITY.md 14). At most 40 steps (20 min) per case,
+    /// within the 30 min idle timeout.
+    fn next_step(&self) {
+        self.w.clock.advance(chrono::Duration::seconds(30));
+    }
+
     /// The actor for `user`'s newest live session in the model, else their
     /// newest dead one (which must fail), else `None`.
     fn actor(&self, model: &Model, user: usize) -> Option<(usize, Actor)> {
@@ -375,6 +411,15 @@ impl Harness {
                     .await;
                 if let Ok(signed) = &result {
                     let token = signed.token.expose().to_owned();
+                    prop_assert_eq!(signed.second_factor_required, model.totp[user]);
+                    if let Some(setup) = &self.totp[user] {
+                        // SECURITY.md 17: nothing until the second factor.
+                        prop_assert!(iam.authenticate_session(&token).await.is_err());
+                        let code = self.code(setup);
+                        let done = iam.complete_sign_in_with_totp(&token, &code).await;
+                        prop_assert!(done.is_ok(), "a fresh code completes the sign-in");
+                        self.next_step();
+                    }
                     let actor = iam.authenticate_session(&token).await;
                     prop_assert!(actor.is_ok(), "fresh session must authenticate");
                     if expect.ok {
@@ -452,6 +497,32 @@ impl Harness {
                     model.end_sessions_of(user);
                 }
                 (expect, result.is_ok())
+            }
+            Op::EnrolTotp { user } => {
+                let Some((sid, a)) = self.actor(model, user) else {
+                    return Ok(());
+                };
+                let expect = if model.sessions[sid].1 && !model.totp[user] {
+                    OK
+                } else {
+                    fail(0)
+                };
+                let ok = match iam.begin_totp_enrolment(&a).await {
+                    Ok(setup) => {
+                        let code = self.code(&setup);
+                        let confirmed = iam.confirm_totp_enrolment(&a, &code).await.is_ok();
+                        if confirmed {
+                            self.totp[user] = Some(setup);
+                        }
+                        confirmed
+                    }
+                    Err(_) => false,
+                };
+                self.next_step();
+                if expect.ok && ok {
+                    model.totp[user] = true;
+                }
+                (expect, ok)
             }
             Op::CreateKey { user } => {
                 let Some((sid, a)) = self.actor(model, user) else {
