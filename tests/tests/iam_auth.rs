@@ -1059,3 +1059,28 @@ async fn the_right_password_does_not_reset_second_factor_guesses() {
         .unwrap();
     assert_eq!(failures_of(&w, ada).await, 0);
 }
+
+#[tokio::test]
+async fn the_shorter_minimum_applies_only_when_a_second_factor_is_enforced() {
+    // SECURITY.md 9: 15 code points alone, 8 with an enforced second factor.
+    let w = world().await;
+    let (_, actor) = member(&w, "ada", BuiltinRole::Admin).await;
+    let short = "tulip frog"; // 10 code points
+    let (setup, _) = with_totp(&w, &actor).await;
+    assert!(matches!(
+        w.iam
+            .change_password(&actor, &Password::new(PASSWORD), Password::new(short))
+            .await,
+        Err(Error::InvalidPassword { .. })
+    ));
+    require_two_factor(&w).await;
+    w.iam
+        .change_password(&actor, &Password::new(PASSWORD), Password::new(short))
+        .await
+        .unwrap();
+    let signed = log_in(&w, "ada", short).await.unwrap();
+    w.iam
+        .complete_sign_in_with_totp(signed.token.expose(), &code_now(&w, &setup))
+        .await
+        .unwrap();
+}
