@@ -776,6 +776,54 @@ async fn wrong_reset_secrets_count_towards_the_lockout() {
         .unwrap();
 }
 
+#[tokio::test]
+async fn wrong_invite_secrets_count_towards_the_lockout() {
+    // SECURITY.md 12: an invite token is a guessable secret like the others.
+    let w = world().await;
+    let invited = w
+        .iam
+        .invite(
+            &w.owner,
+            w.org,
+            &account("ivy"),
+            &iamkit::Placement::default(),
+        )
+        .await
+        .unwrap();
+    let good = invitation_link(&w, invited.user).await;
+    // Same id, different secret: flip the last character.
+    let mut bad = good.clone();
+    let last = bad.pop().unwrap();
+    bad.push(if last == 'a' { 'b' } else { 'a' });
+    let limit = iamkit::Config::default().throttle.max_failures();
+    for attempt in 1..=limit {
+        let err = w
+            .iam
+            .accept_invitation(&bad, Password::new(PASSWORD))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidCredentials), "{err:?}");
+        assert_eq!(failures_of(&w, invited.user).await, attempt);
+    }
+    // Locked: even the right link is refused, with the same answer, and
+    // the refusal does not extend the count.
+    let err = w
+        .iam
+        .accept_invitation(&good, Password::new(PASSWORD))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidCredentials), "{err:?}");
+    assert_eq!(failures_of(&w, invited.user).await, limit);
+    // Once the lock (15 min) ends, the still-live link works and the count
+    // starts over.
+    w.clock.advance(Duration::minutes(16));
+    w.iam
+        .accept_invitation(&good, Password::new(PASSWORD))
+        .await
+        .unwrap();
+    assert_eq!(failures_of(&w, invited.user).await, 0);
+}
+
 // ------------------------------------------------------------------ email
 
 #[tokio::test]

@@ -323,8 +323,9 @@ impl<S: Store> Iam<S> {
     /// ACTIVE with its email verified (the link proved it), the token is
     /// used up, and every pending membership becomes active. Any token
     /// problem (unknown, expired, revoked, used, another kind) is
-    /// [`Error::InvalidCredentials`]; a password the policy refuses leaves
-    /// the link usable.
+    /// [`Error::InvalidCredentials`]; a wrong secret for a live link counts
+    /// towards the invitee's lockout (SECURITY.md 12); a password the policy
+    /// refuses leaves the link usable.
     pub async fn accept_invitation(&self, token: &str, password: Password) -> Result<UserId> {
         self.accept_invitation_with_profile(token, password, &ProfileUpdate::default())
             .await
@@ -343,16 +344,37 @@ impl<S: Store> Iam<S> {
         let presented = PresentedSecret::parse_as(token, SecretKind::Invite)
             .map_err(|_| Error::InvalidCredentials)?;
         let now = self.now();
+        // An invite link is a guessable secret like a password: a wrong
+        // secret for a live link counts towards its invitee's lockout, and
+        // a locked invitee cannot accept until the lock ends (SECURITY.md 12).
         let user = {
             let mut tx = self.begin().await?;
             let id = iamkit_credentials::TokenId::from_uuid(presented.id());
             let record = tx.get_token(id).await?;
-            let user = match record {
-                Some(r) if r.accepts(&presented, now) => tx.get_user(r.subject).await?,
-                _ => None,
+            let (user, accepted, live) = match &record {
+                Some(r) => (
+                    tx.get_user(r.subject).await?,
+                    r.accepts(&presented, now),
+                    r.is_redeemable(now),
+                ),
+                None => (None, false, false),
+            };
+            let locked = match &user {
+                Some(u) => tx.get_throttle(u.id).await?.check(now).is_err(),
+                None => false,
             };
             tx.rollback().await?;
-            user.ok_or(Error::InvalidCredentials)?
+            let user = user.ok_or(Error::InvalidCredentials)?;
+            if locked {
+                return Err(Error::InvalidCredentials);
+            }
+            if !accepted {
+                if live {
+                    self.count_failure(user.id, &Actor::system(), None).await?;
+                }
+                return Err(Error::InvalidCredentials);
+            }
+            user
         };
         let hash = self.hash_new_password(password, &user.email, &user.username)?;
         let actor = Actor {
@@ -378,6 +400,7 @@ impl<S: Store> Iam<S> {
             account.updated_at = now;
             tx.update_user(&account).await?;
             tx.set_password_hash(account.id, &hash).await?;
+            tx.reset_throttle(account.id).await?;
             self.bump_orgs_of(&mut tx, account.id).await?;
             for mut membership in tx.list_memberships_of_user(account.id).await? {
                 if membership.status == UserStatus::Invited {
