@@ -1,0 +1,93 @@
+//! Defects found in the second review of the `Iam` facade, each pinned by
+//! a test that failed before its fix.
+
+use std::collections::BTreeSet;
+
+use iamkit::credentials::NewApiKey;
+use iamkit::identity::WorkspaceId;
+use iamkit::rbac::{AssignableAt, BuiltinRole};
+use iamkit::{Error, Placement, RoleSpec};
+
+mod common;
+use common::*;
+
+fn key_in(workspace: WorkspaceId, restriction: Option<&[&str]>) -> NewApiKey {
+    NewApiKey {
+        name: "ci".to_owned(),
+        workspace,
+        restriction: restriction
+            .map(|r| r.iter().map(|p| (*p).to_owned()).collect::<BTreeSet<_>>()),
+        expires_at: None,
+    }
+}
+
+/// SECURITY.md 23, 26: an actor with `api_keys.manage` in a workspace may
+/// not mint an unrestricted key for a service account that holds more there
+/// than the actor (here the account is a workspace Admin, the actor only a
+/// key manager): the key would hand the actor what they lack.
+#[tokio::test]
+async fn security_26_a_service_account_key_never_exceeds_its_issuer() {
+    let w = world().await;
+    let ws = w
+        .iam
+        .create_workspace(&w.owner, w.org, "Ops")
+        .await
+        .unwrap();
+    let bot = w
+        .iam
+        .create_service_account(&w.owner, w.org, "ci-bot", "CI bot", &Placement::default())
+        .await
+        .unwrap();
+    w.iam
+        .set_workspace_role(&w.owner, w.org, ws, bot, Some(BuiltinRole::Admin.id()))
+        .await
+        .unwrap();
+    let key_manager = w
+        .iam
+        .create_custom_role(
+            &w.owner,
+            w.org,
+            &RoleSpec {
+                name: "Key manager".to_owned(),
+                permissions: vec!["api_keys.manage".to_owned()],
+                assignable_at: AssignableAt::ANY,
+            },
+        )
+        .await
+        .unwrap();
+    let (bea, bea_actor) = member(&w, "bea", BuiltinRole::ReadOnly).await;
+    w.iam
+        .set_workspace_role(&w.owner, w.org, ws, bea, Some(key_manager))
+        .await
+        .unwrap();
+    let before = audit_len(&w.store, w.org).await;
+    let err = w
+        .iam
+        .create_service_account_key(&bea_actor, w.org, bot, key_in(ws, None))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Escalation { missing } if missing.iter().any(|p| p.as_str() == "roles.assign")),
+        "{err:?}"
+    );
+    assert_eq!(
+        audit_len(&w.store, w.org).await,
+        before + 1,
+        "the denial is audited once, nothing else is written"
+    );
+    // Restricted to what the actor holds there: allowed.
+    w.iam
+        .create_service_account_key(
+            &bea_actor,
+            w.org,
+            bot,
+            key_in(ws, Some(&["api_keys.manage"])),
+        )
+        .await
+        .unwrap();
+    // The Owner holds everything the account does: unrestricted is fine.
+    w.iam
+        .create_service_account_key(&w.owner, w.org, bot, key_in(ws, None))
+        .await
+        .unwrap();
+}
