@@ -91,3 +91,36 @@ async fn security_26_a_service_account_key_never_exceeds_its_issuer() {
         .await
         .unwrap();
 }
+
+/// SECURITY.md 27: deactivating a global account in one organization must
+/// not leave another organization of the user without an active Owner.
+#[tokio::test]
+async fn security_27_deactivation_in_one_org_keeps_an_owner_in_the_others() {
+    let w = world().await;
+    let (bea, _) = member(&w, "bea", BuiltinRole::ReadOnly).await;
+    let globex = w
+        .iam
+        .bootstrap(
+            &iamkit::Actor::system(),
+            "Globex",
+            "globex",
+            iamkit::FirstOwner::Existing(bea),
+        )
+        .await
+        .unwrap()
+        .org;
+    let before = audit_len(&w.store, w.org).await;
+    let err = w.iam.deactivate(&w.owner, w.org, bea).await.unwrap_err();
+    assert!(matches!(err, Error::LastOwner), "{err:?}");
+    assert_eq!(
+        audit_len(&w.store, w.org).await,
+        before + 1,
+        "the denial is audited once, nothing else is written"
+    );
+    // Nothing changed: Bea still signs in and runs Globex.
+    let bea_actor = sign_in(&w.iam, "bea").await;
+    w.iam
+        .create_workspace(&bea_actor, globex, "Ops")
+        .await
+        .unwrap();
+}

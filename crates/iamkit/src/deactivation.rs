@@ -1,5 +1,7 @@
 //! Deactivation and reactivation (SECURITY.md 20).
 
+use std::sync::Arc;
+
 use iamkit_audit::{Action, Target};
 use iamkit_identity::{OrgId, StatusChange, UserId, UserStatus};
 use iamkit_rbac::{Change, Scope};
@@ -38,6 +40,18 @@ impl<S: Store> Iam<S> {
             authz
                 .apply(Change::Deactivate(user))
                 .map_err(|e| rbac_denial(org, target, DEACTIVATE, e))?;
+            // The account is global: deactivating it must not leave any
+            // other organization of the user without an active Owner
+            // either (SECURITY.md 27).
+            for other in tx.list_memberships_of_user(user).await? {
+                if other.org == org || account.status != UserStatus::Active {
+                    continue;
+                }
+                let mut index = self.load_index(&mut tx, other.org).await?;
+                Arc::make_mut(&mut index)
+                    .apply(Change::Deactivate(user))
+                    .map_err(|e| rbac_denial(org, target, DEACTIVATE, e))?;
+            }
             membership.status = UserStatus::Deactivated;
             membership.updated_at = now;
             tx.update_membership(&membership).await?;
