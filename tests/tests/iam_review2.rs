@@ -124,3 +124,40 @@ async fn security_27_deactivation_in_one_org_keeps_an_owner_in_the_others() {
         .await
         .unwrap();
 }
+
+/// SECURITY.md 27: an approved offboarding deactivates the global account,
+/// so it must not leave another organization without an active Owner.
+#[tokio::test]
+async fn security_27_offboarding_in_one_org_keeps_an_owner_in_the_others() {
+    let w = world().await;
+    let (bea, _) = member(&w, "bea", BuiltinRole::ReadOnly).await;
+    let (_, requester) = member(&w, "cid", BuiltinRole::Requester).await;
+    w.iam
+        .bootstrap(
+            &iamkit::Actor::system(),
+            "Globex",
+            "globex",
+            iamkit::FirstOwner::Existing(bea),
+        )
+        .await
+        .unwrap();
+    let request = w
+        .iam
+        .request_access(
+            &requester,
+            w.org,
+            iamkit::RequestedChange::Offboarding { user: bea },
+        )
+        .await
+        .unwrap();
+    let err = w
+        .iam
+        .approve_access_request(&w.owner, w.org, request)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::LastOwner), "{err:?}");
+    // Nothing changed: the request is still pending, Bea still signs in.
+    let requests = w.iam.list_access_requests(&w.owner, w.org).await.unwrap();
+    assert_eq!(requests[0].status, iamkit::RequestStatus::Pending);
+    sign_in(&w.iam, "bea").await;
+}

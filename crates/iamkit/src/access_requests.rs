@@ -321,6 +321,10 @@ impl<S: Store> Iam<S> {
                     authz
                         .apply(Change::Deactivate(user))
                         .map_err(|e| rbac_denial(org, user_target, APPROVE, e))?;
+                    if account.status == UserStatus::Active {
+                        self.ensure_owner_elsewhere(&mut tx, org, user, APPROVE)
+                            .await?;
+                    }
                     membership.status = UserStatus::Deactivated;
                     membership.updated_at = now;
                     tx.update_membership(&membership).await?;

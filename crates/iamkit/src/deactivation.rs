@@ -15,6 +15,28 @@ use crate::store::repositories::*;
 const DEACTIVATE: &str = "users.deactivate";
 
 impl<S: Store> Iam<S> {
+    /// The account is global: deactivating it in `org` must not leave any
+    /// other organization of the user without an active Owner either
+    /// (SECURITY.md 27). Denied (audited in `org`) as the last Owner.
+    pub(crate) async fn ensure_owner_elsewhere(
+        &self,
+        tx: &mut S::Tx,
+        org: OrgId,
+        user: UserId,
+        permission: &'static str,
+    ) -> Flow<()> {
+        for other in tx.list_memberships_of_user(user).await? {
+            if other.org == org {
+                continue;
+            }
+            let mut index = self.load_index(tx, other.org).await?;
+            Arc::make_mut(&mut index)
+                .apply(Change::Deactivate(user))
+                .map_err(|e| rbac_denial(org, Target::User(user), permission, e))?;
+        }
+        Ok(())
+    }
+
     /// Deactivates a member, in one transaction: the membership and the
     /// account become DEACTIVATED, every session, API key and pending
     /// link (invite, reset, verification) of the user is revoked, and no
@@ -40,17 +62,9 @@ impl<S: Store> Iam<S> {
             authz
                 .apply(Change::Deactivate(user))
                 .map_err(|e| rbac_denial(org, target, DEACTIVATE, e))?;
-            // The account is global: deactivating it must not leave any
-            // other organization of the user without an active Owner
-            // either (SECURITY.md 27).
-            for other in tx.list_memberships_of_user(user).await? {
-                if other.org == org || account.status != UserStatus::Active {
-                    continue;
-                }
-                let mut index = self.load_index(&mut tx, other.org).await?;
-                Arc::make_mut(&mut index)
-                    .apply(Change::Deactivate(user))
-                    .map_err(|e| rbac_denial(org, target, DEACTIVATE, e))?;
+            if account.status == UserStatus::Active {
+                self.ensure_owner_elsewhere(&mut tx, org, user, DEACTIVATE)
+                    .await?;
             }
             membership.status = UserStatus::Deactivated;
             membership.updated_at = now;
