@@ -161,3 +161,40 @@ async fn security_27_offboarding_in_one_org_keeps_an_owner_in_the_others() {
     assert_eq!(requests[0].status, iamkit::RequestStatus::Pending);
     sign_in(&w.iam, "bea").await;
 }
+
+/// SECURITY.md 26: editing a custom role revokes its old permissions from
+/// every holder, so the editor must hold them: an Admin may not strip an
+/// Owner-made role of `org.billing`, which Admin lacks.
+#[tokio::test]
+async fn security_26_editing_a_custom_role_needs_its_old_permissions_too() {
+    let w = world().await;
+    let spec = |permissions: &[&str]| RoleSpec {
+        name: "Billing".to_owned(),
+        permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
+        assignable_at: AssignableAt::ANY,
+    };
+    let role = w
+        .iam
+        .create_custom_role(&w.owner, w.org, &spec(&["org.billing", "users.read"]))
+        .await
+        .unwrap();
+    let (_, admin) = member(&w, "bea", BuiltinRole::Admin).await;
+    let before = audit_len(&w.store, w.org).await;
+    let err = w
+        .iam
+        .update_custom_role(&admin, w.org, role, &spec(&["users.read"]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Escalation { missing } if missing.iter().any(|p| p.as_str() == "org.billing")),
+        "{err:?}"
+    );
+    assert_eq!(audit_len(&w.store, w.org).await, before + 1);
+    let stored = w.iam.list_custom_roles(&w.owner, w.org).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    // The Owner holds both: allowed.
+    w.iam
+        .update_custom_role(&w.owner, w.org, role, &spec(&["users.read"]))
+        .await
+        .unwrap();
+}
