@@ -198,3 +198,54 @@ async fn security_26_editing_a_custom_role_needs_its_old_permissions_too() {
         .await
         .unwrap();
 }
+
+/// SECURITY.md 20, 23: removing a member who belongs to another
+/// organization too keeps their account, but their API keys in this
+/// organization must die with the membership, not wake up again when they
+/// are re-invited.
+#[tokio::test]
+async fn security_20_a_removed_members_keys_stay_dead_after_reinvitation() {
+    let w = world().await;
+    let ws = w
+        .iam
+        .create_workspace(&w.owner, w.org, "Ops")
+        .await
+        .unwrap();
+    let (bea, bea_actor) = member(&w, "bea", BuiltinRole::Admin).await;
+    w.iam
+        .bootstrap(
+            &iamkit::Actor::system(),
+            "Globex",
+            "globex",
+            iamkit::FirstOwner::Existing(bea),
+        )
+        .await
+        .unwrap();
+    let created = w
+        .iam
+        .create_api_key(&bea_actor, w.org, key_in(ws, Some(&["users.read"])))
+        .await
+        .unwrap();
+    w.iam.delete_user(&w.owner, w.org, bea).await.unwrap();
+    let keys = w.iam.list_api_keys(&w.owner, w.org, ws).await.unwrap();
+    assert!(
+        keys.iter()
+            .all(|k| k.id != created.key.id || k.revoked_at.is_some()),
+        "the removed member's key is revoked"
+    );
+    // Re-invited with the same role: the old key still does nothing.
+    w.iam
+        .invite(
+            &w.owner,
+            w.org,
+            &account("bea"),
+            &Placement {
+                org_role: Some(BuiltinRole::Admin.id()),
+                ..Placement::default()
+            },
+        )
+        .await
+        .unwrap();
+    let dead = w.iam.authenticate_api_key(created.secret.expose()).await;
+    assert!(matches!(dead, Err(Error::InvalidCredentials)), "{dead:?}");
+}

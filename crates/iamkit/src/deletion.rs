@@ -70,6 +70,16 @@ impl<S: Store> Iam<S> {
                 }
             }
             if elsewhere {
+                // The account stays, but its keys in this organization's
+                // workspaces die with the membership: a later re-invitation
+                // must not bring them back to life.
+                for workspace in tx.list_workspaces(org).await? {
+                    for key in tx.list_api_keys(workspace.id).await? {
+                        if key.created_by == user && key.revoked_at.is_none() {
+                            tx.revoke_api_key(key.id, now).await?;
+                        }
+                    }
+                }
                 tx.delete_membership(org, user).await?;
             } else {
                 tx.revoke_sessions_of(user, None, now).await?;
