@@ -249,3 +249,39 @@ async fn security_20_a_removed_members_keys_stay_dead_after_reinvitation() {
     let dead = w.iam.authenticate_api_key(created.secret.expose()).await;
     assert!(matches!(dead, Err(Error::InvalidCredentials)), "{dead:?}");
 }
+
+/// SECURITY.md 25: a role request naming another organization's workspace
+/// is refused as not found, like a direct workspace role change.
+#[tokio::test]
+async fn security_25_a_role_request_for_another_orgs_workspace_is_not_found() {
+    let w = world().await;
+    let (globex, _) = bootstrap(&w.iam, "globex", "globex-owner").await;
+    let globex_owner = sign_in(&w.iam, "globex-owner").await;
+    let foreign = w
+        .iam
+        .create_workspace(&globex_owner, globex, "Theirs")
+        .await
+        .unwrap();
+    let (bea, requester) = member(&w, "bea", BuiltinRole::Requester).await;
+    let err = w
+        .iam
+        .request_access(
+            &requester,
+            w.org,
+            iamkit::RequestedChange::Role {
+                user: bea,
+                scope: iamkit::rbac::Scope::Workspace(w.org, foreign),
+                role: Some(BuiltinRole::ReadOnly.id()),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound), "{err:?}");
+    assert!(
+        w.iam
+            .list_access_requests(&w.owner, w.org)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -145,6 +145,18 @@ impl<S: Store> Iam<S> {
             {
                 return Err(Error::NotFound.into());
             }
+            // Another organization's workspace looks absent (SECURITY.md 25).
+            if let RequestedChange::Role {
+                scope: Scope::Workspace(_, workspace),
+                ..
+            } = change
+                && tx
+                    .get_workspace(workspace)
+                    .await?
+                    .is_none_or(|w| w.org != org)
+            {
+                return Err(Error::NotFound.into());
+            }
             let requester = actor.user().ok_or(Error::NotFound)?;
             let request = AccessRequest {
                 id,
