@@ -285,3 +285,22 @@ async fn security_25_a_role_request_for_another_orgs_workspace_is_not_found() {
             .is_empty()
     );
 }
+
+/// DESIGN.md Errors: explaining an unknown or malformed permission is bad
+/// input with a typed error naming the rule, not a `Forbidden` refusal.
+#[tokio::test]
+async fn explaining_an_unknown_permission_is_a_typed_input_error() {
+    let w = world().await;
+    let scope = iamkit::rbac::Scope::Organization(w.org);
+    for name in ["no.such", "Not A Permission"] {
+        let err = w
+            .iam
+            .explain(&w.owner, w.owner_id, name, scope)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidPermission { .. }),
+            "{name}: {err:?}"
+        );
+    }
+}

@@ -271,9 +271,12 @@ impl<S: Store> Iam<S> {
                 )
                 .await?;
             self.member(&mut tx, org, user).await?;
+            // Bad input, not a refusal: name the rule broken.
+            let parsed = iamkit_rbac::Permission::parse(permission)
+                .map_err(|reason| Error::InvalidPermission { reason })?;
             let Some(id) = self.catalogue().id(permission) else {
-                return Err(Error::Forbidden {
-                    permission: permission.to_owned(),
+                return Err(Error::InvalidPermission {
+                    reason: iamkit_rbac::Error::UnknownPermission { permission: parsed },
                 }
                 .into());
             };
