@@ -304,3 +304,70 @@ async fn explaining_an_unknown_permission_is_a_typed_input_error() {
         );
     }
 }
+
+/// SECURITY.md 25: placing an invitee assigns roles and changes a group, so
+/// an inviter holding `users.invite` but not `roles.assign` or
+/// `groups.manage` may invite only without placement.
+#[tokio::test]
+async fn security_25_an_invitation_placement_needs_the_placing_permissions() {
+    let w = world().await;
+    let recruiter = w
+        .iam
+        .create_custom_role(
+            &w.owner,
+            w.org,
+            &RoleSpec {
+                name: "Recruiter".to_owned(),
+                permissions: ["users.invite", "users.read", "roles.read", "requests.read"]
+                    .iter()
+                    .map(|p| (*p).to_owned())
+                    .collect(),
+                assignable_at: AssignableAt::ANY,
+            },
+        )
+        .await
+        .unwrap();
+    let group = w.iam.create_group(&w.owner, w.org, "Staff").await.unwrap();
+    let (bea, bea_actor) = member(&w, "bea", BuiltinRole::ReadOnly).await;
+    w.iam
+        .change_org_role(&w.owner, w.org, bea, Some(recruiter))
+        .await
+        .unwrap();
+    let before = audit_len(&w.store, w.org).await;
+    let with_role = Placement {
+        org_role: Some(BuiltinRole::ReadOnly.id()),
+        ..Placement::default()
+    };
+    let err = w
+        .iam
+        .invite(&bea_actor, w.org, &account("cid"), &with_role)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Forbidden { permission } if permission == "roles.assign"),
+        "{err:?}"
+    );
+    let in_group = Placement {
+        group: Some(group),
+        ..Placement::default()
+    };
+    let err = w
+        .iam
+        .invite(&bea_actor, w.org, &account("cid"), &in_group)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Forbidden { permission } if permission == "groups.manage"),
+        "{err:?}"
+    );
+    assert_eq!(
+        audit_len(&w.store, w.org).await,
+        before + 2,
+        "two denials, nothing else"
+    );
+    // Without placement the recruiter may invite.
+    w.iam
+        .invite(&bea_actor, w.org, &account("cid"), &Placement::default())
+        .await
+        .unwrap();
+}
