@@ -171,7 +171,9 @@ impl<S: Store> Iam<S> {
     /// INVITED and an invitation with a single-use link (48 h by default)
     /// goes to the outbox in the invitee's language. When the email already
     /// has an account, that account is added to the organization instead
-    /// (active at once if the account is active). Requires `users.invite`.
+    /// (active at once if the account is active). Requires `users.invite`,
+    /// and for a placement `roles.assign`, `groups.manage`, `teams.manage`
+    /// as it uses them.
     pub async fn invite(
         &self,
         actor: &Actor,
