@@ -371,3 +371,45 @@ async fn security_25_an_invitation_placement_needs_the_placing_permissions() {
         .await
         .unwrap();
 }
+
+/// SECURITY.md 20 (no further notifications) and 31: a message queued
+/// before its recipient was deactivated or deleted is never handed out.
+#[tokio::test]
+async fn security_20_no_queued_message_reaches_a_deactivated_or_deleted_user() {
+    let w = world().await;
+    // Drain what bootstrap queued.
+    let queued: Vec<_> = w
+        .iam
+        .drain_outbox(1000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    w.iam.acknowledge(&queued).await.unwrap();
+    let mut users = Vec::new();
+    for name in ["dee", "eve"] {
+        let user = w
+            .iam
+            .create_user(
+                &w.owner,
+                w.org,
+                &account(name),
+                iamkit::credentials::Password::new(PASSWORD),
+                &Placement::default(),
+            )
+            .await
+            .unwrap();
+        users.push(user);
+    }
+    let (dee, eve) = (users[0], users[1]);
+    w.iam.deactivate(&w.owner, w.org, dee).await.unwrap();
+    w.iam.delete_user(&w.owner, w.org, eve).await.unwrap();
+    let messages = w.iam.drain_outbox(1000).await.unwrap();
+    assert!(
+        messages
+            .iter()
+            .all(|m| m.recipient != dee && m.recipient != eve),
+        "{messages:?}"
+    );
+}
