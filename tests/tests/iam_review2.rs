@@ -413,3 +413,62 @@ async fn security_20_no_queued_message_reaches_a_deactivated_or_deleted_user() {
         "{messages:?}"
     );
 }
+
+/// SECURITY.md 25: filtering one's directory by another organization's
+/// group or team must not reveal which members belong to it.
+#[tokio::test]
+async fn security_25_the_directory_cannot_be_filtered_by_another_orgs_group() {
+    use iamkit::identity::{DirectoryQuery, TeamRole};
+    use iamkit::rbac::Collective;
+    let w = world().await;
+    let (bea, _) = member(&w, "bea", BuiltinRole::ReadOnly).await;
+    let globex = w
+        .iam
+        .bootstrap(
+            &iamkit::Actor::system(),
+            "Globex",
+            "globex",
+            iamkit::FirstOwner::Existing(bea),
+        )
+        .await
+        .unwrap()
+        .org;
+    let bea_actor = sign_in(&w.iam, "bea").await;
+    let group = w
+        .iam
+        .create_group(&bea_actor, globex, "Secret")
+        .await
+        .unwrap();
+    let team = w
+        .iam
+        .create_team(&bea_actor, globex, "Secret")
+        .await
+        .unwrap();
+    w.iam
+        .add_member(
+            &bea_actor,
+            globex,
+            Collective::Group(group),
+            bea,
+            TeamRole::Member,
+        )
+        .await
+        .unwrap();
+    w.iam
+        .add_member(
+            &bea_actor,
+            globex,
+            Collective::Team(team),
+            bea,
+            TeamRole::Member,
+        )
+        .await
+        .unwrap();
+    for query in [
+        DirectoryQuery::new().with_group(group),
+        DirectoryQuery::new().with_team(team),
+    ] {
+        let answer = w.iam.directory(&w.owner, w.org, &query).await;
+        assert!(matches!(answer, Err(Error::NotFound)), "{answer:?}");
+    }
+}

@@ -83,6 +83,18 @@ impl<S: Store> Iam<S> {
                 Target::Org(org),
             )
             .await?;
+            // Filtering by another organization's group or team would tell
+            // which members belong to it: it looks absent (SECURITY.md 25).
+            if let Some(group) = query.group()
+                && tx.get_group(group).await?.is_none_or(|g| g.org != org)
+            {
+                return Err(Error::NotFound.into());
+            }
+            if let Some(team) = query.team()
+                && tx.get_team(team).await?.is_none_or(|t| t.org != org)
+            {
+                return Err(Error::NotFound.into());
+            }
             Ok(tx.list_directory(org, query).await?)
         }
         .await;
