@@ -472,3 +472,40 @@ async fn security_25_the_directory_cannot_be_filtered_by_another_orgs_group() {
         assert!(matches!(answer, Err(Error::NotFound)), "{answer:?}");
     }
 }
+
+/// Atomicity and audit: an API key trying to mint a key is refused, and the
+/// refusal is audited exactly once like every other denial.
+#[tokio::test]
+async fn a_key_minting_a_key_is_a_denial_audited_once() {
+    let w = world().await;
+    let ws = w
+        .iam
+        .create_workspace(&w.owner, w.org, "Ops")
+        .await
+        .unwrap();
+    let created = w
+        .iam
+        .create_api_key(&w.owner, w.org, key_in(ws, Some(&["api_keys.create"])))
+        .await
+        .unwrap();
+    let key = w
+        .iam
+        .authenticate_api_key(created.secret.expose())
+        .await
+        .unwrap();
+    let before = audit_len(&w.store, w.org).await;
+    let err = w
+        .iam
+        .create_api_key(&key, w.org, key_in(ws, None))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Forbidden { .. }), "{err:?}");
+    assert_eq!(audit_len(&w.store, w.org).await, before + 1);
+    let event = last_event(&w.store, w.org).await;
+    assert!(matches!(
+        event.outcome,
+        iamkit::audit::Outcome::Denied {
+            reason: iamkit::audit::DenialReason::MissingPermission { .. }
+        }
+    ));
+}
