@@ -509,3 +509,22 @@ async fn a_key_minting_a_key_is_a_denial_audited_once() {
         }
     ));
 }
+
+/// SECURITY.md 26: deactivating or deleting a member takes their roles
+/// away, so, as for an approved offboarding, the actor must be allowed to
+/// revoke them: an Admin cannot deactivate or delete an Owner.
+#[tokio::test]
+async fn security_26_an_admin_cannot_deactivate_or_delete_an_owner() {
+    let w = world().await;
+    let (bea, _) = member(&w, "bea", BuiltinRole::Owner).await;
+    let (_, admin) = member(&w, "cid", BuiltinRole::Admin).await;
+    let before = audit_len(&w.store, w.org).await;
+    let err = w.iam.deactivate(&admin, w.org, bea).await.unwrap_err();
+    assert!(matches!(err, Error::Escalation { .. }), "{err:?}");
+    let err = w.iam.delete_user(&admin, w.org, bea).await.unwrap_err();
+    assert!(matches!(err, Error::Escalation { .. }), "{err:?}");
+    assert_eq!(audit_len(&w.store, w.org).await, before + 2);
+    // Bea still signs in; an Owner may deactivate her.
+    sign_in(&w.iam, "bea").await;
+    w.iam.deactivate(&w.owner, w.org, bea).await.unwrap();
+}

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use iamkit_audit::{Action, Target};
 use iamkit_identity::{OrgId, StatusChange, UserId, UserStatus};
-use iamkit_rbac::{Change, Scope};
+use iamkit_rbac::{Change, Grantee, Scope};
 
 use crate::actor::Actor;
 use crate::error::Result;
@@ -59,6 +59,14 @@ impl<S: Store> Iam<S> {
                 .await?;
             let (mut account, mut membership) = self.member(&mut tx, org, user).await?;
             membership.status.apply(StatusChange::Deactivate)?;
+            // Deactivating takes every role's use away, as an approved
+            // offboarding does: the actor must be allowed to revoke each
+            // direct role (SECURITY.md 26; only an Owner takes Owner).
+            for grant in authz.index.grants_of(Grantee::User(user)) {
+                authz
+                    .ensure_can_set(grant.grantee, grant.scope, None)
+                    .map_err(|e| rbac_denial(org, target, DEACTIVATE, e))?;
+            }
             authz
                 .apply(Change::Deactivate(user))
                 .map_err(|e| rbac_denial(org, target, DEACTIVATE, e))?;
