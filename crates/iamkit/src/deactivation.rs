@@ -43,8 +43,10 @@ impl<S: Store> Iam<S> {
     /// notification reaches them any more. Data, roles and the audit trail
     /// stay; the email stays taken. The very next call of any actor sees
     /// the user without access (authorization reads the store, no cache).
-    /// The last active Owner cannot be deactivated. Requires
-    /// `users.deactivate`.
+    /// The last active Owner cannot be deactivated, here or in any other
+    /// organization of the account. Requires `users.deactivate` and being
+    /// allowed to revoke each of the member's direct roles (only an Owner
+    /// deactivates an Owner).
     ///
     /// The account is global, so deactivating it in one organization stops
     /// its sign-in everywhere; an admin of another organization sees their

@@ -40,7 +40,10 @@ impl<S: Store> Iam<S> {
     /// password, sessions, keys, links and second factor removed. The
     /// audit trail keeps its ids and reads "Deleted user"; the chain still
     /// verifies (SECURITY.md 31). The last active Owner cannot be deleted.
-    /// Requires `users.delete`.
+    /// Requires `users.delete` and being allowed to revoke each of the
+    /// member's direct roles (only an Owner deletes an Owner). A member
+    /// who stays in another organization keeps the account, but their API
+    /// keys in this organization are revoked.
     pub async fn delete_user(&self, actor: &Actor, org: OrgId, user: UserId) -> Result<()> {
         let now = self.now();
         let target = Target::User(user);
