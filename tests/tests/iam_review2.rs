@@ -528,3 +528,18 @@ async fn security_26_an_admin_cannot_deactivate_or_delete_an_owner() {
     sign_in(&w.iam, "bea").await;
     w.iam.deactivate(&w.owner, w.org, bea).await.unwrap();
 }
+
+/// SECURITY.md 26: reactivating gives a member's roles back, so an Admin
+/// cannot bring back an Owner an Owner deactivated.
+#[tokio::test]
+async fn security_26_an_admin_cannot_reactivate_an_owner() {
+    let w = world().await;
+    let (bea, _) = member(&w, "bea", BuiltinRole::Owner).await;
+    let (_, admin) = member(&w, "cid", BuiltinRole::Admin).await;
+    w.iam.deactivate(&w.owner, w.org, bea).await.unwrap();
+    let before = audit_len(&w.store, w.org).await;
+    let err = w.iam.reactivate(&admin, w.org, bea).await.unwrap_err();
+    assert!(matches!(err, Error::Escalation { .. }), "{err:?}");
+    assert_eq!(audit_len(&w.store, w.org).await, before + 1);
+    w.iam.reactivate(&w.owner, w.org, bea).await.unwrap();
+}

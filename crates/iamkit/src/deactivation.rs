@@ -98,16 +98,25 @@ impl<S: Store> Iam<S> {
 
     /// Reactivates a deactivated member: ACTIVE again with the roles they
     /// had; revoked sessions and API keys stay revoked. Requires
-    /// `users.deactivate`.
+    /// `users.deactivate` and being allowed to grant each of the member's
+    /// direct roles (only an Owner reactivates an Owner).
     pub async fn reactivate(&self, actor: &Actor, org: OrgId, user: UserId) -> Result<()> {
         let now = self.now();
         let target = Target::User(user);
         let mut tx = self.begin().await?;
         let outcome: Flow<()> = async {
-            self.authorize(&mut tx, actor, DEACTIVATE, Scope::Organization(org), target)
+            let authz = self
+                .authorize(&mut tx, actor, DEACTIVATE, Scope::Organization(org), target)
                 .await?;
             let (mut account, mut membership) = self.member(&mut tx, org, user).await?;
             membership.status.apply(StatusChange::Reactivate)?;
+            // Reactivating gives the member's roles back: the actor must be
+            // allowed to grant each direct role (SECURITY.md 26).
+            for grant in authz.index.grants_of(Grantee::User(user)) {
+                authz
+                    .ensure_can_set(grant.grantee, grant.scope, None)
+                    .map_err(|e| rbac_denial(org, target, DEACTIVATE, e))?;
+            }
             membership.status = UserStatus::Active;
             membership.updated_at = now;
             tx.update_membership(&membership).await?;
