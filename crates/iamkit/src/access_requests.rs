@@ -145,6 +145,18 @@ impl<S: Store> Iam<S> {
             {
                 return Err(Error::NotFound.into());
             }
+            // Another organization's workspace looks absent (SECURITY.md 25).
+            if let RequestedChange::Role {
+                scope: Scope::Workspace(_, workspace),
+                ..
+            } = change
+                && tx
+                    .get_workspace(workspace)
+                    .await?
+                    .is_none_or(|w| w.org != org)
+            {
+                return Err(Error::NotFound.into());
+            }
             let requester = actor.user().ok_or(Error::NotFound)?;
             let request = AccessRequest {
                 id,
@@ -321,6 +333,10 @@ impl<S: Store> Iam<S> {
                     authz
                         .apply(Change::Deactivate(user))
                         .map_err(|e| rbac_denial(org, user_target, APPROVE, e))?;
+                    if account.status == UserStatus::Active {
+                        self.ensure_owner_elsewhere(&mut tx, org, user, APPROVE)
+                            .await?;
+                    }
                     membership.status = UserStatus::Deactivated;
                     membership.updated_at = now;
                     tx.update_membership(&membership).await?;

@@ -69,11 +69,20 @@ impl<S: Store> Iam<S> {
             }
             let creator = match &actor.kind {
                 ActorKind::User { user, .. } => *user,
+                // A key cannot mint keys: a denial, audited like any other.
                 _ => {
-                    return Err(Error::Forbidden {
-                        permission: CREATE.to_owned(),
-                    }
-                    .into());
+                    return Err(Failure::Denied(Box::new(Denial {
+                        org,
+                        target: Target::Workspace(workspace),
+                        permission: CREATE,
+                        reason: iamkit_audit::DenialReason::MissingPermission {
+                            permission: iamkit_audit::PermissionName::new(CREATE)
+                                .map_err(|_| Error::Internal)?,
+                        },
+                        error: Error::Forbidden {
+                            permission: CREATE.to_owned(),
+                        },
+                    })));
                 }
             };
             if let Some(restriction) = &new.restriction {

@@ -90,9 +90,15 @@ impl<S: Store> Iam<S> {
                 .await?;
             if !new {
                 let stored = tx.get_custom_role(role.id).await?;
-                if stored.is_none_or(|r| r.org != org) {
+                let Some(stored) = stored.filter(|r| r.org == org) else {
                     return Err(Error::NotFound.into());
-                }
+                };
+                // Editing a role revokes what it carried from every holder:
+                // the actor must hold the old permissions too
+                // (SECURITY.md 26), not only the new ones.
+                let old = RoleDefinition::custom(&stored, self.catalogue());
+                ensure_can_grant(self.catalogue(), &authz.access, &old)
+                    .map_err(|e| rbac_denial(org, target, MANAGE, e))?;
             }
             let definition = RoleDefinition::custom(&role, self.catalogue());
             ensure_can_grant(self.catalogue(), &authz.access, &definition)

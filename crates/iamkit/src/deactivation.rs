@@ -1,8 +1,10 @@
 //! Deactivation and reactivation (SECURITY.md 20).
 
+use std::sync::Arc;
+
 use iamkit_audit::{Action, Target};
 use iamkit_identity::{OrgId, StatusChange, UserId, UserStatus};
-use iamkit_rbac::{Change, Scope};
+use iamkit_rbac::{Change, Grantee, Scope};
 
 use crate::actor::Actor;
 use crate::error::Result;
@@ -13,14 +15,38 @@ use crate::store::repositories::*;
 const DEACTIVATE: &str = "users.deactivate";
 
 impl<S: Store> Iam<S> {
+    /// The account is global: deactivating it in `org` must not leave any
+    /// other organization of the user without an active Owner either
+    /// (SECURITY.md 27). Denied (audited in `org`) as the last Owner.
+    pub(crate) async fn ensure_owner_elsewhere(
+        &self,
+        tx: &mut S::Tx,
+        org: OrgId,
+        user: UserId,
+        permission: &'static str,
+    ) -> Flow<()> {
+        for other in tx.list_memberships_of_user(user).await? {
+            if other.org == org {
+                continue;
+            }
+            let mut index = self.load_index(tx, other.org).await?;
+            Arc::make_mut(&mut index)
+                .apply(Change::Deactivate(user))
+                .map_err(|e| rbac_denial(org, Target::User(user), permission, e))?;
+        }
+        Ok(())
+    }
+
     /// Deactivates a member, in one transaction: the membership and the
     /// account become DEACTIVATED, every session, API key and pending
     /// link (invite, reset, verification) of the user is revoked, and no
     /// notification reaches them any more. Data, roles and the audit trail
     /// stay; the email stays taken. The very next call of any actor sees
     /// the user without access (authorization reads the store, no cache).
-    /// The last active Owner cannot be deactivated. Requires
-    /// `users.deactivate`.
+    /// The last active Owner cannot be deactivated, here or in any other
+    /// organization of the account. Requires `users.deactivate` and being
+    /// allowed to revoke each of the member's direct roles (only an Owner
+    /// deactivates an Owner).
     ///
     /// The account is global, so deactivating it in one organization stops
     /// its sign-in everywhere; an admin of another organization sees their
@@ -35,9 +61,21 @@ impl<S: Store> Iam<S> {
                 .await?;
             let (mut account, mut membership) = self.member(&mut tx, org, user).await?;
             membership.status.apply(StatusChange::Deactivate)?;
+            // Deactivating takes every role's use away, as an approved
+            // offboarding does: the actor must be allowed to revoke each
+            // direct role (SECURITY.md 26; only an Owner takes Owner).
+            for grant in authz.index.grants_of(Grantee::User(user)) {
+                authz
+                    .ensure_can_set(grant.grantee, grant.scope, None)
+                    .map_err(|e| rbac_denial(org, target, DEACTIVATE, e))?;
+            }
             authz
                 .apply(Change::Deactivate(user))
                 .map_err(|e| rbac_denial(org, target, DEACTIVATE, e))?;
+            if account.status == UserStatus::Active {
+                self.ensure_owner_elsewhere(&mut tx, org, user, DEACTIVATE)
+                    .await?;
+            }
             membership.status = UserStatus::Deactivated;
             membership.updated_at = now;
             tx.update_membership(&membership).await?;
@@ -60,16 +98,25 @@ impl<S: Store> Iam<S> {
 
     /// Reactivates a deactivated member: ACTIVE again with the roles they
     /// had; revoked sessions and API keys stay revoked. Requires
-    /// `users.deactivate`.
+    /// `users.deactivate` and being allowed to grant each of the member's
+    /// direct roles (only an Owner reactivates an Owner).
     pub async fn reactivate(&self, actor: &Actor, org: OrgId, user: UserId) -> Result<()> {
         let now = self.now();
         let target = Target::User(user);
         let mut tx = self.begin().await?;
         let outcome: Flow<()> = async {
-            self.authorize(&mut tx, actor, DEACTIVATE, Scope::Organization(org), target)
+            let authz = self
+                .authorize(&mut tx, actor, DEACTIVATE, Scope::Organization(org), target)
                 .await?;
             let (mut account, mut membership) = self.member(&mut tx, org, user).await?;
             membership.status.apply(StatusChange::Reactivate)?;
+            // Reactivating gives the member's roles back: the actor must be
+            // allowed to grant each direct role (SECURITY.md 26).
+            for grant in authz.index.grants_of(Grantee::User(user)) {
+                authz
+                    .ensure_can_set(grant.grantee, grant.scope, None)
+                    .map_err(|e| rbac_denial(org, target, DEACTIVATE, e))?;
+            }
             membership.status = UserStatus::Active;
             membership.updated_at = now;
             tx.update_membership(&membership).await?;

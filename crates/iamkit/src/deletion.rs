@@ -40,7 +40,10 @@ impl<S: Store> Iam<S> {
     /// password, sessions, keys, links and second factor removed. The
     /// audit trail keeps its ids and reads "Deleted user"; the chain still
     /// verifies (SECURITY.md 31). The last active Owner cannot be deleted.
-    /// Requires `users.delete`.
+    /// Requires `users.delete` and being allowed to revoke each of the
+    /// member's direct roles (only an Owner deletes an Owner). A member
+    /// who stays in another organization keeps the account, but their API
+    /// keys in this organization are revoked.
     pub async fn delete_user(&self, actor: &Actor, org: OrgId, user: UserId) -> Result<()> {
         let now = self.now();
         let target = Target::User(user);
@@ -56,6 +59,14 @@ impl<S: Store> Iam<S> {
                     return Err(Error::LinkedData { records }.into());
                 }
             }
+            // Deleting revokes every role of the member here: the actor
+            // must be allowed to revoke each (SECURITY.md 26; only an Owner
+            // takes Owner).
+            for grant in authz.index.grants_of(Grantee::User(user)) {
+                authz
+                    .ensure_can_set(grant.grantee, grant.scope, None)
+                    .map_err(|e| rbac_denial(org, target, DELETE, e))?;
+            }
             authz
                 .apply(Change::RemoveFromOrg { user, org })
                 .map_err(|e| rbac_denial(org, target, DELETE, e))?;
@@ -70,6 +81,16 @@ impl<S: Store> Iam<S> {
                 }
             }
             if elsewhere {
+                // The account stays, but its keys in this organization's
+                // workspaces die with the membership: a later re-invitation
+                // must not bring them back to life.
+                for workspace in tx.list_workspaces(org).await? {
+                    for key in tx.list_api_keys(workspace.id).await? {
+                        if key.created_by == user && key.revoked_at.is_none() {
+                            tx.revoke_api_key(key.id, now).await?;
+                        }
+                    }
+                }
                 tx.delete_membership(org, user).await?;
             } else {
                 tx.revoke_sessions_of(user, None, now).await?;

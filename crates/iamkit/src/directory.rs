@@ -83,6 +83,18 @@ impl<S: Store> Iam<S> {
                 Target::Org(org),
             )
             .await?;
+            // Filtering by another organization's group or team would tell
+            // which members belong to it: it looks absent (SECURITY.md 25).
+            if let Some(group) = query.group()
+                && tx.get_group(group).await?.is_none_or(|g| g.org != org)
+            {
+                return Err(Error::NotFound.into());
+            }
+            if let Some(team) = query.team()
+                && tx.get_team(team).await?.is_none_or(|t| t.org != org)
+            {
+                return Err(Error::NotFound.into());
+            }
             Ok(tx.list_directory(org, query).await?)
         }
         .await;
@@ -271,9 +283,12 @@ impl<S: Store> Iam<S> {
                 )
                 .await?;
             self.member(&mut tx, org, user).await?;
+            // Bad input, not a refusal: name the rule broken.
+            let parsed = iamkit_rbac::Permission::parse(permission)
+                .map_err(|reason| Error::InvalidPermission { reason })?;
             let Some(id) = self.catalogue().id(permission) else {
-                return Err(Error::Forbidden {
-                    permission: permission.to_owned(),
+                return Err(Error::InvalidPermission {
+                    reason: iamkit_rbac::Error::UnknownPermission { permission: parsed },
                 }
                 .into());
             };

@@ -12,7 +12,7 @@ use iamkit_rbac::{Change, Collective, CollectiveMember, Grant, Grantee, Scope};
 use crate::actor::Actor;
 use crate::bootstrap::NewAccount;
 use crate::error::{Conflict, Error, Result};
-use crate::iam::{Authorized, Flow, Iam, os_rng, rbac_denial};
+use crate::iam::{Authorized, Denial, Failure, Flow, Iam, os_rng, rbac_denial};
 use crate::outbox::MessageKind;
 use crate::profiles::{ParsedUpdate, ProfileUpdate};
 use crate::store::Store;
@@ -42,6 +42,30 @@ pub struct Invited {
 }
 
 const INVITE: &str = "users.invite";
+
+/// Placing a member is assigning roles and changing a group or team: the
+/// actor needs the permission of each of those actions (SECURITY.md 25),
+/// not only `users.invite`.
+fn require(authz: &Authorized, org: OrgId, target: Target, permission: &'static str) -> Flow<()> {
+    let held = authz
+        .index
+        .catalogue()
+        .id(permission)
+        .is_some_and(|p| authz.access.permissions.contains(p));
+    if held {
+        return Ok(());
+    }
+    let name = iamkit_audit::PermissionName::new(permission).map_err(|_| Error::Internal)?;
+    Err(Failure::Denied(Box::new(Denial {
+        org,
+        target,
+        permission,
+        reason: iamkit_audit::DenialReason::MissingPermission { permission: name },
+        error: Error::Forbidden {
+            permission: permission.to_owned(),
+        },
+    })))
+}
 
 impl<S: Store> Iam<S> {
     /// Gives a new member their roles, group and team, each through the
@@ -75,6 +99,9 @@ impl<S: Store> Iam<S> {
                 role: *role,
             });
         }
+        if !grants.is_empty() {
+            require(authz, org, target, "roles.assign")?;
+        }
         for grant in grants {
             authz
                 .ensure_can_set(grant.grantee, grant.scope, Some(grant.role))
@@ -100,6 +127,7 @@ impl<S: Store> Iam<S> {
             if tx.get_group(group).await?.is_none_or(|g| g.org != org) {
                 return Err(Error::NotFound.into());
             }
+            require(authz, org, target, "groups.manage")?;
             authz
                 .ensure_can_change_membership(Collective::Group(group))
                 .map_err(|e| rbac_denial(org, target, "groups.manage", e))?;
@@ -123,6 +151,7 @@ impl<S: Store> Iam<S> {
             if tx.get_team(team).await?.is_none_or(|t| t.org != org) {
                 return Err(Error::NotFound.into());
             }
+            require(authz, org, target, "teams.manage")?;
             authz
                 .ensure_can_change_membership(Collective::Team(team))
                 .map_err(|e| rbac_denial(org, target, "teams.manage", e))?;
@@ -142,7 +171,9 @@ impl<S: Store> Iam<S> {
     /// INVITED and an invitation with a single-use link (48 h by default)
     /// goes to the outbox in the invitee's language. When the email already
     /// has an account, that account is added to the organization instead
-    /// (active at once if the account is active). Requires `users.invite`.
+    /// (active at once if the account is active). Requires `users.invite`,
+    /// and for a placement `roles.assign`, `groups.manage`, `teams.manage`
+    /// as it uses them.
     pub async fn invite(
         &self,
         actor: &Actor,

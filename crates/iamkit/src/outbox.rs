@@ -182,17 +182,36 @@ pub const fn default_text(kind: MessageKind, language: Language) -> (&'static st
 
 impl<S: crate::Store> crate::Iam<S> {
     /// Up to `limit` undelivered messages, oldest first, with their default
-    /// texts and their link secrets opened. Nothing is marked: a message
-    /// stays in the outbox until [`acknowledge`](Self::acknowledge), so a
-    /// crash between draining and delivering loses nothing (at-least-once).
+    /// texts and their link secrets opened. Nothing deliverable is marked:
+    /// a message stays in the outbox until
+    /// [`acknowledge`](Self::acknowledge), so a crash between draining and
+    /// delivering loses nothing (at-least-once). Messages whose recipient
+    /// was deactivated or deleted since are dropped instead, so a drain may
+    /// return fewer than `limit` while more wait.
     pub async fn drain_outbox(&self, limit: usize) -> crate::Result<Vec<Notification>> {
         use crate::store::repositories::*;
         use iamkit_credentials::SecretSealer as _;
+        let now = self.now();
         let mut tx = self.begin().await?;
         let records = tx.list_undelivered_outbox(limit).await?;
-        tx.rollback().await?;
-        let mut out = Vec::with_capacity(records.len());
+        // A recipient deactivated or deleted since the message was queued
+        // receives nothing any more (SECURITY.md 20, 31): such messages are
+        // dropped (marked done), never handed out.
+        let mut deliverable = Vec::with_capacity(records.len());
         for record in records {
+            let live = tx
+                .get_user(record.recipient)
+                .await?
+                .is_some_and(|u| u.status != iamkit_identity::UserStatus::Deactivated);
+            if live {
+                deliverable.push(record);
+            } else {
+                tx.mark_outbox_delivered(record.id, now).await?;
+            }
+        }
+        tx.commit().await?;
+        let mut out = Vec::with_capacity(deliverable.len());
+        for record in deliverable {
             let link_secret = match &record.sealed_link {
                 Some(sealed) => {
                     let bytes = self

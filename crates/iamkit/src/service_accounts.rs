@@ -195,6 +195,27 @@ impl<S: Store> Iam<S> {
                     })));
                 }
             }
+            // What the key could do right now (its restriction, or none,
+            // intersected with the account's roles) must be within the
+            // admin's own permissions: an unrestricted key for a more
+            // powerful account would hand the admin what they lack
+            // (SECURITY.md 23, 26).
+            let effective =
+                authz
+                    .index
+                    .api_key_permissions(account, org, workspace, new.restriction.as_ref());
+            let beyond = effective.difference(&authz.access.permissions);
+            if !beyond.is_empty() {
+                return Err(Failure::Denied(Box::new(Denial {
+                    org,
+                    target,
+                    permission: MANAGE,
+                    reason: iamkit_audit::DenialReason::Escalation,
+                    error: Error::Escalation {
+                        missing: self.catalogue().names_of(&beyond),
+                    },
+                })));
+            }
             let (key, secret) = ApiKey::create(new, account, now, &mut os_rng())
                 .map_err(Error::from_credentials)?;
             tx.insert_api_key(key.clone()).await?;
