@@ -14,7 +14,7 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use iamkit_audit::{Action, Target};
-use iamkit_identity::{AccessRequestId, OrgId, RoleId, StatusChange, UserId, UserStatus};
+use iamkit_identity::{AccessRequestId, OrgId, RoleId, UserId};
 use iamkit_rbac::{Change, Grant, Grantee, Scope};
 use iamkit_store_api::StoreError;
 
@@ -321,33 +321,10 @@ impl<S: Store> Iam<S> {
                 }
                 RequestedChange::Offboarding { user } => {
                     let user_target = Target::User(user);
-                    let (mut account, mut membership) = self.member(&mut tx, org, user).await?;
-                    membership.status.apply(StatusChange::Deactivate)?;
-                    // Offboarding takes every role away: the approver must be
-                    // allowed to revoke each (SECURITY.md 26).
-                    for grant in authz.index.grants_of(Grantee::User(user)) {
-                        authz
-                            .ensure_can_set(grant.grantee, grant.scope, None)
-                            .map_err(|e| rbac_denial(org, user_target, APPROVE, e))?;
-                    }
-                    authz
-                        .apply(Change::Deactivate(user))
-                        .map_err(|e| rbac_denial(org, user_target, APPROVE, e))?;
-                    if account.status == UserStatus::Active {
-                        self.ensure_owner_elsewhere(&mut tx, org, user, APPROVE)
-                            .await?;
-                    }
-                    membership.status = UserStatus::Deactivated;
-                    membership.updated_at = now;
-                    tx.update_membership(&membership).await?;
-                    if account.status == UserStatus::Active {
-                        account.apply(StatusChange::Deactivate, now)?;
-                        tx.update_user(&account).await?;
-                    }
-                    self.bump_orgs_of(&mut tx, user).await?;
-                    tx.revoke_sessions_of(user, None, now).await?;
-                    tx.revoke_api_keys_of(user, now).await?;
-                    tx.revoke_tokens_of(user, now).await?;
+                    // Offboarding is a deactivation under the approver's
+                    // guards (SECURITY.md 20, 26, 27).
+                    self.deactivate_in(&mut tx, &mut authz, org, user, APPROVE, now)
+                        .await?;
                     self.audit(&mut tx, org, actor, Action::AccessRequestApproved, target)
                         .await?;
                     self.audit(&mut tx, org, actor, Action::Deactivated, user_target)

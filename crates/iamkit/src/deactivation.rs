@@ -2,13 +2,15 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use iamkit_audit::{Action, Target};
 use iamkit_identity::{OrgId, StatusChange, UserId, UserStatus};
 use iamkit_rbac::{Change, Grantee, Scope};
 
 use crate::actor::Actor;
 use crate::error::Result;
-use crate::iam::{Flow, Iam, rbac_denial};
+use crate::iam::{Authorized, Flow, Iam, rbac_denial};
 use crate::store::Store;
 use crate::store::repositories::*;
 
@@ -37,12 +39,60 @@ impl<S: Store> Iam<S> {
         Ok(())
     }
 
+    /// Deactivates `user` in `org` inside `tx`, after the guards: the actor
+    /// (whose index is `authz`) must be allowed to revoke each of the
+    /// member's direct roles (SECURITY.md 26; only an Owner takes Owner),
+    /// and no organization of the account may lose its last active Owner
+    /// (27). Then the membership and the account become DEACTIVATED and
+    /// every session, API key and pending link is revoked in the same
+    /// transaction (20). `deactivate` and an approved offboarding both come
+    /// here, so the two paths cannot drift apart. The caller audits.
+    pub(crate) async fn deactivate_in(
+        &self,
+        tx: &mut S::Tx,
+        authz: &mut Authorized,
+        org: OrgId,
+        user: UserId,
+        permission: &'static str,
+        now: DateTime<Utc>,
+    ) -> Flow<()> {
+        let target = Target::User(user);
+        let (mut account, mut membership) = self.member(tx, org, user).await?;
+        membership.status.apply(StatusChange::Deactivate)?;
+        for grant in authz.index.grants_of(Grantee::User(user)) {
+            authz
+                .ensure_can_set(grant.grantee, grant.scope, None)
+                .map_err(|e| rbac_denial(org, target, permission, e))?;
+        }
+        authz
+            .apply(Change::Deactivate(user))
+            .map_err(|e| rbac_denial(org, target, permission, e))?;
+        if account.status == UserStatus::Active {
+            self.ensure_owner_elsewhere(tx, org, user, permission)
+                .await?;
+        }
+        membership.status = UserStatus::Deactivated;
+        membership.updated_at = now;
+        tx.update_membership(&membership).await?;
+        if account.status == UserStatus::Active {
+            account.apply(StatusChange::Deactivate, now)?;
+            tx.update_user(&account).await?;
+        }
+        // The account is global: its standing changes in every org.
+        self.bump_orgs_of(tx, user).await?;
+        tx.revoke_sessions_of(user, None, now).await?;
+        tx.revoke_api_keys_of(user, now).await?;
+        tx.revoke_tokens_of(user, now).await?;
+        Ok(())
+    }
+
     /// Deactivates a member, in one transaction: the membership and the
     /// account become DEACTIVATED, every session, API key and pending
     /// link (invite, reset, verification) of the user is revoked, and no
     /// notification reaches them any more. Data, roles and the audit trail
     /// stay; the email stays taken. The very next call of any actor sees
-    /// the user without access (authorization reads the store, no cache).
+    /// the user without access (the organization's authorization version
+    /// is bumped in this transaction, so no cached index survives it).
     /// The last active Owner cannot be deactivated, here or in any other
     /// organization of the account. Requires `users.deactivate` and being
     /// allowed to revoke each of the member's direct roles (only an Owner
@@ -59,35 +109,8 @@ impl<S: Store> Iam<S> {
             let mut authz = self
                 .authorize(&mut tx, actor, DEACTIVATE, Scope::Organization(org), target)
                 .await?;
-            let (mut account, mut membership) = self.member(&mut tx, org, user).await?;
-            membership.status.apply(StatusChange::Deactivate)?;
-            // Deactivating takes every role's use away, as an approved
-            // offboarding does: the actor must be allowed to revoke each
-            // direct role (SECURITY.md 26; only an Owner takes Owner).
-            for grant in authz.index.grants_of(Grantee::User(user)) {
-                authz
-                    .ensure_can_set(grant.grantee, grant.scope, None)
-                    .map_err(|e| rbac_denial(org, target, DEACTIVATE, e))?;
-            }
-            authz
-                .apply(Change::Deactivate(user))
-                .map_err(|e| rbac_denial(org, target, DEACTIVATE, e))?;
-            if account.status == UserStatus::Active {
-                self.ensure_owner_elsewhere(&mut tx, org, user, DEACTIVATE)
-                    .await?;
-            }
-            membership.status = UserStatus::Deactivated;
-            membership.updated_at = now;
-            tx.update_membership(&membership).await?;
-            if account.status == UserStatus::Active {
-                account.apply(StatusChange::Deactivate, now)?;
-                tx.update_user(&account).await?;
-            }
-            // The account is global: its standing changes in every org.
-            self.bump_orgs_of(&mut tx, user).await?;
-            tx.revoke_sessions_of(user, None, now).await?;
-            tx.revoke_api_keys_of(user, now).await?;
-            tx.revoke_tokens_of(user, now).await?;
+            self.deactivate_in(&mut tx, &mut authz, org, user, DEACTIVATE, now)
+                .await?;
             self.audit(&mut tx, org, actor, Action::Deactivated, target)
                 .await?;
             Ok(())
