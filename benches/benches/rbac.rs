@@ -169,7 +169,7 @@ fn incremental(
     let mut i = 0usize;
     let mut step = |index: &mut AccessIndex| {
         let user = shape.users[1 + i % (shape.users.len() - 1)];
-        let role = if (i / (shape.users.len() - 1)) % 2 == 0 {
+        let role = if (i / (shape.users.len() - 1)).is_multiple_of(2) {
             BuiltinRole::Approver
         } else {
             BuiltinRole::Requester

@@ -649,3 +649,157 @@ async fn security_25_no_cross_tenant_role_change_or_deactivation() {
         Some(BuiltinRole::Owner.id())
     );
 }
+
+#[tokio::test]
+async fn two_iam_instances_over_one_store_agree_at_once() {
+    let w = world().await;
+    let other = iam_over(&w.store, &w.clock, cheap_config());
+    let (bea, bea_actor) = member(&w, "bea", BuiltinRole::Admin).await;
+    // Instance `other` caches the org's index while Bea is an Admin...
+    other
+        .invite(&bea_actor, w.org, &account("gus"), &Placement::default())
+        .await
+        .unwrap();
+    // ...instance `w.iam` demotes her...
+    w.iam
+        .change_org_role(&w.owner, w.org, bea, Some(BuiltinRole::ReadOnly.id()))
+        .await
+        .unwrap();
+    // ...and `other` sees it on the very next call.
+    let err = other
+        .invite(&bea_actor, w.org, &account("hal"), &Placement::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Forbidden { .. }));
+}
+
+#[tokio::test]
+async fn deactivating_an_account_in_one_org_is_seen_by_the_others_at_once() {
+    let w = world().await;
+    let (globex, _) = bootstrap(&w.iam, "globex", "globex-owner").await;
+    let globex_owner = sign_in(&w.iam, "globex-owner").await;
+    let (bea, _) = member(&w, "bea", BuiltinRole::Owner).await;
+    w.iam
+        .invite(
+            &globex_owner,
+            globex,
+            &account("bea"),
+            &Placement {
+                org_role: Some(BuiltinRole::Owner.id()),
+                ..Placement::default()
+            },
+        )
+        .await
+        .unwrap();
+    // Globex has two Owners; its cached index knows Bea as one.
+    w.iam
+        .directory(
+            &globex_owner,
+            globex,
+            &iamkit::identity::DirectoryQuery::new(),
+        )
+        .await
+        .unwrap();
+    // Acme deactivates Bea's account: in Globex she is no longer an active
+    // Owner, so its last active Owner cannot be demoted.
+    w.iam.deactivate(&w.owner, w.org, bea).await.unwrap();
+    let globex_owner_id = globex_owner.user().unwrap();
+    let err = w
+        .iam
+        .change_org_role(
+            &globex_owner,
+            globex,
+            globex_owner_id,
+            Some(BuiltinRole::Admin.id()),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::LastOwner));
+}
+
+#[test]
+fn the_builder_refuses_malformed_or_duplicate_app_permissions() {
+    use iamkit::credentials::{SecretBytes, XChaChaSealer};
+    let sealer = || XChaChaSealer::new(&SecretBytes::new(vec![1; 32])).unwrap();
+    let dup = iamkit::Iam::builder(MemoryStore::new(), sealer())
+        .permission("users.invite", &[BuiltinRole::Owner])
+        .build();
+    assert!(matches!(dup, Err(Error::InvalidPermission { .. })));
+    let bad = iamkit::Iam::builder(MemoryStore::new(), sealer())
+        .permission("Not A Permission", &[BuiltinRole::Owner])
+        .build();
+    assert!(matches!(bad, Err(Error::InvalidPermission { .. })));
+    let ok = iamkit::Iam::builder(MemoryStore::new(), sealer())
+        .permission("workflows.run", &[BuiltinRole::Owner])
+        .build()
+        .unwrap();
+    assert!(ok.catalogue().id("workflows.run").is_some());
+}
+
+#[test]
+fn concurrent_acceptances_of_one_invitation_one_wins() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let w = world().await;
+        let invited = w
+            .iam
+            .invite(&w.owner, w.org, &account("kim"), &Placement::default())
+            .await
+            .unwrap();
+        let link = invitation_link(&w, invited.user).await;
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let (iam, link) = (w.iam.clone(), link.clone());
+                tokio::spawn(
+                    async move { iam.accept_invitation(&link, Password::new(PASSWORD)).await },
+                )
+            })
+            .collect();
+        let mut wins = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(_) => wins += 1,
+                Err(e) => assert!(matches!(e, Error::InvalidCredentials), "{e:?}"),
+            }
+        }
+        assert_eq!(wins, 1);
+    });
+}
+
+#[test]
+fn security_27_concurrent_deactivations_of_two_owners_leave_one_active() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        for _ in 0..5 {
+            let w = world().await;
+            let (second, second_actor) = member(&w, "two", BuiltinRole::Owner).await;
+            let (a, b) = (w.iam.clone(), w.iam.clone());
+            let (owner, org, first) = (w.owner.clone(), w.org, w.owner_id);
+            let one = tokio::spawn(async move { a.deactivate(&owner, org, second).await });
+            let two = tokio::spawn(async move { b.deactivate(&second_actor, org, first).await });
+            let results = [one.await.unwrap(), two.await.unwrap()];
+            assert_eq!(
+                results.iter().filter(|r| r.is_ok()).count(),
+                1,
+                "{results:?}"
+            );
+            let mut tx = w.store.begin().await.unwrap();
+            let mut active_owners = 0;
+            for user in [first, second] {
+                let m = tx.get_membership(org, user).await.unwrap().unwrap();
+                if m.status == UserStatus::Active {
+                    active_owners += 1;
+                }
+            }
+            assert_eq!(active_owners, 1);
+        }
+    });
+}

@@ -335,3 +335,86 @@ async fn profile_updates_own_and_others_with_department_from_the_org() {
     assert!(matches!(err, Error::InvalidInput(ref i) if i.field == "department"));
     assert_eq!(audit_len(&w.store, w.org).await, before);
 }
+
+#[tokio::test]
+async fn an_invitation_places_the_member_in_workspace_group_and_team_and_accept_sets_the_profile() {
+    let w = world().await;
+    let ws = w
+        .iam
+        .create_workspace(&w.owner, w.org, "Ops")
+        .await
+        .unwrap();
+    let group = w
+        .iam
+        .create_group(&w.owner, w.org, "Platform")
+        .await
+        .unwrap();
+    let team = w.iam.create_team(&w.owner, w.org, "SRE").await.unwrap();
+    let invited = w
+        .iam
+        .invite(
+            &w.owner,
+            w.org,
+            &account("ivy"),
+            &Placement {
+                org_role: Some(BuiltinRole::ReadOnly.id()),
+                workspace_roles: vec![(ws, BuiltinRole::Approver.id())],
+                group: Some(group),
+                team: Some((team, TeamRole::Lead)),
+            },
+        )
+        .await
+        .unwrap();
+    let link = invitation_link(&w, invited.user).await;
+    // A bad profile at acceptance changes nothing and keeps the link usable.
+    let bad = ProfileUpdate {
+        language: Some("xx".to_owned()),
+        ..ProfileUpdate::default()
+    };
+    let err = w
+        .iam
+        .accept_invitation_with_profile(&link, Password::new(PASSWORD), &bad)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(ref i) if i.field == "language"));
+    let good = ProfileUpdate {
+        first_name: Some("Ivy".to_owned()),
+        last_name: Some("Ng".to_owned()),
+        language: Some("es".to_owned()),
+        ..ProfileUpdate::default()
+    };
+    w.iam
+        .accept_invitation_with_profile(&link, Password::new(PASSWORD), &good)
+        .await
+        .unwrap();
+    let detail = w
+        .iam
+        .user_detail(&w.owner, w.org, invited.user)
+        .await
+        .unwrap();
+    assert_eq!(detail.user.profile.full_name(), "Ivy Ng");
+    assert_eq!(detail.groups, vec![group]);
+    assert_eq!(detail.teams[0].role, TeamRole::Lead);
+    assert!(detail.roles.iter().any(|r| r.scope == Scope::Workspace(w.org, ws)
+        && r.role == BuiltinRole::Approver.id()));
+    // A workspace of another organization cannot be offered.
+    let (other, _) = bootstrap(&w.iam, "globex", "globex-owner").await;
+    let globex = sign_in(&w.iam, "globex-owner").await;
+    let err = w
+        .iam
+        .invite(
+            &globex,
+            other,
+            &account("jon"),
+            &Placement {
+                workspace_roles: vec![(ws, BuiltinRole::ReadOnly.id())],
+                ..Placement::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound));
+    let mut tx = w.store.begin().await.unwrap();
+    let jon = Email::parse("jon@acme.example").unwrap();
+    assert!(tx.find_user_by_email(&jon).await.unwrap().is_none());
+}

@@ -11,7 +11,7 @@
 use std::borrow::Borrow;
 use std::fmt;
 
-use chrono::SubsecRound;
+use chrono::{DateTime, SubsecRound, Utc};
 use iamkit_identity::OrgId;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -127,7 +127,7 @@ pub fn seal(head: &ChainHead, event: NewEvent) -> Result<AuditEvent> {
         seq,
         // Microseconds: the precision SQL timestamps keep, so the hashed
         // value survives any adapter's round trip.
-        at: event.at.trunc_subsecs(6),
+        at: canonical_time(event.at),
         actor: event.actor,
         action: event.action,
         target: event.target,
@@ -137,6 +137,13 @@ pub fn seal(head: &ChainHead, event: NewEvent) -> Result<AuditEvent> {
     };
     sealed.hash = chain_hash(&head.hash, &sealed, &mut Vec::with_capacity(256));
     Ok(sealed)
+}
+
+/// `at` as the canonical encoding sees it: whole microseconds, and a leap
+/// second written as the following second. Distinct `DateTime`s with the
+/// same encoding would let a stored time change without changing the hash.
+fn canonical_time(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or_else(|| at.trunc_subsecs(6))
 }
 
 /// How a chain is broken.
@@ -294,6 +301,9 @@ impl ChainVerifier {
     fn fits(&mut self, event: &AuditEvent, seq: u64, prev: &EventHash) -> bool {
         event.org == self.org
             && event.seq == seq
+            // The encoding does not see below a microsecond: a time that
+            // `seal` would not have produced is not the sealed one.
+            && canonical_time(event.at) == event.at
             && chain_hash(prev, event, &mut self.buf) == event.hash
     }
 

@@ -20,7 +20,9 @@
 //!
 //! Every variant carries an explicit tag and every variable-length item a
 //! length, so the encoding is prefix-free: two different events never
-//! encode to the same bytes. Tags are never reused; a new variant gets a
+//! encode to the same bytes. The one field it does not carry in full is the
+//! time (whole microseconds): `seal` stores only such times and `verify`
+//! refuses any other, so that holds for every event that verifies. Tags are never reused; a new variant gets a
 //! new tag, and a change to an existing layout bumps the version.
 
 use std::net::IpAddr;

@@ -28,6 +28,9 @@ pub enum TextRule {
     /// The text holds a control character (it would forge lines in logs
     /// and JSON Lines exports read by naive tools).
     ControlCharacter,
+    /// An identifier (permission or setting name) holds a character
+    /// outside ASCII letters, digits and `. _ - :`.
+    InvalidCharacter,
 }
 
 /// Everything that can go wrong in the audit domain.

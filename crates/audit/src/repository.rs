@@ -93,11 +93,14 @@ where
     loop {
         let batch = repo.scan_events(org, after, SCAN_BATCH).await?;
         let Some(last) = batch.last() else { break };
+        let progressed = last.seq > after;
         after = last.seq;
         for event in &batch {
             verifier.push(event);
         }
-        if batch.len() < SCAN_BATCH {
+        // A tampered `seq` can point the next scan backwards, into the
+        // same batch forever; the verifier has already seen the break.
+        if batch.len() < SCAN_BATCH || !progressed {
             break;
         }
     }
@@ -107,7 +110,8 @@ where
 /// Streams `org`'s whole chain to `out` as JSON Lines, oldest first, one
 /// [`SCAN_BATCH`] in memory at a time. Returns how many events were
 /// written. A store failure surfaces as an [`std::io::Error`] of kind
-/// `Other` whose source is the [`StoreError`].
+/// `Other` whose source is the [`StoreError`]; a scan that does not move
+/// forward (a corrupt stored sequence number) as `InvalidData`.
 pub async fn export_org_jsonl<R, W>(repo: &mut R, org: OrgId, mut out: W) -> std::io::Result<u64>
 where
     R: AuditRepository + ?Sized,
@@ -121,6 +125,14 @@ where
             .await
             .map_err(std::io::Error::other)?;
         let Some(last) = batch.last() else { break };
+        if last.seq <= after {
+            // A tampered `seq` would send the scan backwards, repeating
+            // events forever: an export must be the chain, once.
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "audit scan went backwards: a stored sequence number is corrupt",
+            ));
+        }
         after = last.seq;
         written = written.saturating_add(write_jsonl(&mut out, &batch)?);
         if batch.len() < SCAN_BATCH {

@@ -6,6 +6,9 @@ use crate::error::{Error, Result, TextField, TextRule};
 
 macro_rules! bounded_text {
     ($(#[$meta:meta])* $name:ident, $field:expr, $max:expr) => {
+        bounded_text!($(#[$meta])* $name, $field, $max, |_: char| true);
+    };
+    ($(#[$meta:meta])* $name:ident, $field:expr, $max:expr, $allowed:expr) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         #[serde(try_from = "String", into = "String")]
@@ -19,7 +22,7 @@ macro_rules! bounded_text {
             /// no control characters.
             pub fn new(text: impl Into<String>) -> Result<Self> {
                 let text = text.into();
-                check_text(&text, $field, $max)?;
+                check_text(&text, $field, $max, $allowed)?;
                 Ok(Self(text))
             }
 
@@ -50,13 +53,20 @@ macro_rules! bounded_text {
     };
 }
 
-fn check_text(text: &str, field: TextField, max: usize) -> Result<()> {
+fn check_text(
+    text: &str,
+    field: TextField,
+    max: usize,
+    allowed: impl Fn(char) -> bool,
+) -> Result<()> {
     let rule = if text.is_empty() {
         TextRule::Empty
     } else if text.len() > max {
         TextRule::TooLong { max }
     } else if text.chars().any(char::is_control) {
         TextRule::ControlCharacter
+    } else if !text.chars().all(allowed) {
+        TextRule::InvalidCharacter
     } else {
         return Ok(());
     };
@@ -75,18 +85,29 @@ bounded_text!(
     TextField::RequestId,
     128
 );
+/// The alphabet of identifiers (`users.invite`, `two_factor_required`):
+/// no `@` or space, so an email, a person's name or a passphrase cannot be
+/// smuggled into the chain, which holds ids only and is never rewritten
+/// (issue 5, SECURITY.md 30, 31).
+fn identifier_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':')
+}
+
 bounded_text!(
-    /// A permission name such as `users.invite` (at most 128 bytes).
+    /// A permission name such as `users.invite` (at most 128 bytes of
+    /// ASCII letters, digits and `. _ - :`).
     PermissionName,
     TextField::Permission,
-    128
+    128,
+    identifier_char
 );
 bounded_text!(
     /// The name of an organization setting such as `two_factor_required`
-    /// (at most 64 bytes).
+    /// (at most 64 bytes of ASCII letters, digits and `. _ - :`).
     SettingName,
     TextField::Setting,
-    64
+    64,
+    identifier_char
 );
 
 #[cfg(test)]
@@ -118,6 +139,36 @@ mod tests {
                 rule: TextRule::ControlCharacter
             })
         );
+    }
+
+    #[test]
+    fn identifiers_cannot_carry_emails_names_or_secrets() {
+        for bad in ["alice@example.com", "Ada Lovelace", "pw=hunter2!"] {
+            assert_eq!(
+                PermissionName::new(bad),
+                Err(Error::InvalidText {
+                    field: TextField::Permission,
+                    rule: TextRule::InvalidCharacter
+                }),
+                "{bad}"
+            );
+            assert_eq!(
+                SettingName::new(bad),
+                Err(Error::InvalidText {
+                    field: TextField::Setting,
+                    rule: TextRule::InvalidCharacter
+                }),
+                "{bad}"
+            );
+        }
+        assert!(PermissionName::new("workflows.run").is_ok());
+        assert!(PermissionName::new("app:billing.read-all").is_ok());
+        assert!(SettingName::new("two_factor_required").is_ok());
+        let smuggled: std::result::Result<PermissionName, _> =
+            serde_json::from_str("\"bob@example.com\"");
+        assert!(smuggled.is_err());
+        // Free-text context fields keep accepting what clients send.
+        assert!(UserAgent::new("Mozilla/5.0 (X11; Linux x86_64)").is_ok());
     }
 
     #[test]

@@ -411,3 +411,85 @@ fn a_sealed_event_survives_a_microsecond_store() {
     let back: AuditEvent = serde_json::from_str(&json).unwrap();
     assert!(verify(org, [back], Some(&sealed.head())).is_ok());
 }
+
+/// The canonical encoding keeps the time in whole microseconds, so a stored
+/// time that differs from the sealed one only below a microsecond, or only
+/// in how a leap second is written, encodes to the same bytes. Such an
+/// event is not the one that was sealed and must not verify.
+#[test]
+fn a_time_changed_below_the_encodings_precision_is_caught() {
+    let org = org();
+    let (events, head) = build_chain(org, &[1, 2, 3], 21);
+    assert!(verify(org, &events, Some(&head)).is_ok());
+
+    let mut nanos = events.clone();
+    nanos[1].at += Duration::nanoseconds(500);
+    assert_eq!(
+        verify(org, &nanos, Some(&head)),
+        Err(ChainBreak {
+            seq: 2,
+            kind: BreakKind::Modified
+        })
+    );
+
+    // 23:59:59 + 1.5 s written as a leap second: the same microsecond count
+    // as 00:00:00.5 of the next day.
+    let mut rng = StdRng::seed_from_u64(22);
+    let midnight = Utc.with_ymd_and_hms(2026, 7, 1, 0, 0, 0).unwrap();
+    let sealed = seal(
+        &ChainHead::genesis(org),
+        NewEvent::new(
+            org,
+            Actor::System,
+            Action::AccountLocked,
+            Target::Org(org),
+            midnight + Duration::milliseconds(500),
+            &mut rng,
+        ),
+    )
+    .unwrap();
+    let leap = chrono::NaiveDate::from_ymd_opt(2026, 6, 30)
+        .unwrap()
+        .and_hms_nano_opt(23, 59, 59, 1_500_000_000)
+        .unwrap()
+        .and_utc();
+    assert_eq!(leap.timestamp_micros(), sealed.at.timestamp_micros());
+    let mut forged = sealed.clone();
+    forged.at = leap;
+    assert_ne!(forged, sealed);
+    assert_eq!(
+        verify(org, [&forged], Some(&sealed.head())),
+        Err(ChainBreak {
+            seq: 1,
+            kind: BreakKind::Modified
+        })
+    );
+}
+
+/// Sealing an instant written as a leap second stores its canonical form,
+/// so the genuine event still verifies.
+#[test]
+fn an_event_sealed_in_a_leap_second_verifies() {
+    let org = org();
+    let mut rng = StdRng::seed_from_u64(23);
+    let leap = chrono::NaiveDate::from_ymd_opt(2026, 6, 30)
+        .unwrap()
+        .and_hms_nano_opt(23, 59, 59, 1_250_000_000)
+        .unwrap()
+        .and_utc();
+    let mut event = NewEvent::new(
+        org,
+        Actor::System,
+        Action::AccountLocked,
+        Target::Org(org),
+        t0(),
+        &mut rng,
+    );
+    event.at = leap;
+    let sealed = seal(&ChainHead::genesis(org), event).unwrap();
+    assert_eq!(sealed.at.timestamp_micros(), leap.timestamp_micros());
+    assert!(verify(org, [&sealed], Some(&sealed.head())).is_ok());
+    let json = serde_json::to_string(&sealed).unwrap();
+    let back: AuditEvent = serde_json::from_str(&json).unwrap();
+    assert!(verify(org, [back], Some(&sealed.head())).is_ok());
+}

@@ -148,3 +148,82 @@ fn export_streams_the_whole_chain_and_reads_back() {
         "store errors are not verdicts"
     );
 }
+
+/// A repository that stores events by position (key = position + 1, as a
+/// key-value adapter keyed by sequence number would) and returns them
+/// exactly as stored, so a tampered `seq` field is what the scan sees.
+/// It gives up after `max_scans` scans, so a scan loop fails the test
+/// instead of hanging it.
+struct KeyedRepo {
+    inner: VecRepo,
+    scans: usize,
+    max_scans: usize,
+}
+
+impl AuditRepository for KeyedRepo {
+    async fn append_event(&mut self, event: NewEvent) -> Result<AuditEvent, StoreError> {
+        self.inner.append_event(event).await
+    }
+
+    async fn audit_head(&mut self, org: OrgId) -> Result<ChainHead, StoreError> {
+        self.inner.audit_head(org).await
+    }
+
+    async fn query_events(
+        &mut self,
+        org: OrgId,
+        query: &EventQuery,
+    ) -> Result<Page<AuditEvent>, StoreError> {
+        self.inner.query_events(org, query).await
+    }
+
+    async fn scan_events(
+        &mut self,
+        _org: OrgId,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        self.scans += 1;
+        if self.scans > self.max_scans {
+            return Err(StoreError::unavailable());
+        }
+        let from = usize::try_from(after_seq).unwrap();
+        Ok(self
+            .inner
+            .events
+            .iter()
+            .skip(from)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+}
+
+/// A `seq` field tampered to point backwards, on the last event of a scan
+/// batch, must not send `verify_org` (or an export) round in circles: the
+/// walk reports the break instead of reading the same batch forever.
+#[test]
+fn a_tampered_seq_cannot_make_the_walk_loop() {
+    let (org, repo) = filled();
+    let mut events = repo.events.clone();
+    events[SCAN_BATCH - 1].seq = 0;
+    let mut keyed = KeyedRepo {
+        inner: VecRepo {
+            events,
+            head: repo.head,
+            fail_scans: false,
+        },
+        scans: 0,
+        max_scans: 10,
+    };
+    assert_eq!(
+        block_on(verify_org(&mut keyed, org)).expect("no store error"),
+        Err(ChainBreak {
+            seq: SCAN_BATCH as u64,
+            kind: BreakKind::Inserted
+        })
+    );
+    keyed.scans = 0;
+    let err = block_on(export_org_jsonl(&mut keyed, org, Vec::new())).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+}

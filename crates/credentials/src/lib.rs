@@ -31,6 +31,22 @@ pub use totp::{
     TotpSecret, TotpSetup, XChaChaSealer, totp_code,
 };
 
+/// `start + span`, saturating at the ends of chrono's range: a configured
+/// lifetime too long to represent means "never ends", and must not panic
+/// (`DateTime + TimeDelta` does on overflow).
+pub(crate) fn saturating_add(
+    start: chrono::DateTime<chrono::Utc>,
+    span: chrono::Duration,
+) -> chrono::DateTime<chrono::Utc> {
+    start
+        .checked_add_signed(span)
+        .unwrap_or(if span < chrono::Duration::zero() {
+            chrono::DateTime::<chrono::Utc>::MIN_UTC
+        } else {
+            chrono::DateTime::<chrono::Utc>::MAX_UTC
+        })
+}
+
 iamkit_identity::define_id!(
     /// Identifies a single-use token (invite, reset, verification).
     TokenId

@@ -202,14 +202,21 @@ impl PasswordPolicy {
     /// Checks `password` for `ctx`; on success it may be hashed.
     pub fn check(&self, password: Password, ctx: &PasswordContext<'_>) -> Result<NewPassword> {
         let reject = |rule| Err(Error::InvalidPassword { rule });
-        let text = password.expose();
+        // Judge exactly what gets hashed (NFKC): otherwise 8 decomposed
+        // accents count as 16 code points but verify as 8, and a
+        // full-width username slips past the context check.
+        let normalized = password.hash_input();
+        let text = normalized.as_str();
         // NIST 800-63B: length in Unicode code points.
         let len = text.chars().count();
         let min = self.min_length(ctx);
         if len < min {
             return reject(PasswordRule::TooShort { min });
         }
-        if len > self.max {
+        // The maximum counts what the user typed: NFKC can expand a code
+        // point up to 18-fold (U+FDFA), and "at least 64 allowed" is a
+        // promise about what the user types (SECURITY.md 9).
+        if password.expose().chars().count() > self.max {
             return reject(PasswordRule::TooLong { max: self.max });
         }
         // All printable characters and spaces are allowed (SECURITY.md 9);
@@ -236,7 +243,7 @@ impl PasswordPolicy {
 }
 
 fn contains_word(lower_password: &str, word: Option<&str>) -> bool {
-    word.map(str::to_lowercase)
+    word.map(|w| w.nfkc().collect::<String>().to_lowercase())
         .is_some_and(|w| w.chars().count() >= MIN_CONTEXT_WORD && lower_password.contains(&w))
 }
 
@@ -325,15 +332,24 @@ impl PasswordHasher {
     pub fn new(params: Argon2Params) -> Result<Self> {
         let p =
             Params::new(params.m_cost_kib, params.t_cost, params.p_cost, None).map_err(|e| {
-                let field = match e {
-                    argon2::Error::TimeTooSmall => "t_cost",
-                    argon2::Error::ThreadsTooFew | argon2::Error::ThreadsTooMany => "p_cost",
-                    _ => "m_cost_kib",
+                let (field, rule) = match e {
+                    argon2::Error::TimeTooSmall => ("t_cost", FieldRule::TooSmall { min: 1 }),
+                    argon2::Error::ThreadsTooFew => ("p_cost", FieldRule::TooSmall { min: 1 }),
+                    argon2::Error::ThreadsTooMany => (
+                        "p_cost",
+                        FieldRule::TooLarge {
+                            max: u64::from(Params::MAX_P_COST),
+                        },
+                    ),
+                    // argon2 needs at least 8 KiB per lane (RFC 9106 3.1).
+                    _ => (
+                        "m_cost_kib",
+                        FieldRule::TooSmall {
+                            min: 8 * u64::from(params.p_cost.max(1)),
+                        },
+                    ),
                 };
-                Error::InvalidField {
-                    field,
-                    rule: FieldRule::TooSmall { min: 1 },
-                }
+                Error::InvalidField { field, rule }
             })?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, p);
         // A fixed salt is fine: this hash never protects a real password.
@@ -414,6 +430,9 @@ impl PasswordHasher {
             || params.m_cost() != self.params.m_cost_kib
             || params.t_cost() != self.params.t_cost
             || params.p_cost() != self.params.p_cost
+            // Our hashes are 32 bytes; a shorter tag (imported, or made by
+            // other code) is an outdated parameter too.
+            || parsed.hash.as_ref().map(|h| h.len()) != Some(Params::DEFAULT_OUTPUT_LEN)
     }
 }
 
@@ -460,6 +479,48 @@ mod tests {
         assert_eq!(
             rule(p.check(pw("Kx9!mQ2"), &mfa)),
             PasswordRule::TooShort { min: 8 }
+        );
+    }
+
+    #[test]
+    fn length_is_counted_on_the_normalized_form_that_gets_hashed() {
+        let p = PasswordPolicy::default();
+        let ctx = PasswordContext::default();
+        // 14 characters, 6 of them typed as letter + combining accent: 20
+        // code points as typed, 14 after NFKC, and the 14-letter composed
+        // spelling verifies against its hash. It must count as 14.
+        let decomposed = "ve\u{301}lo ro\u{302}de\u{301} e\u{301}te\u{301}a\u{300}";
+        assert_eq!(decomposed.chars().count(), 20);
+        assert_eq!(decomposed.nfkc().count(), 14);
+        assert_eq!(
+            rule(p.check(pw(decomposed), &ctx)),
+            PasswordRule::TooShort { min: 15 }
+        );
+    }
+
+    #[test]
+    fn nfkc_expansion_does_not_make_a_typed_password_too_long() {
+        let p = PasswordPolicy::default();
+        // 29 code points typed; U+FDFA alone is 18 after NFKC, 165 in all.
+        let typed = format!("{} glacier ferry violin", "\u{fdfa}".repeat(8));
+        assert_eq!(typed.chars().count(), 29);
+        assert!(typed.nfkc().count() > 128);
+        assert!(p.check(pw(&typed), &PasswordContext::default()).is_ok());
+    }
+
+    #[test]
+    fn context_words_are_found_in_the_normalized_form() {
+        let p = PasswordPolicy::default();
+        let ctx = PasswordContext {
+            second_factor_enforced: false,
+            email: None,
+            username: Some("myourcenar"),
+        };
+        // Full-width letters are NFKC-equal to ASCII: this password is
+        // hashed (and verifies) as "MYOURCENAR glacier ferry violin".
+        assert_eq!(
+            rule(p.check(pw("ＭＹＯＵＲＣＥＮＡＲ glacier ferry violin"), &ctx)),
+            PasswordRule::ContainsUsername
         );
     }
 
@@ -634,6 +695,24 @@ mod tests {
     }
 
     #[test]
+    fn a_shorter_hash_output_needs_rehash() {
+        let h = PasswordHasher::new(CHEAP).unwrap();
+        let short = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(CHEAP.m_cost_kib, CHEAP.t_cost, CHEAP.p_cost, Some(16)).unwrap(),
+        )
+        .hash_password_with_salt(b"glacier ferry violin", b"0123456789abcdef")
+        .unwrap()
+        .to_string();
+        let stored = PasswordHash::from_phc(short).unwrap();
+        assert_eq!(
+            h.verify(&pw("glacier ferry violin"), Some(&stored)),
+            PasswordCheck::Valid { needs_rehash: true }
+        );
+    }
+
+    #[test]
     fn composed_and_decomposed_accents_verify_alike() {
         let h = PasswordHasher::new(CHEAP).unwrap();
         let composed = "caf\u{e9} cr\u{e8}me br\u{fb}l\u{e9}e";
@@ -686,11 +765,32 @@ mod tests {
     #[test]
     fn invalid_params_name_the_field() {
         let err = PasswordHasher::new(Argon2Params { t_cost: 0, ..CHEAP }).unwrap_err();
+        assert_eq!(
+            err,
+            Error::InvalidField {
+                field: "t_cost",
+                rule: FieldRule::TooSmall { min: 1 }
+            }
+        );
+        let err = PasswordHasher::new(Argon2Params {
+            m_cost_kib: 4,
+            p_cost: 1,
+            ..CHEAP
+        })
+        .unwrap_err();
+        assert_eq!(
+            err,
+            Error::InvalidField {
+                field: "m_cost_kib",
+                rule: FieldRule::TooSmall { min: 8 }
+            }
+        );
+        let err = PasswordHasher::new(Argon2Params { p_cost: 0, ..CHEAP }).unwrap_err();
         assert!(
             matches!(
                 err,
                 Error::InvalidField {
-                    field: "t_cost",
+                    field: "p_cost",
                     ..
                 }
             ),

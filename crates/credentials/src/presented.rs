@@ -9,6 +9,7 @@
 use std::fmt;
 
 use rand::CryptoRng;
+use subtle::ConstantTimeEq;
 use uuid::Uuid;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -67,7 +68,7 @@ impl SecretKind {
 
 /// A bearer secret as handed to (or presented by) its holder: kind, lookup id
 /// and 256 random bits. `Debug` shows kind and id, never the secret.
-#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct PresentedSecret {
     #[zeroize(skip)]
     kind: SecretKind,
@@ -150,6 +151,16 @@ impl PresentedSecret {
         SecretDigest::of(&self.secret)
     }
 }
+
+/// Constant time on the secret part (SECURITY.md 7).
+impl PartialEq for PresentedSecret {
+    fn eq(&self, other: &Self) -> bool {
+        let secret_eq: bool = self.secret.ct_eq(&other.secret).into();
+        secret_eq && self.kind == other.kind && self.id == other.id
+    }
+}
+
+impl Eq for PresentedSecret {}
 
 impl fmt::Debug for PresentedSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

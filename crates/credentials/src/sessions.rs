@@ -10,6 +10,7 @@ use subtle::ConstantTimeEq;
 
 use crate::error::{Error, FieldRule, Result};
 use crate::presented::{PresentedSecret, SecretKind};
+use crate::saturating_add;
 use crate::secret::SecretDigest;
 
 /// Session timeouts (OWASP Session Management Cheat Sheet).
@@ -134,8 +135,8 @@ impl Session {
     /// Whether it is unrevoked and within both timeouts at `now`.
     pub fn is_live(&self, config: &SessionConfig, now: DateTime<Utc>) -> bool {
         self.revoked_at.is_none()
-            && now < self.last_seen_at + config.idle_timeout
-            && now < self.created_at + config.absolute_timeout
+            && now < saturating_add(self.last_seen_at, config.idle_timeout)
+            && now < saturating_add(self.created_at, config.absolute_timeout)
     }
 
     /// Whether it authorizes anything at `now`: live and fully signed in.
@@ -289,6 +290,43 @@ mod tests {
         s.revoked_at = Some(t0());
         assert!(!s.accepts(&token, &cfg, t0()));
         assert!(!s.authorizes(&cfg, t0()));
+    }
+
+    proptest::proptest! {
+        /// Against the injected clock: live iff unrevoked, within the idle
+        /// timeout of the last activity and the absolute timeout of creation.
+        #[test]
+        fn liveness_boundaries(
+            idle_min in 1i64..120,
+            extra_min in 0i64..1_000,
+            seen_after in 0i64..2_000,
+            now_after in 0i64..3_000,
+        ) {
+            let cfg = SessionConfig::new(
+                Duration::minutes(idle_min),
+                Duration::minutes(idle_min + extra_min),
+            )
+            .unwrap();
+            let (mut s, token) = start(SessionState::Full);
+            s.last_seen_at = t0() + Duration::minutes(seen_after);
+            let now = t0() + Duration::minutes(now_after);
+            let expected = now < s.last_seen_at + cfg.idle_timeout()
+                && now < t0() + cfg.absolute_timeout();
+            proptest::prop_assert_eq!(s.is_live(&cfg, now), expected);
+            proptest::prop_assert_eq!(s.accepts(&token, &cfg, now), expected);
+            proptest::prop_assert_eq!(s.authorizes(&cfg, now), expected);
+            let idle_end = s.last_seen_at + cfg.idle_timeout();
+            proptest::prop_assert!(!s.is_live(&cfg, idle_end));
+        }
+    }
+
+    #[test]
+    fn a_timeout_too_long_to_represent_never_ends_and_does_not_panic() {
+        let cfg = SessionConfig::new(Duration::MAX, Duration::MAX).unwrap();
+        let (s, token) = start(SessionState::Full);
+        let far = t0() + Duration::days(365 * 1000);
+        assert!(s.is_live(&cfg, far));
+        assert!(s.accepts(&token, &cfg, far));
     }
 
     #[test]

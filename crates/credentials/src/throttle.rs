@@ -9,6 +9,7 @@ use iamkit_identity::UserId;
 use iamkit_store_api::StoreError;
 
 use crate::error::{Error, FieldRule, Result};
+use crate::saturating_add;
 
 /// NIST 800-63B 3.2.2: no more than 100 consecutive failed attempts.
 pub const MAX_FAILURE_LIMIT: u32 = 100;
@@ -105,7 +106,10 @@ impl ThrottleState {
     pub fn after_failure(self, config: &ThrottleConfig, now: DateTime<Utc>) -> Self {
         let failures = self.failures.saturating_add(1);
         let locked_until = if failures.is_multiple_of(config.max_failures) {
-            Some(now + config.lockout_for(failures / config.max_failures))
+            Some(saturating_add(
+                now,
+                config.lockout_for(failures / config.max_failures),
+            ))
         } else {
             self.locked_until
         };
@@ -180,6 +184,35 @@ mod tests {
         assert_eq!(cfg.lockout_for(3), Duration::minutes(60));
         assert_eq!(cfg.lockout_for(8), Duration::hours(24), "capped");
         assert_eq!(cfg.lockout_for(1000), Duration::hours(24));
+    }
+
+    proptest::proptest! {
+        /// After `n` consecutive failures (all at `t0`), the account is locked
+        /// iff `n` reached the limit, for base · 2^(n div limit − 1), capped.
+        #[test]
+        fn lock_schedule_matches_the_model(limit in 1u32..=100, n in 0u32..400) {
+            let cfg = ThrottleConfig::new(limit, Duration::minutes(15), Duration::hours(24)).unwrap();
+            let s = (0..n).fold(ThrottleState::default(), |s, _| s.after_failure(&cfg, t0()));
+            proptest::prop_assert_eq!(s.failures, n);
+            let runs = n / limit;
+            if runs == 0 {
+                proptest::prop_assert!(s.check(t0()).is_ok());
+            } else {
+                let minutes = 15i64.saturating_mul(1i64 << (runs - 1).min(20)).min(24 * 60);
+                let until = t0() + Duration::minutes(minutes);
+                proptest::prop_assert_eq!(s.check(t0()), Err(Error::Locked { until }));
+                proptest::prop_assert!(s.check(until).is_ok());
+            }
+        }
+    }
+
+    #[test]
+    fn a_lockout_too_long_to_represent_locks_for_good_without_panicking() {
+        let cfg = ThrottleConfig::new(1, Duration::MAX / 2, Duration::MAX).unwrap();
+        let s = ThrottleState::default().after_failure(&cfg, t0());
+        let s = s.after_failure(&cfg, t0());
+        assert_eq!(s.locked_until, Some(DateTime::<Utc>::MAX_UTC));
+        assert!(s.check(t0() + Duration::days(365 * 1000)).is_err());
     }
 
     #[test]

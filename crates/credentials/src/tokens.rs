@@ -9,10 +9,10 @@ use iamkit_store_api::StoreError;
 use rand::CryptoRng;
 use subtle::ConstantTimeEq;
 
-use crate::TokenId;
 use crate::error::{Error, FieldRule, Result};
 use crate::presented::{PresentedSecret, SecretKind};
 use crate::secret::SecretDigest;
+use crate::{TokenId, saturating_add};
 
 /// What a single-use token is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -160,7 +160,7 @@ pub fn issue_token(
             subject,
             secret_hash: secret.digest(),
             created_at: now,
-            expires_at: now + config.ttl(kind),
+            expires_at: saturating_add(now, config.ttl(kind)),
             consumed_at: None,
             revoked_at: None,
         },
@@ -292,6 +292,23 @@ mod tests {
         assert!(
             !issued.record.accepts(&other.secret, t0()),
             "another token's secret"
+        );
+    }
+
+    #[test]
+    fn a_lifetime_too_long_to_represent_does_not_panic() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let cfg = TokenConfig {
+            invite_ttl: Duration::MAX,
+            ..TokenConfig::default()
+        };
+        assert!(cfg.validate().is_ok());
+        let issued = issue_token(TokenKind::Invite, user(&mut rng), &cfg, t0(), &mut rng);
+        assert_eq!(issued.record.expires_at, DateTime::<Utc>::MAX_UTC);
+        assert!(
+            issued
+                .record
+                .accepts(&issued.secret, t0() + Duration::days(365))
         );
     }
 

@@ -145,9 +145,14 @@ const NONCE_LEN: usize = 24;
 impl XChaChaSealer {
     /// A sealer with `key` (32 bytes from the app's secret store).
     pub fn new(key: &SecretBytes) -> Result<Self> {
+        let len = key.expose().len();
         let key: [u8; 32] = key.expose().try_into().map_err(|_| Error::InvalidField {
             field: "sealing_key",
-            rule: FieldRule::TooSmall { min: 32 },
+            rule: if len < 32 {
+                FieldRule::TooSmall { min: 32 }
+            } else {
+                FieldRule::TooLarge { max: 32 }
+            },
         })?;
         let key = zeroize::Zeroizing::new(key);
         Ok(Self {
@@ -155,6 +160,9 @@ impl XChaChaSealer {
         })
     }
 }
+
+/// Its only field wipes the key on drop (chacha20poly1305's `zeroize`).
+impl zeroize::ZeroizeOnDrop for XChaChaSealer {}
 
 impl fmt::Debug for XChaChaSealer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -264,7 +272,11 @@ impl TotpSetup {
         if !(1..=32).contains(&scale) {
             return Err(Error::InvalidField {
                 field: "scale",
-                rule: FieldRule::TooLarge { max: 32 },
+                rule: if scale < 1 {
+                    FieldRule::TooSmall { min: 1 }
+                } else {
+                    FieldRule::TooLarge { max: 32 }
+                },
             });
         }
         let qr = qr(&self.uri)?;
@@ -299,6 +311,10 @@ fn qr(uri: &SecretString) -> Result<qrcodegen::QrCode> {
         .map_err(|_| Error::QrTooLong)
 }
 
+/// Code lengths RFC 4226 5.3 allows (and totp-rs builds).
+const MIN_DIGITS: u8 = 6;
+const MAX_DIGITS: u8 = 8;
+
 fn seal_context(user: UserId) -> Vec<u8> {
     let mut ctx = b"iamkit totp v1 ".to_vec();
     ctx.extend_from_slice(user.as_uuid().as_bytes());
@@ -311,6 +327,22 @@ fn build(
     period_secs: u64,
     secret: &[u8],
 ) -> Result<totp_rs::Totp> {
+    // Checked here so the error names the bound actually broken (the
+    // library reports one error for both).
+    if !(MIN_DIGITS..=MAX_DIGITS).contains(&digits) {
+        return Err(Error::InvalidField {
+            field: "digits",
+            rule: if digits < MIN_DIGITS {
+                FieldRule::TooSmall {
+                    min: u64::from(MIN_DIGITS),
+                }
+            } else {
+                FieldRule::TooLarge {
+                    max: u64::from(MAX_DIGITS),
+                }
+            },
+        });
+    }
     totp_rs::Builder::new()
         .with_algorithm(algorithm.to_lib())
         .with_digits(digits)
@@ -723,5 +755,72 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn key_material_held_by_dependencies_is_wiped_on_drop() {
+        // Compile-time: the sealer's cipher holds the app's sealing key and
+        // every `Totp` a copy of a user's TOTP key.
+        fn wiped_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+        wiped_on_drop::<XChaCha20Poly1305>();
+        wiped_on_drop::<totp_rs::Totp>();
+        wiped_on_drop::<XChaChaSealer>();
+    }
+
+    #[test]
+    fn each_violated_bound_is_named() {
+        let (_, setup) = enrol(TotpAlgorithm::Sha1);
+        assert_eq!(
+            setup.qr_png(0),
+            Err(Error::InvalidField {
+                field: "scale",
+                rule: FieldRule::TooSmall { min: 1 }
+            })
+        );
+        assert_eq!(
+            setup.qr_png(33),
+            Err(Error::InvalidField {
+                field: "scale",
+                rule: FieldRule::TooLarge { max: 32 }
+            })
+        );
+        let mut rng = StdRng::seed_from_u64(45);
+        let user = UserId::generate(t0(), &mut rng);
+        let short = TotpConfig {
+            digits: 5,
+            ..TotpConfig::new("Acme")
+        };
+        assert_eq!(
+            TotpEnrollment::begin(user, "ada", &short, &sealer(), t0(), &mut rng).map(|_| ()),
+            Err(Error::InvalidField {
+                field: "digits",
+                rule: FieldRule::TooSmall { min: 6 }
+            })
+        );
+        let long = TotpConfig {
+            digits: 9,
+            ..TotpConfig::new("Acme")
+        };
+        assert_eq!(
+            TotpEnrollment::begin(user, "ada", &long, &sealer(), t0(), &mut rng).map(|_| ()),
+            Err(Error::InvalidField {
+                field: "digits",
+                rule: FieldRule::TooLarge { max: 8 }
+            })
+        );
+        assert_eq!(
+            XChaChaSealer::new(&SecretBytes::new(vec![1; 31])).map(|_| ()),
+            Err(Error::InvalidField {
+                field: "sealing_key",
+                rule: FieldRule::TooSmall { min: 32 }
+            })
+        );
+        assert_eq!(
+            XChaChaSealer::new(&SecretBytes::new(vec![1; 64])).map(|_| ()),
+            Err(Error::InvalidField {
+                field: "sealing_key",
+                rule: FieldRule::TooLarge { max: 32 }
+            })
+        );
     }
 }

@@ -280,7 +280,6 @@ impl<S: Store> Iam<S> {
                         None => Change::Revoke { grantee, scope },
                     };
                     authz
-                        .index
                         .apply(change)
                         .map_err(|e| rbac_denial(org, user_target, APPROVE, e))?;
                     match role {
@@ -320,7 +319,6 @@ impl<S: Store> Iam<S> {
                             .map_err(|e| rbac_denial(org, user_target, APPROVE, e))?;
                     }
                     authz
-                        .index
                         .apply(Change::Deactivate(user))
                         .map_err(|e| rbac_denial(org, user_target, APPROVE, e))?;
                     membership.status = UserStatus::Deactivated;
@@ -330,6 +328,7 @@ impl<S: Store> Iam<S> {
                         account.apply(StatusChange::Deactivate, now)?;
                         tx.update_user(&account).await?;
                     }
+                    self.bump_orgs_of(&mut tx, user).await?;
                     tx.revoke_sessions_of(user, None, now).await?;
                     tx.revoke_api_keys_of(user, now).await?;
                     tx.revoke_tokens_of(user, now).await?;

@@ -51,7 +51,7 @@ impl<S: Store> Iam<S> {
             let mut organization = tx.get_organization(org).await?.ok_or(Error::NotFound)?;
             organization.settings.auto_join = rules;
             tx.update_organization(&organization).await?;
-            let setting = SettingName::new("auto_join").map_err(|_| Error::Crypto)?;
+            let setting = SettingName::new("auto_join").map_err(|_| Error::Internal)?;
             self.audit(
                 &mut tx,
                 org,
@@ -110,7 +110,7 @@ impl<S: Store> Iam<S> {
                 role: rule.default_role,
             };
             let mut index = self.load_index(&mut tx, org).await?;
-            index
+            std::sync::Arc::make_mut(&mut index)
                 .apply(Change::Assign(grant))
                 .map_err(Error::from_rbac)?;
             tx.assign_grant(&grant).await?;

@@ -98,7 +98,6 @@ impl<S: Store> Iam<S> {
             ensure_can_grant(self.catalogue(), &authz.access, &definition)
                 .map_err(|e| rbac_denial(org, target, MANAGE, e))?;
             authz
-                .index
                 .apply(Change::PutRole(role.clone()))
                 .map_err(|e| rbac_denial(org, target, MANAGE, e))?;
             if new {
@@ -110,7 +109,7 @@ impl<S: Store> Iam<S> {
                     .await
                     .map_err(Error::from_store)?;
             }
-            let setting = SettingName::new("roles").map_err(|_| Error::Crypto)?;
+            let setting = SettingName::new("roles").map_err(|_| Error::Internal)?;
             self.audit(
                 &mut tx,
                 org,
@@ -142,7 +141,7 @@ impl<S: Store> Iam<S> {
                 return Err(Error::Conflict(Conflict::RoleInUse { grants }).into());
             }
             tx.delete_custom_role(role).await?;
-            let setting = SettingName::new("roles").map_err(|_| Error::Crypto)?;
+            let setting = SettingName::new("roles").map_err(|_| Error::Internal)?;
             self.audit(
                 &mut tx,
                 org,

@@ -36,7 +36,6 @@ impl<S: Store> Iam<S> {
             let (mut account, mut membership) = self.member(&mut tx, org, user).await?;
             membership.status.apply(StatusChange::Deactivate)?;
             authz
-                .index
                 .apply(Change::Deactivate(user))
                 .map_err(|e| rbac_denial(org, target, DEACTIVATE, e))?;
             membership.status = UserStatus::Deactivated;
@@ -46,6 +45,8 @@ impl<S: Store> Iam<S> {
                 account.apply(StatusChange::Deactivate, now)?;
                 tx.update_user(&account).await?;
             }
+            // The account is global: its standing changes in every org.
+            self.bump_orgs_of(&mut tx, user).await?;
             tx.revoke_sessions_of(user, None, now).await?;
             tx.revoke_api_keys_of(user, now).await?;
             tx.revoke_tokens_of(user, now).await?;
@@ -76,6 +77,7 @@ impl<S: Store> Iam<S> {
                 account.apply(StatusChange::Reactivate, now)?;
                 tx.update_user(&account).await?;
             }
+            self.bump_orgs_of(&mut tx, user).await?;
             self.audit(&mut tx, org, actor, Action::Reactivated, target)
                 .await?;
             Ok(())

@@ -57,7 +57,6 @@ impl<S: Store> Iam<S> {
                 }
             }
             authz
-                .index
                 .apply(Change::RemoveFromOrg { user, org })
                 .map_err(|e| rbac_denial(org, target, DELETE, e))?;
             let elsewhere = tx

@@ -180,7 +180,7 @@ impl<S: Store> Iam<S> {
             let recent_activity = if may_read_audit {
                 let query = EventQuery::new(
                     EventFilter::activity_of(user),
-                    PageLimit::new(RECENT_ACTIVITY).map_err(|_| Error::Crypto)?,
+                    PageLimit::new(RECENT_ACTIVITY).map_err(|_| Error::Internal)?,
                 );
                 let events = tx.query_events(org, &query).await?.items;
                 self.resolve_names(&mut tx, events).await?

@@ -83,9 +83,20 @@ pub enum Error {
     /// The store failed.
     #[error("store: {0}")]
     Store(#[from] StoreError),
-    /// A cryptographic operation failed (hashing, sealing).
+    /// A cryptographic operation failed (hashing, sealing, opening).
     #[error("internal credential failure")]
     Crypto,
+    /// An internal invariant failed (a constant name that should validate
+    /// did not). Never caused by input.
+    #[error("internal error")]
+    Internal,
+    /// An app permission given to the builder is malformed or registered
+    /// twice.
+    #[error("invalid permission: {reason}")]
+    InvalidPermission {
+        /// The rule broken.
+        reason: iamkit_rbac::Error,
+    },
 }
 
 /// Which conflict an [`Error::Conflict`] is.
@@ -104,9 +115,6 @@ pub enum Conflict {
     /// The user is already a member.
     #[error("already a member")]
     AlreadyMember,
-    /// The user already has an active account; invite is not needed.
-    #[error("already active")]
-    AlreadyActive,
     /// The access request was already approved or rejected.
     #[error("already decided")]
     AlreadyDecided,

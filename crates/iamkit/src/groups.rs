@@ -33,7 +33,7 @@ fn target_of(collective: Collective) -> Target {
 }
 
 fn setting(name: &str) -> Result<SettingName> {
-    SettingName::new(name).map_err(|_| Error::Crypto)
+    SettingName::new(name).map_err(|_| Error::Internal)
 }
 
 impl<S: Store> Iam<S> {
@@ -176,7 +176,6 @@ impl<S: Store> Iam<S> {
                 .ensure_can_change_membership(collective)
                 .map_err(|e| rbac_denial(org, target, permission, e))?;
             authz
-                .index
                 .apply(Change::DeleteCollective(collective))
                 .map_err(|e| rbac_denial(org, target, permission, e))?;
             for grant in tx.list_grants_of(Grantee::from(collective)).await? {
@@ -257,7 +256,6 @@ impl<S: Store> Iam<S> {
                 Change::RemoveMember(member)
             };
             authz
-                .index
                 .apply(change)
                 .map_err(|e| rbac_denial(org, target, permission, e))?;
             let change = match (collective, add) {
@@ -370,7 +368,6 @@ impl<S: Store> Iam<S> {
                 None => Change::Revoke { grantee, scope },
             };
             authz
-                .index
                 .apply(change)
                 .map_err(|e| rbac_denial(org, target, ASSIGN, e))?;
             match role {

@@ -2,8 +2,8 @@
 //! shares — one transaction per call, authorization first, audit events
 //! and outbox messages committed with the change, denials audited apart.
 
-use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use iamkit_audit::{Action, DenialReason, NewEvent, PermissionName, Target};
@@ -12,8 +12,8 @@ use iamkit_credentials::{
 };
 use iamkit_identity::{Membership, OrgId, RoleId, User, UserId, UserStatus};
 use iamkit_rbac::{
-    Access, AccessIndex, BuiltinRole, Catalogue, Collective, CollectiveMember, Grantee, Permission,
-    Scope, ensure_can_grant,
+    Access, AccessIndex, BuiltinRole, Catalogue, Change, Collective, CollectiveMember, Grantee,
+    Permission, Scope, ensure_can_grant,
 };
 use rand::rand_core::UnwrapErr;
 use rand::rngs::SysRng;
@@ -36,13 +36,16 @@ use crate::store::{Store, Transaction};
 /// transaction with its audit event(s) and outbox messages. A denied
 /// attempt rolls back and is then audited in a transaction of its own.
 ///
-/// Authorization reads the organization's grants, memberships and
-/// statuses from the workflow's own transaction and compiles an
-/// [`AccessIndex`] of that organization, so a role removal or a
-/// deactivation is seen by the very next call, by every `Iam` over the same
-/// store (SECURITY.md 20) — there is no cache to go stale. The cost is the
-/// size of the organization's grant data per call; a version-checked cache
-/// can replace it without changing any method.
+/// Authorization uses an in-process cache of each organization's compiled
+/// [`AccessIndex`], tagged with the organization's authorization version
+/// (see [`AuthzVersionRepository`](crate::AuthzVersionRepository)). Every
+/// audited change bumps the version in its own transaction (and an
+/// account-wide status change bumps every organization of the account), and
+/// every check reads the version in its transaction, rebuilding the index
+/// when it moved. So a role removal or a deactivation is seen by the very
+/// next call (SECURITY.md 20), by every `Iam` over the same store. Sessions,
+/// API keys and the actor's membership are re-read from the store on every
+/// call as well.
 ///
 /// Cloning is cheap (shared state).
 pub struct Iam<S: Store> {
@@ -71,6 +74,8 @@ pub(crate) struct Inner<S> {
     pub(crate) hasher: PasswordHasher,
     pub(crate) catalogue: Catalogue,
     pub(crate) linked_data: Option<Arc<dyn LinkedData>>,
+    /// Each organization's compiled index and the version it was built at.
+    pub(crate) indexes: Mutex<HashMap<OrgId, (u64, Arc<AccessIndex>)>>,
 }
 
 /// Builds an [`Iam`]: `Iam::builder(store, sealer)`, then optional clock,
@@ -147,16 +152,11 @@ impl<S: Store> IamBuilder<S> {
         let hasher = PasswordHasher::new(self.config.argon2).map_err(Error::from_credentials)?;
         let mut catalogue = Catalogue::new();
         for (name, held_by) in self.permissions {
-            let permission = Permission::parse(&name).map_err(|_| Error::InvalidField {
-                field: "permission",
-                rule: iamkit_credentials::FieldRule::Empty,
-            })?;
+            let permission =
+                Permission::parse(&name).map_err(|reason| Error::InvalidPermission { reason })?;
             catalogue
                 .register(permission, &held_by)
-                .map_err(|_| Error::InvalidField {
-                    field: "permission",
-                    rule: iamkit_credentials::FieldRule::Empty,
-                })?;
+                .map_err(|reason| Error::InvalidPermission { reason })?;
         }
         Ok(Iam {
             inner: Arc::new(Inner {
@@ -167,6 +167,7 @@ impl<S: Store> IamBuilder<S> {
                 hasher,
                 catalogue,
                 linked_data: self.linked_data,
+                indexes: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -197,11 +198,17 @@ pub(crate) type Flow<T> = std::result::Result<T, Failure>;
 
 /// What an authorized actor holds at the scope it acts in.
 pub(crate) struct Authorized {
-    pub(crate) index: AccessIndex,
+    pub(crate) index: Arc<AccessIndex>,
     pub(crate) access: Access,
 }
 
 impl Authorized {
+    /// Checks `change` against the organization's model (unknown roles,
+    /// the last-Owner rule) on a private copy, before the store is written.
+    pub(crate) fn apply(&mut self, change: Change) -> std::result::Result<(), iamkit_rbac::Error> {
+        Arc::make_mut(&mut self.index).apply(change)
+    }
+
     /// SECURITY.md 26: the actor must hold every permission of a role to
     /// grant or revoke it; only an Owner grants Owner. Checks the role
     /// given (if any) and the role it replaces.
@@ -288,7 +295,7 @@ impl<S: Store> Iam<S> {
                     reason,
                     error,
                 } = *denial;
-                let permission = PermissionName::new(permission).map_err(|_| Error::Crypto)?;
+                let permission = PermissionName::new(permission).map_err(|_| Error::Internal)?;
                 let mut tx = self.begin().await?;
                 let event = NewEvent::new(
                     org,
@@ -315,6 +322,12 @@ impl<S: Store> Iam<S> {
         action: Action,
         target: Target,
     ) -> Result<()> {
+        // Every change a workflow audits may alter the organization's
+        // authorization; sign-in events never do.
+        let changes_authorization = !matches!(
+            action,
+            Action::SignedIn { .. } | Action::SignInFailed { .. } | Action::AccountLocked
+        );
         let event = NewEvent::new(
             org,
             actor.audit(),
@@ -324,11 +337,44 @@ impl<S: Store> Iam<S> {
             &mut os_rng(),
         );
         tx.append_event(event).await?;
+        if changes_authorization {
+            tx.bump_authz_version(org).await?;
+        }
         Ok(())
     }
 
-    /// The organization's authorization model, read from `tx`.
-    pub(crate) async fn load_index(&self, tx: &mut S::Tx, org: OrgId) -> Result<AccessIndex> {
+    /// Bumps the authorization version of every organization `user` is a
+    /// member of: an account-wide status change alters their standing in
+    /// each.
+    pub(crate) async fn bump_orgs_of(&self, tx: &mut S::Tx, user: UserId) -> Result<()> {
+        for membership in tx.list_memberships_of_user(user).await? {
+            tx.bump_authz_version(membership.org).await?;
+        }
+        Ok(())
+    }
+
+    /// The organization's authorization model as of `tx`: the cached index
+    /// when its version is the stored one, else rebuilt from `tx` and cached.
+    pub(crate) async fn load_index(&self, tx: &mut S::Tx, org: OrgId) -> Result<Arc<AccessIndex>> {
+        let version = tx.get_authz_version(org).await?;
+        let cached = self.inner.indexes.lock().ok().and_then(|cache| {
+            cache
+                .get(&org)
+                .filter(|(v, _)| *v == version)
+                .map(|(_, index)| Arc::clone(index))
+        });
+        if let Some(index) = cached {
+            return Ok(index);
+        }
+        let index = Arc::new(self.build_index(tx, org).await?);
+        if let Ok(mut cache) = self.inner.indexes.lock() {
+            cache.insert(org, (version, Arc::clone(&index)));
+        }
+        Ok(index)
+    }
+
+    /// Compiles the organization's index from `tx`.
+    async fn build_index(&self, tx: &mut S::Tx, org: OrgId) -> Result<AccessIndex> {
         let roles = tx.list_custom_roles(org).await?;
         let grants = tx.list_grants_in_org(org).await?;
         let mut members = Vec::new();
@@ -405,7 +451,7 @@ impl<S: Store> Iam<S> {
             permission: permission.to_owned(),
         };
         let missing_reason = DenialReason::MissingPermission {
-            permission: PermissionName::new(permission).map_err(|_| Error::Crypto)?,
+            permission: PermissionName::new(permission).map_err(|_| Error::Internal)?,
         };
         let missing = || missing_reason.clone();
         let now = self.now();

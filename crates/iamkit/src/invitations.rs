@@ -14,6 +14,7 @@ use crate::bootstrap::NewAccount;
 use crate::error::{Conflict, Error, Result};
 use crate::iam::{Authorized, Flow, Iam, os_rng, rbac_denial};
 use crate::outbox::MessageKind;
+use crate::profiles::{ParsedUpdate, ProfileUpdate};
 use crate::store::Store;
 use crate::store::repositories::*;
 
@@ -79,7 +80,6 @@ impl<S: Store> Iam<S> {
                 .ensure_can_set(grant.grantee, grant.scope, Some(grant.role))
                 .map_err(|e| rbac_denial(org, target, "roles.assign", e))?;
             authz
-                .index
                 .apply(Change::Assign(grant))
                 .map_err(Error::from_rbac)?;
             tx.assign_grant(&grant).await?;
@@ -104,7 +104,6 @@ impl<S: Store> Iam<S> {
                 .ensure_can_change_membership(Collective::Group(group))
                 .map_err(|e| rbac_denial(org, target, "groups.manage", e))?;
             authz
-                .index
                 .apply(Change::AddMember(CollectiveMember {
                     collective: Collective::Group(group),
                     org,
@@ -327,6 +326,20 @@ impl<S: Store> Iam<S> {
     /// [`Error::InvalidCredentials`]; a password the policy refuses leaves
     /// the link usable.
     pub async fn accept_invitation(&self, token: &str, password: Password) -> Result<UserId> {
+        self.accept_invitation_with_profile(token, password, &ProfileUpdate::default())
+            .await
+    }
+
+    /// [`accept_invitation`](Self::accept_invitation), also setting the
+    /// invitee's own names and language (the department, an organization's
+    /// list, is left to the admin and ignored here).
+    pub async fn accept_invitation_with_profile(
+        &self,
+        token: &str,
+        password: Password,
+        profile: &ProfileUpdate,
+    ) -> Result<UserId> {
+        let profile = ParsedUpdate::parse(profile)?;
         let presented = PresentedSecret::parse_as(token, SecretKind::Invite)
             .map_err(|_| Error::InvalidCredentials)?;
         let now = self.now();
@@ -360,10 +373,12 @@ impl<S: Store> Iam<S> {
             if account.status == UserStatus::Invited {
                 account.apply(StatusChange::AcceptInvitation, now)?;
             }
+            profile.apply(&mut account.profile);
             account.email_verified = true;
             account.updated_at = now;
             tx.update_user(&account).await?;
             tx.set_password_hash(account.id, &hash).await?;
+            self.bump_orgs_of(&mut tx, account.id).await?;
             for mut membership in tx.list_memberships_of_user(account.id).await? {
                 if membership.status == UserStatus::Invited {
                     membership.status = UserStatus::Active;

@@ -3,6 +3,7 @@
 mod access_requests;
 mod actor;
 mod api_keys;
+mod authorization;
 mod auto_join;
 mod bootstrap;
 mod clock;
@@ -27,6 +28,7 @@ mod workspaces;
 pub use access_requests::{AccessRequest, AccessRequestRepository, RequestStatus, RequestedChange};
 pub use actor::Actor;
 pub use api_keys::CreatedApiKey;
+pub use authorization::AuthzVersionRepository;
 pub use bootstrap::{Bootstrapped, FirstOwner, NewAccount};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;

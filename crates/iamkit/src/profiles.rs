@@ -1,7 +1,9 @@
 //! Profile updates: one's own, or (as an admin) another member's.
 
 use iamkit_audit::{Action, ProfileField, Target};
-use iamkit_identity::{DepartmentId, InvalidInput, Language, OrgId, PersonName, Rule, UserId};
+use iamkit_identity::{
+    DepartmentId, InvalidInput, Language, OrgId, PersonName, Profile, Rule, UserId,
+};
 use iamkit_rbac::Scope;
 
 use crate::actor::Actor;
@@ -25,19 +27,18 @@ pub struct ProfileUpdate {
     pub department: Option<Option<DepartmentId>>,
 }
 
-impl<S: Store> Iam<S> {
-    /// Updates a member's profile and, in `org`, their department (which
-    /// must be one of the organization's). A member may update their own
-    /// profile with `users.read` (every built-in role); anyone else's
-    /// requires `users.update`. Audited with the names of the changed
-    /// fields, never their values.
-    pub async fn update_profile(
-        &self,
-        actor: &Actor,
-        org: OrgId,
-        user: UserId,
-        update: &ProfileUpdate,
-    ) -> Result<()> {
+/// A validated [`ProfileUpdate`] (without the department, which needs the
+/// organization).
+pub(crate) struct ParsedUpdate {
+    first: Option<PersonName>,
+    last: Option<PersonName>,
+    display: Option<Option<PersonName>>,
+    language: Option<Language>,
+}
+
+impl ParsedUpdate {
+    /// Validates every field; the error names the field and the rule.
+    pub(crate) fn parse(update: &ProfileUpdate) -> Result<Self> {
         let first = update
             .first_name
             .as_deref()
@@ -60,6 +61,52 @@ impl<S: Store> Iam<S> {
             .as_deref()
             .map(Language::parse)
             .transpose()?;
+        Ok(Self {
+            first,
+            last,
+            display,
+            language,
+        })
+    }
+
+    /// Applies the update; returns the audit names of the fields changed.
+    pub(crate) fn apply(self, profile: &mut Profile) -> Vec<ProfileField> {
+        let mut fields = Vec::new();
+        let names_changed = self.first.is_some() || self.last.is_some() || self.display.is_some();
+        if let Some(first) = self.first {
+            profile.first_name = first;
+        }
+        if let Some(last) = self.last {
+            profile.last_name = last;
+        }
+        if let Some(display) = self.display {
+            profile.display_name = display;
+        }
+        if names_changed {
+            fields.push(ProfileField::DisplayName);
+        }
+        if let Some(language) = self.language {
+            profile.language = language;
+            fields.push(ProfileField::Language);
+        }
+        fields
+    }
+}
+
+impl<S: Store> Iam<S> {
+    /// Updates a member's profile and, in `org`, their department (which
+    /// must be one of the organization's). A member may update their own
+    /// profile with `users.read` (every built-in role); anyone else's
+    /// requires `users.update`. Audited with the names of the changed
+    /// fields, never their values.
+    pub async fn update_profile(
+        &self,
+        actor: &Actor,
+        org: OrgId,
+        user: UserId,
+        update: &ProfileUpdate,
+    ) -> Result<()> {
+        let parsed = ParsedUpdate::parse(update)?;
         let permission = if actor.user() == Some(user) {
             "users.read"
         } else {
@@ -72,27 +119,7 @@ impl<S: Store> Iam<S> {
             self.authorize(&mut tx, actor, permission, Scope::Organization(org), target)
                 .await?;
             let (mut account, mut membership) = self.member(&mut tx, org, user).await?;
-            let mut fields = Vec::new();
-            if let Some(first) = first {
-                account.profile.first_name = first;
-                fields.push(ProfileField::DisplayName);
-            }
-            if let Some(last) = last {
-                account.profile.last_name = last;
-                if !fields.contains(&ProfileField::DisplayName) {
-                    fields.push(ProfileField::DisplayName);
-                }
-            }
-            if let Some(display) = display {
-                account.profile.display_name = display;
-                if !fields.contains(&ProfileField::DisplayName) {
-                    fields.push(ProfileField::DisplayName);
-                }
-            }
-            if let Some(language) = language {
-                account.profile.language = language;
-                fields.push(ProfileField::Language);
-            }
+            let mut fields = parsed.apply(&mut account.profile);
             if let Some(department) = update.department {
                 if let Some(id) = department {
                     let known = tx.list_departments(org).await?.iter().any(|d| d.id == id);

@@ -56,7 +56,6 @@ impl<S: Store> Iam<S> {
             // The index refuses an unknown or misplaced role and the loss of
             // the last active Owner, before anything is written.
             authz
-                .index
                 .apply(change)
                 .map_err(|e| rbac_denial(org, target, ASSIGN, e))?;
             match role {

@@ -15,6 +15,7 @@ use iamkit_rbac::{GrantRepository, RoleRepository};
 use iamkit_store_api::StoreError;
 
 use crate::access_requests::AccessRequestRepository;
+use crate::authorization::AuthzVersionRepository;
 use crate::outbox::OutboxRepository;
 use crate::passwords::PasswordRepository;
 use crate::service_accounts::ServiceAccountRepository;
@@ -59,6 +60,7 @@ pub trait Transaction:
     + OutboxRepository
     + AccessRequestRepository
     + ServiceAccountRepository
+    + AuthzVersionRepository
     + Send
     + 'static
 {
@@ -82,6 +84,7 @@ pub(crate) mod repositories {
     };
     pub(crate) use iamkit_rbac::{GrantRepository as _, RoleRepository as _};
 
+    pub(crate) use crate::authorization::AuthzVersionRepository as _;
     pub(crate) use crate::outbox::OutboxRepository as _;
     pub(crate) use crate::passwords::PasswordRepository as _;
     pub(crate) use crate::service_accounts::ServiceAccountRepository as _;

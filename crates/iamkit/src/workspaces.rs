@@ -42,7 +42,7 @@ impl<S: Store> Iam<S> {
             tx.insert_workspace(&workspace)
                 .await
                 .map_err(Error::from_store)?;
-            let setting = SettingName::new("workspaces").map_err(|_| Error::Crypto)?;
+            let setting = SettingName::new("workspaces").map_err(|_| Error::Internal)?;
             self.audit(
                 &mut tx,
                 org,

@@ -3,9 +3,9 @@
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Serialize, Serializer};
 
-use crate::validation::{InvalidInput, Rule};
+use crate::validation::{InvalidInput, Rule, parsed_string_impls};
 
 // RFC 5321 4.5.3.1: local part ≤ 64 octets, domain ≤ 255 octets, and a path
 // of ≤ 256 octets including the angle brackets leaves 254 for the address.
@@ -136,22 +136,12 @@ impl fmt::Debug for Email {
         write!(f, "Email({:?})", self.address)
     }
 }
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.address)
-    }
-}
 impl Serialize for Email {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.address)
     }
 }
-impl<'de> Deserialize<'de> for Email {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(d)?;
-        Self::parse(&raw).map_err(serde::de::Error::custom)
-    }
-}
+parsed_string_impls!(Email, display);
 
 /// A validated, lower-case DNS domain, as used for organization auto-join
 /// ("anyone with a verified `@acme.com` address may join").
@@ -185,12 +175,7 @@ impl EmailDomain {
     }
 }
 
-impl<'de> Deserialize<'de> for EmailDomain {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(d)?;
-        Self::parse(&raw).map_err(serde::de::Error::custom)
-    }
-}
+parsed_string_impls!(EmailDomain);
 
 #[cfg(test)]
 mod tests {

@@ -1,11 +1,9 @@
 //! Free-text names: of people, and of organizations, workspaces, groups,
 //! teams and departments.
 
-use std::fmt;
+use serde::Serialize;
 
-use serde::{Deserialize, Deserializer, Serialize};
-
-use crate::validation::{InvalidInput, Rule, clean_text};
+use crate::validation::{InvalidInput, clean_text, parse_handle, parsed_string_impls};
 
 /// A first or last name: 1–100 code points after trimming, no control
 /// characters. Any script is welcome; there are no other rules (names are
@@ -37,18 +35,7 @@ impl PersonName {
     }
 }
 
-impl fmt::Display for PersonName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for PersonName {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(d)?;
-        Self::parse(&raw).map_err(serde::de::Error::custom)
-    }
-}
+parsed_string_impls!(PersonName, display);
 
 /// The name of an organization, workspace, group, team or department:
 /// 1–100 code points after trimming, no control characters.
@@ -79,18 +66,7 @@ impl Name {
     }
 }
 
-impl fmt::Display for Name {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Name {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(d)?;
-        Self::parse(&raw).map_err(serde::de::Error::custom)
-    }
-}
+parsed_string_impls!(Name, display);
 
 /// An organization's URL-safe handle, unique across all organizations:
 /// 3–63 characters of `a-z 0-9 -`, no leading or trailing hyphen
@@ -113,27 +89,7 @@ impl Slug {
 
     /// Parses and lower-cases a slug; the error names `slug`.
     pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
-        let err = |rule| InvalidInput::new("slug", rule);
-        let trimmed = raw.trim();
-        if trimmed.is_empty() {
-            return Err(err(Rule::Required));
-        }
-        if !trimmed
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-')
-        {
-            return Err(err(Rule::InvalidCharacter));
-        }
-        if trimmed.len() < Self::MIN_LEN {
-            return Err(err(Rule::TooShort { min: Self::MIN_LEN }));
-        }
-        if trimmed.len() > Self::MAX_LEN {
-            return Err(err(Rule::TooLong { max: Self::MAX_LEN }));
-        }
-        if trimmed.starts_with('-') || trimmed.ends_with('-') {
-            return Err(err(Rule::MustStartAndEndAlphanumeric));
-        }
-        Ok(Self(trimmed.to_ascii_lowercase()))
+        parse_handle("slug", raw, &['-'], Self::MIN_LEN, Self::MAX_LEN).map(Self)
     }
 
     /// The slug, lower-case.
@@ -142,22 +98,12 @@ impl Slug {
     }
 }
 
-impl fmt::Display for Slug {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Slug {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(d)?;
-        Self::parse(&raw).map_err(serde::de::Error::custom)
-    }
-}
+parsed_string_impls!(Slug, display);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::validation::Rule;
 
     #[test]
     fn person_name_rules() {
@@ -166,6 +112,13 @@ mod tests {
         assert_eq!(rule(&"é".repeat(101)), Rule::TooLong { max: 100 });
         assert_eq!(rule("Ann\u{0}e"), Rule::ControlCharacter);
         assert_eq!(rule("Ann\u{85}e"), Rule::ControlCharacter);
+        // A right-to-left override renders "Ann\u{202e}nimda" as "Annadmin".
+        assert_eq!(rule("Ann\u{202e}nimda"), Rule::ControlCharacter);
+        assert_eq!(rule("Ann\u{2066}e"), Rule::ControlCharacter);
+        assert!(
+            PersonName::parse("\u{5e9}\u{5dc}\u{5d5}\u{5dd}").is_ok(),
+            "right-to-left scripts are fine"
+        );
         // 100 code points of a 2-byte character are fine: length is in code points.
         assert!(PersonName::parse(&"é".repeat(100)).is_ok());
         assert!(PersonName::parse("李 小龍").is_ok());

@@ -3,10 +3,10 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use crate::names::PersonName;
-use crate::validation::{InvalidInput, Rule};
+use crate::validation::{InvalidInput, Rule, parsed_string_impls};
 
 /// The languages iamkit's notifications are written in.
 #[derive(
@@ -99,12 +99,7 @@ impl AvatarUrl {
     }
 }
 
-impl<'de> Deserialize<'de> for AvatarUrl {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(d)?;
-        Self::parse(&raw).map_err(serde::de::Error::custom)
-    }
-}
+parsed_string_impls!(AvatarUrl);
 
 /// What a user shows of themself. Applies across every organization.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,10 +1,8 @@
 //! Usernames: the globally unique login handle.
 
-use std::fmt;
+use serde::Serialize;
 
-use serde::{Deserialize, Deserializer, Serialize};
-
-use crate::validation::{InvalidInput, Rule};
+use crate::validation::{InvalidInput, parse_handle, parsed_string_impls};
 
 /// A validated username: 3–64 characters of `a-z 0-9 . _ -`, starting and
 /// ending with a letter or digit, unique across all organizations.
@@ -30,29 +28,14 @@ impl Username {
 
     /// Parses and lower-cases a username; the error names `username`.
     pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
-        let err = |rule| InvalidInput::new("username", rule);
-        let trimmed = raw.trim();
-        if trimmed.is_empty() {
-            return Err(err(Rule::Required));
-        }
-        if !trimmed
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-        {
-            return Err(err(Rule::InvalidCharacter));
-        }
-        // All ASCII from here, so byte length is the character count.
-        if trimmed.len() < Self::MIN_LEN {
-            return Err(err(Rule::TooShort { min: Self::MIN_LEN }));
-        }
-        if trimmed.len() > Self::MAX_LEN {
-            return Err(err(Rule::TooLong { max: Self::MAX_LEN }));
-        }
-        let edge_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
-        if !edge_ok(trimmed.chars().next()) || !edge_ok(trimmed.chars().last()) {
-            return Err(err(Rule::MustStartAndEndAlphanumeric));
-        }
-        Ok(Self(trimmed.to_ascii_lowercase()))
+        parse_handle(
+            "username",
+            raw,
+            &['.', '_', '-'],
+            Self::MIN_LEN,
+            Self::MAX_LEN,
+        )
+        .map(Self)
     }
 
     /// The username, lower-case.
@@ -61,22 +44,12 @@ impl Username {
     }
 }
 
-impl fmt::Display for Username {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Username {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(d)?;
-        Self::parse(&raw).map_err(serde::de::Error::custom)
-    }
-}
+parsed_string_impls!(Username, display);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::validation::Rule;
 
     #[test]
     fn rules_are_named() {

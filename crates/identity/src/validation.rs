@@ -18,7 +18,8 @@ pub enum Rule {
         /// The maximum length.
         max: usize,
     },
-    /// Contains a control character (C0, C1 or DEL).
+    /// Contains a control character (C0, C1 or DEL) or, in free-text names,
+    /// a bidirectional formatting character.
     ControlCharacter,
     /// Contains a character outside the field's alphabet.
     InvalidCharacter,
@@ -97,6 +98,63 @@ impl InvalidInput {
     }
 }
 
+/// Implements `Deserialize` through `$ty::parse` (so deserialized values are
+/// valid by construction) and, with `display`, `Display` through `as_str`.
+macro_rules! parsed_string_impls {
+    ($ty:ident) => {
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = <String as serde::Deserialize>::deserialize(d)?;
+                Self::parse(&raw).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+    ($ty:ident, display) => {
+        parsed_string_impls!($ty);
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use parsed_string_impls;
+
+/// Checks a handle (username, slug): ASCII letters, digits and the
+/// `extra` punctuation only, `min..=max` characters, starting and ending
+/// with a letter or digit. Returns it lower-cased.
+pub(crate) fn parse_handle(
+    field: &'static str,
+    raw: &str,
+    extra: &[char],
+    min: usize,
+    max: usize,
+) -> Result<String, InvalidInput> {
+    let err = |rule| InvalidInput::new(field, rule);
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(err(Rule::Required));
+    }
+    if !trimmed
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || extra.contains(&c))
+    {
+        return Err(err(Rule::InvalidCharacter));
+    }
+    // All ASCII from here, so byte length is the character count.
+    if trimmed.len() < min {
+        return Err(err(Rule::TooShort { min }));
+    }
+    if trimmed.len() > max {
+        return Err(err(Rule::TooLong { max }));
+    }
+    let edge_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    if !edge_ok(trimmed.chars().next()) || !edge_ok(trimmed.chars().last()) {
+        return Err(err(Rule::MustStartAndEndAlphanumeric));
+    }
+    Ok(trimmed.to_ascii_lowercase())
+}
+
 /// Trims `raw` and checks the rules every free-text name shares: not empty,
 /// at most `max` code points, no control characters.
 pub(crate) fn clean_text(
@@ -111,8 +169,19 @@ pub(crate) fn clean_text(
     if trimmed.chars().count() > max {
         return Err(InvalidInput::new(field, Rule::TooLong { max }));
     }
-    if trimmed.chars().any(char::is_control) {
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() || is_bidi_control(c))
+    {
         return Err(InvalidInput::new(field, Rule::ControlCharacter));
     }
     Ok(trimmed.to_owned())
+}
+
+/// Bidirectional embeddings, overrides and isolates (U+202A–U+202E,
+/// U+2066–U+2069): invisible, they reorder the text around them, so a name
+/// could render as another user's in admin consoles and audit views
+/// (CVE-2021-42574, "Trojan Source"). Marks (U+200E/F) are harmless.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }

@@ -101,27 +101,56 @@ struct UserAccess {
     other_workspaces: u32,
     /// Holds Owner at organization scope and is active.
     owner: bool,
-    /// Workspaces with their own grants, with the org-admin set folded in.
-    workspaces: Box<[(WorkspaceId, u32)]>,
+    /// How many of `inline` are used.
+    inline_len: u8,
+    /// More workspace entries live in [`CheckIndex::overflow`].
+    overflowed: bool,
+    /// Workspaces with their own grants as (workspace number, set slot),
+    /// the org-admin set folded in. Stored in the hash table's own bucket so
+    /// a check touches one cache line run, not a second heap allocation.
+    inline: [WorkspaceEntry; INLINE_WORKSPACES],
 }
 
+/// A workspace entry of a user: (workspace number, set slot).
+type WorkspaceEntry = (u32, u32);
+
+/// Workspace entries kept inline per (user, organization): users hold a
+/// handful of workspace roles (direct plus via groups); more spill over.
+const INLINE_WORKSPACES: usize = 6;
+
+impl UserAccess {
+    fn entries(&self) -> &[WorkspaceEntry] {
+        self.inline
+            .get(..usize::from(self.inline_len))
+            .unwrap_or_default()
+    }
+}
+
+/// Per-organization bookkeeping, off the check path.
 #[derive(Debug, Clone, Default)]
-struct OrgAccess {
+struct OrgState {
     version: u64,
-    users: FastMap<UserId, UserAccess>,
     owners: usize,
 }
 
-/// The compiled, read-only part of an [`AccessIndex`]: per organization, per
-/// user, a slot for the organization set, per-workspace slots and the
-/// "org admin ⇒ every workspace" slot.
+/// The compiled, read-only part of an [`AccessIndex`]: per (user,
+/// organization), a slot for the organization set, per-workspace slots and
+/// the "org admin ⇒ every workspace" slot.
 ///
-/// A check is two hash lookups (a handful of organizations, then the user),
-/// a scan of the user's few workspace entries and a bit test: its cost does
-/// not depend on how many users, groups or grants the organization has.
+/// A check is one hash lookup on (organization, user); at workspace scope
+/// also the workspace's number from a small table (one entry per
+/// workspace), then a scan of the user's few inline workspace entries and a
+/// bit test. Its cost does not depend on how many users, groups or grants
+/// the organization has.
 #[derive(Debug, Clone)]
 pub struct CheckIndex {
-    orgs: FastMap<OrgId, OrgAccess>,
+    users: FastMap<(OrgId, UserId), UserAccess>,
+    /// Workspace entries beyond [`INLINE_WORKSPACES`].
+    overflow: FastMap<(OrgId, UserId), Box<[WorkspaceEntry]>>,
+    /// Workspace ids numbered densely, so an entry is 8 bytes. Numbers are
+    /// never reused; there is one per workspace that ever held a grant.
+    workspace_numbers: FastMap<WorkspaceId, u32>,
+    orgs: FastMap<OrgId, OrgState>,
     sets: SetTable,
 }
 
@@ -131,50 +160,49 @@ impl CheckIndex {
     /// denied (SECURITY.md 24).
     #[inline]
     pub fn check(&self, user: UserId, permission: PermissionId, scope: Scope) -> bool {
-        let Some(access) = self
-            .orgs
-            .get(&scope.org())
-            .and_then(|org| org.users.get(&user))
-        else {
+        let Some(access) = self.users.get(&(scope.org(), user)) else {
             return false;
         };
-        let slot = match scope {
-            Scope::Organization(_) => access.org,
-            Scope::Workspace(_, ws) => access
-                .workspaces
-                .iter()
-                .find(|(w, _)| *w == ws)
-                .map_or(access.other_workspaces, |(_, slot)| *slot),
-        };
+        let slot = self.slot(access, user, scope);
         self.sets.contains(slot, permission)
+    }
+
+    #[inline]
+    fn slot(&self, access: &UserAccess, user: UserId, scope: Scope) -> u32 {
+        let Scope::Workspace(org, ws) = scope else {
+            return access.org;
+        };
+        // A workspace no grant ever named (e.g. created later) has no
+        // number: only the org-admin slot applies there.
+        let Some(number) = self.workspace_numbers.get(&ws) else {
+            return access.other_workspaces;
+        };
+        if let Some((_, slot)) = access.entries().iter().find(|(w, _)| w == number) {
+            return *slot;
+        }
+        if access.overflowed
+            && let Some((_, slot)) = self
+                .overflow
+                .get(&(org, user))
+                .and_then(|more| more.iter().find(|(w, _)| w == number))
+        {
+            return *slot;
+        }
+        access.other_workspaces
     }
 
     /// Every permission `user` holds at `scope`.
     pub fn permissions(&self, user: UserId, scope: Scope) -> PermissionSet {
-        let Some(access) = self
-            .orgs
-            .get(&scope.org())
-            .and_then(|org| org.users.get(&user))
-        else {
+        let Some(access) = self.users.get(&(scope.org(), user)) else {
             return PermissionSet::new();
         };
-        let slot = match scope {
-            Scope::Organization(_) => access.org,
-            Scope::Workspace(_, ws) => access
-                .workspaces
-                .iter()
-                .find(|(w, _)| *w == ws)
-                .map_or(access.other_workspaces, |(_, slot)| *slot),
-        };
+        let slot = self.slot(access, user, scope);
         self.sets.get(slot)
     }
 
     /// Whether `user` is an active Owner of `org`.
     pub fn is_owner(&self, user: UserId, org: OrgId) -> bool {
-        self.orgs
-            .get(&org)
-            .and_then(|o| o.users.get(&user))
-            .is_some_and(|a| a.owner)
+        self.users.get(&(org, user)).is_some_and(|a| a.owner)
     }
 
     /// The organization's version: it grows on every change that touches
@@ -191,7 +219,7 @@ impl CheckIndex {
 
     /// Number of (user, organization) entries.
     pub fn entries(&self) -> usize {
-        self.orgs.values().map(|o| o.users.len()).sum()
+        self.users.len()
     }
 }
 
@@ -340,6 +368,9 @@ impl AccessIndex {
         Self {
             admin: catalogue.builtin_permissions(BuiltinRole::Admin),
             compiled: CheckIndex {
+                users: FastMap::default(),
+                overflow: FastMap::default(),
+                workspace_numbers: FastMap::default(),
                 orgs: FastMap::default(),
                 sets: SetTable::new(catalogue.len()),
             },
@@ -905,7 +936,6 @@ impl AccessIndex {
                 }
             }
         }
-        let entry = self.compiled.orgs.entry(org).or_default();
         let previous = if any {
             let sets = &mut self.compiled.sets;
             let other = if org_admin {
@@ -913,27 +943,43 @@ impl AccessIndex {
             } else {
                 EMPTY_SET
             };
-            let workspaces = workspaces
-                .into_iter()
-                .map(|(ws, mut set)| {
-                    if org_admin {
-                        set.union_with(&self.admin);
-                    }
-                    (ws, sets.intern(&set))
-                })
-                .collect();
-            entry.users.insert(
-                user,
+            let mut entries: Vec<WorkspaceEntry> = Vec::with_capacity(workspaces.len());
+            for (ws, mut set) in workspaces {
+                if org_admin {
+                    set.union_with(&self.admin);
+                }
+                let next = u32::try_from(self.compiled.workspace_numbers.len()).unwrap_or(u32::MAX);
+                let number = *self.compiled.workspace_numbers.entry(ws).or_insert(next);
+                entries.push((number, sets.intern(&set)));
+            }
+            let mut inline = [(0, 0); INLINE_WORKSPACES];
+            let inline_len = entries.len().min(INLINE_WORKSPACES);
+            for (dst, src) in inline.iter_mut().zip(&entries) {
+                *dst = *src;
+            }
+            let rest = entries.get(INLINE_WORKSPACES..).unwrap_or_default();
+            let overflowed = !rest.is_empty();
+            if overflowed {
+                self.compiled.overflow.insert((org, user), rest.into());
+            } else {
+                self.compiled.overflow.remove(&(org, user));
+            }
+            self.compiled.users.insert(
+                (org, user),
                 UserAccess {
                     org: sets.intern(&org_set),
                     other_workspaces: other,
                     owner,
-                    workspaces,
+                    inline_len: u8::try_from(inline_len).unwrap_or(u8::MAX),
+                    overflowed,
+                    inline,
                 },
             )
         } else {
-            entry.users.remove(&user)
+            self.compiled.overflow.remove(&(org, user));
+            self.compiled.users.remove(&(org, user))
         };
+        let entry = self.compiled.orgs.entry(org).or_default();
         let was_owner = previous.is_some_and(|p| p.owner);
         match (was_owner, owner) {
             (false, true) => entry.owners += 1,
@@ -1135,6 +1181,62 @@ mod tests {
         assert_eq!(index.explain(u, invite, scope).effect, Effect::Deny);
         index.apply(Change::Reactivate(u)).unwrap();
         assert!(index.check(u, invite, scope));
+    }
+
+    #[test]
+    fn users_with_many_workspace_roles_spill_over_and_stay_exact() {
+        let mut index = AccessIndex::new(Catalogue::new());
+        let (o, u, g) = (org(1), uid(1), group(1));
+        let approve = index.catalogue().id("requests.approve").unwrap();
+        let create = index.catalogue().id("requests.create").unwrap();
+        for w in 0..10 {
+            let role = if w % 2 == 0 {
+                BuiltinRole::Approver
+            } else {
+                BuiltinRole::Requester
+            };
+            index
+                .apply(grant(Grantee::User(u), Scope::Workspace(o, ws(w)), role))
+                .unwrap();
+        }
+        index
+            .apply(grant(
+                Grantee::Group(g),
+                Scope::Workspace(o, ws(9)),
+                BuiltinRole::Approver,
+            ))
+            .unwrap();
+        index
+            .apply(Change::AddMember(CollectiveMember {
+                collective: Collective::Group(g),
+                org: o,
+                user: u,
+            }))
+            .unwrap();
+        for w in 0..10 {
+            let scope = Scope::Workspace(o, ws(w));
+            assert_eq!(
+                index.check(u, approve, scope),
+                w % 2 == 0 || w == 9,
+                "ws {w}"
+            );
+            assert_eq!(index.check(u, create, scope), w % 2 == 1, "ws {w}");
+        }
+        assert!(!index.check(u, create, Scope::Workspace(o, ws(10))));
+        for w in 0..10 {
+            index
+                .apply(Change::Revoke {
+                    grantee: Grantee::User(u),
+                    scope: Scope::Workspace(o, ws(w)),
+                })
+                .unwrap();
+        }
+        assert!(
+            index.check(u, approve, Scope::Workspace(o, ws(9))),
+            "still via the group"
+        );
+        assert!(!index.check(u, approve, Scope::Workspace(o, ws(8))));
+        assert!(index.check_index().overflow.is_empty(), "spill-over freed");
     }
 
     #[test]

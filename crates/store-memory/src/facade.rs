@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use iamkit::{
-    AccessRequest, AccessRequestRepository, MessageId, OutboxRecord, OutboxRepository,
-    PasswordRepository, RequestStatus, ServiceAccount, ServiceAccountRepository,
+    AccessRequest, AccessRequestRepository, AuthzVersionRepository, MessageId, OutboxRecord,
+    OutboxRepository, PasswordRepository, RequestStatus, ServiceAccount, ServiceAccountRepository,
 };
 use iamkit_credentials::PasswordHash;
 use iamkit_identity::{AccessRequestId, OrgId, UserId};
@@ -20,6 +20,7 @@ pub(crate) struct FacadeState {
     outbox: OrdMap<MessageId, OutboxRecord>,
     requests: OrdMap<AccessRequestId, AccessRequest>,
     service_accounts: OrdMap<UserId, ServiceAccount>,
+    authz_versions: HashMap<OrgId, u64>,
 }
 
 impl PasswordRepository for MemoryTx {
@@ -160,5 +161,24 @@ impl ServiceAccountRepository for MemoryTx {
             .filter(|a| a.org == org)
             .cloned()
             .collect())
+    }
+}
+
+impl AuthzVersionRepository for MemoryTx {
+    async fn get_authz_version(&mut self, org: OrgId) -> Result<u64, StoreError> {
+        Ok(self
+            .state
+            .facade
+            .authz_versions
+            .get(&org)
+            .copied()
+            .unwrap_or(0))
+    }
+
+    async fn bump_authz_version(&mut self, org: OrgId) -> Result<u64, StoreError> {
+        let versions = &mut self.state.facade.authz_versions;
+        let next = versions.get(&org).copied().unwrap_or(0).saturating_add(1);
+        versions.insert(org, next);
+        Ok(next)
     }
 }

@@ -19,6 +19,8 @@ use iamkit_store_api::ErrorKind;
 use crate::fixtures::Fixture;
 
 const RACERS: usize = 32;
+/// Retries of a conflicting transaction before a case gives up.
+const MAX_RETRIES: usize = 1000;
 
 fn user(f: &mut Fixture) -> UserId {
     let now = f.now();
@@ -690,6 +692,46 @@ pub async fn concurrent_accepts_of_one_totp_step_one_wins<S: Store>(store: S) {
     assert_eq!(wins, 1, "one code, one login");
 }
 
+/// 32 concurrent confirmations of one pending enrolment: exactly one
+/// confirms it, and the step it recorded is the one stored (SECURITY.md 14:
+/// the enrolment code counts as used).
+pub async fn concurrent_confirms_of_one_enrolment_one_wins<S: Store>(store: S) {
+    let mut f = Fixture::default();
+    let alice = user(&mut f);
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_totp(enrollment(&mut f, alice))
+        .await
+        .expect("insert");
+    tx.commit().await.expect("commit");
+    let now = f.now();
+    let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
+    let mut tasks = Vec::new();
+    for i in 0..RACERS as u64 {
+        let store = store.clone();
+        let barrier = Arc::clone(&barrier);
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let mut tx = store.begin().await?;
+            let won = tx.confirm_totp(alice, 100 + i, now).await?;
+            tx.commit().await?;
+            Ok::<_, iamkit_store_api::StoreError>(won.then_some(100 + i))
+        }));
+    }
+    let mut winners = Vec::new();
+    for task in tasks {
+        match task.await.expect("task") {
+            Ok(Some(step)) => winners.push(step),
+            Ok(None) => {}
+            Err(e) => assert_eq!(e.kind(), &ErrorKind::Conflict),
+        }
+    }
+    assert_eq!(winners.len(), 1, "one enrolment, one confirmation");
+    let mut tx = store.begin().await.expect("begin");
+    let stored = tx.get_totp(alice).await.expect("get").expect("kept");
+    assert_eq!(stored.confirmed_at, Some(now));
+    assert_eq!(stored.last_step, winners.first().copied());
+}
+
 /// Recovery codes: each is consumable once; regenerating replaces every
 /// earlier code; codes are per user; delete removes them.
 pub async fn recovery_codes_contract<S: Store>(store: S) {
@@ -848,8 +890,10 @@ pub async fn concurrent_failures_are_all_counted<S: Store>(store: S) {
         let barrier = Arc::clone(&barrier);
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
-            // Retry on conflict: every attempt must end up counted.
-            loop {
+            // Retry on conflict: every attempt must end up counted. Bounded,
+            // so an adapter that always conflicts fails the case instead of
+            // hanging it.
+            for _ in 0..MAX_RETRIES {
                 let mut tx = store.begin().await.expect("begin");
                 let counted = tx.record_throttle_failure(alice, &config, now).await;
                 match counted {
@@ -860,6 +904,7 @@ pub async fn concurrent_failures_are_all_counted<S: Store>(store: S) {
                     Err(e) => assert_eq!(e.kind(), &ErrorKind::Conflict),
                 }
             }
+            panic!("a failed attempt was still not counted after {MAX_RETRIES} conflicts");
         }));
     }
     for task in tasks {

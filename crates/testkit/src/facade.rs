@@ -4,8 +4,9 @@
 use chrono::Duration;
 use iamkit::credentials::{Argon2Params, NewPassword, Password, PasswordContext, PasswordPolicy};
 use iamkit::{
-    AccessRequest, AccessRequestRepository, MessageId, MessageKind, OutboxRecord, OutboxRepository,
-    PasswordRepository, RequestStatus, RequestedChange, ServiceAccount, ServiceAccountRepository,
+    AccessRequest, AccessRequestRepository, AuthzVersionRepository, MessageId, MessageKind,
+    OutboxRecord, OutboxRepository, PasswordRepository, RequestStatus, RequestedChange,
+    ServiceAccount, ServiceAccountRepository,
 };
 use iamkit::{Store, Transaction};
 use iamkit_credentials::PasswordHasher;
@@ -218,4 +219,24 @@ pub async fn service_accounts_contract<S: Store>(store: S) {
         tx.list_service_accounts(org).await.expect("list"),
         vec![bot]
     );
+}
+
+/// Versions start at 0, rise by one per committed bump, per organization,
+/// and a rolled-back bump leaves no trace.
+pub async fn authz_versions_contract<S: Store>(store: S) {
+    let mut f = Fixture::new(46);
+    let now = f.now();
+    let org = OrgId::generate(now, f.rng());
+    let other = OrgId::generate(now, f.rng());
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(tx.get_authz_version(org).await.expect("get"), 0);
+    assert_eq!(tx.bump_authz_version(org).await.expect("bump"), 1);
+    assert_eq!(tx.bump_authz_version(org).await.expect("bump"), 2);
+    tx.commit().await.expect("commit");
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(tx.bump_authz_version(org).await.expect("bump"), 3);
+    tx.rollback().await.expect("rollback");
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(tx.get_authz_version(org).await.expect("get"), 2);
+    assert_eq!(tx.get_authz_version(other).await.expect("get"), 0);
 }

@@ -364,6 +364,64 @@ pub async fn names_are_unique_within_an_organization<S: Store>(store: S) {
     assert_eq!(names, ["Prod", "Staging"]);
 }
 
+/// Renames and deletes of workspaces, groups and teams: an unknown id is
+/// `NotFound`, a rename onto a name taken in the organization is the
+/// insert's unique violation and changes nothing, and a delete removes the
+/// record and frees its name.
+pub async fn renames_and_deletes_keep_names_unique<S: Store>(store: S) {
+    let mut f = Fixture::default();
+    let acme = f.org("acme");
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_organization(&acme).await.expect("org");
+
+    let prod = f.workspace(acme.id, "Prod");
+    let mut staging = f.workspace(acme.id, "Staging");
+    tx.insert_workspace(&prod).await.expect("ws");
+    tx.insert_workspace(&staging).await.expect("ws");
+    assert_not_found(tx.update_workspace(&f.workspace(acme.id, "Ghost")).await);
+    assert_not_found(tx.delete_workspace(f.workspace(acme.id, "Ghost").id).await);
+    let original = staging.clone();
+    staging.name = Name::parse("PROD").expect("valid");
+    assert_unique(tx.update_workspace(&staging).await, "workspaces_name");
+    assert_eq!(
+        tx.get_workspace(staging.id).await.expect("get"),
+        Some(original),
+        "a failed rename changes nothing"
+    );
+    tx.delete_workspace(prod.id).await.expect("delete");
+    assert_eq!(tx.get_workspace(prod.id).await.expect("get"), None);
+    assert_not_found(tx.delete_workspace(prod.id).await);
+    tx.update_workspace(&staging)
+        .await
+        .expect("the deleted workspace's name is free");
+
+    let platform = f.group(acme.id, "Platform");
+    let mut infra = f.group(acme.id, "Infra");
+    tx.insert_group(&platform).await.expect("group");
+    tx.insert_group(&infra).await.expect("group");
+    assert_not_found(tx.update_group(&f.group(acme.id, "Ghost")).await);
+    infra.name = Name::parse("platform").expect("valid");
+    assert_unique(tx.update_group(&infra).await, "groups_name");
+    tx.delete_group(platform.id).await.expect("delete");
+    assert_eq!(tx.get_group(platform.id).await.expect("get"), None);
+    tx.update_group(&infra)
+        .await
+        .expect("the deleted group's name is free");
+
+    let core = f.team(acme.id, "Core");
+    let mut web = f.team(acme.id, "Web");
+    tx.insert_team(&core).await.expect("team");
+    tx.insert_team(&web).await.expect("team");
+    web.name = Name::parse("CORE").expect("valid");
+    assert_unique(tx.update_team(&web).await, "teams_name");
+    tx.delete_team(core.id).await.expect("delete");
+    assert_eq!(tx.get_team(core.id).await.expect("get"), None);
+    assert_not_found(tx.delete_team(core.id).await);
+    tx.update_team(&web)
+        .await
+        .expect("the deleted team's name is free");
+}
+
 /// Membership MUSTs: existence checks, uniqueness, update, delete, listing,
 /// department clearing.
 pub async fn memberships_contract<S: Store>(store: S) {

@@ -52,6 +52,7 @@ macro_rules! conformance_tests {
                 concurrent_inserts_of_one_username_one_wins,
                 organization_slug_is_unique,
                 names_are_unique_within_an_organization,
+                renames_and_deletes_keep_names_unique,
                 memberships_contract,
                 group_membership_contract,
                 team_membership_contract,
@@ -80,6 +81,7 @@ macro_rules! conformance_tests {
                 api_keys_contract,
                 totp_contract,
                 concurrent_accepts_of_one_totp_step_one_wins,
+                concurrent_confirms_of_one_enrolment_one_wins,
                 recovery_codes_contract,
                 concurrent_consumes_of_one_recovery_code_one_wins,
                 throttle_contract,
@@ -100,6 +102,7 @@ macro_rules! conformance_tests {
                 outbox_rolls_back_with_the_workflow,
                 access_requests_are_decided_once,
                 service_accounts_contract,
+                authz_versions_contract,
             }
         }
     };
