@@ -2,13 +2,13 @@
 //! validated configuration types.
 
 use iamkit_credentials::{
-    Argon2Params, PasswordPolicy, SessionConfig, ThrottleConfig, TokenConfig,
+    Argon2Params, PasswordPolicy, SessionConfig, ThrottleConfig, TokenConfig, TotpConfig,
 };
 
 /// Everything tunable. `Default` follows SECURITY.md: OWASP argon2id
 /// parameters, NIST password lengths, 48 h invitations, 24 h admin resets,
 /// 10 failures before a lockout.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// Lifetimes of invitation, reset and verification links.
     pub tokens: TokenConfig,
@@ -20,4 +20,21 @@ pub struct Config {
     pub sessions: SessionConfig,
     /// Failed-attempt limit and lockout.
     pub throttle: ThrottleConfig,
+    /// TOTP issuer (shown in authenticator apps), algorithm, digits and
+    /// step. Default: issuer "iamkit", SHA1, 6 digits, 30 s — what every
+    /// authenticator app supports (RFC 6238).
+    pub totp: TotpConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            tokens: TokenConfig::default(),
+            password_policy: PasswordPolicy::default(),
+            argon2: Argon2Params::default(),
+            sessions: SessionConfig::default(),
+            throttle: ThrottleConfig::default(),
+            totp: TotpConfig::new("iamkit"),
+        }
+    }
 }

@@ -124,6 +124,9 @@ pub enum Conflict {
         /// How many grants use it.
         grants: usize,
     },
+    /// Two-factor authentication is already on (disable it to re-enrol).
+    #[error("two-factor authentication already enabled")]
+    TwoFactorEnabled,
 }
 
 /// Result of a facade call.

@@ -435,9 +435,9 @@ impl<S: Store> Iam<S> {
         target: Target,
     ) -> Flow<Authorized> {
         let org = scope.org();
-        if tx.get_organization(org).await?.is_none() {
+        let Some(organization) = tx.get_organization(org).await? else {
             return Err(Error::NotFound.into());
-        }
+        };
         let denied = |reason: DenialReason, error: Error| {
             Failure::Denied(Box::new(Denial {
                 org,
@@ -466,6 +466,14 @@ impl<S: Store> Iam<S> {
                 }
                 if tx.get_membership(org, *user).await?.is_none() {
                     return Err(denied(DenialReason::OtherOrganization, Error::NotFound));
+                }
+                // SECURITY.md 19: under org-wide enforcement a member without
+                // a confirmed second factor can do nothing but enrol (which
+                // is self-service and needs no permission).
+                if organization.settings.require_two_factor
+                    && !crate::two_factor::has_two_factor(tx, *user).await?
+                {
+                    return Err(denied(DenialReason::SecondFactorRequired, forbidden()));
                 }
                 let index = self.load_index(tx, org).await?;
                 if index.is_deactivated(*user) {

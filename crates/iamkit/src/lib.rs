@@ -12,17 +12,21 @@ mod custom_roles;
 mod deactivation;
 mod deletion;
 mod directory;
+mod email_verification;
 mod error;
 mod groups;
 mod iam;
 mod invitations;
 mod outbox;
+mod password_reset;
 mod passwords;
 mod profiles;
 mod roles;
+mod self_service;
 mod service_accounts;
 mod sessions;
 mod store;
+mod two_factor;
 mod workspaces;
 
 pub use access_requests::{AccessRequest, AccessRequestRepository, RequestStatus, RequestedChange};
@@ -35,6 +39,7 @@ pub use config::Config;
 pub use custom_roles::RoleSpec;
 pub use deletion::{LinkedData, LinkedRecord};
 pub use directory::{ActivityLine, RECENT_ACTIVITY, UserDetail};
+pub use email_verification::PendingEmailRepository;
 pub use error::{Conflict, Error, Result};
 pub use iam::{Iam, IamBuilder};
 pub use invitations::{Invited, Placement};
@@ -43,8 +48,9 @@ pub use outbox::{
 };
 pub use passwords::PasswordRepository;
 pub use profiles::ProfileUpdate;
+pub use self_service::SessionSummary;
 pub use service_accounts::{SERVICE_ACCOUNT_DOMAIN, ServiceAccount, ServiceAccountRepository};
-pub use sessions::SignedIn;
+pub use sessions::{SignedIn, TOUCH_GRANULARITY};
 pub use store::{Store, Transaction};
 
 /// The audit domain: events, the hash chain, queries, export.

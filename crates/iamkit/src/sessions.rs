@@ -14,6 +14,10 @@ use crate::iam::{Iam, os_rng};
 use crate::store::repositories::*;
 use crate::store::{Store, Transaction};
 
+/// How stale a session's `last_seen_at` (or a key's `last_used_at`) may
+/// get before a request records it again.
+pub const TOUCH_GRANULARITY: chrono::Duration = chrono::Duration::seconds(60);
+
 /// A successful sign-in: the session token to hand to the client once.
 pub struct SignedIn {
     /// The session.
@@ -22,6 +26,14 @@ pub struct SignedIn {
     pub user: UserId,
     /// The token (`iamk_ses_...`); shown once, stored only as a hash.
     pub token: SecretString,
+    /// The account has 2FA: the session authorizes nothing until
+    /// [`Iam::complete_sign_in_with_totp`] or
+    /// [`Iam::complete_sign_in_with_recovery_code`] (SECURITY.md 17).
+    pub second_factor_required: bool,
+    /// An organization of the user requires 2FA and the user has none:
+    /// the session can only enrol ([`Iam::begin_totp_enrolment`]) until
+    /// then (SECURITY.md 19).
+    pub enrolment_required: bool,
 }
 
 impl std::fmt::Debug for SignedIn {
@@ -30,6 +42,8 @@ impl std::fmt::Debug for SignedIn {
             .field("session", &self.session)
             .field("user", &self.user)
             .field("token", &self.token)
+            .field("second_factor_required", &self.second_factor_required)
+            .field("enrolment_required", &self.enrolment_required)
             .finish()
     }
 }
@@ -136,16 +150,24 @@ impl<S: Store> Iam<S> {
             tx.set_password_hash(user.id, &fresh).await?;
         }
         tx.reset_throttle(user.id).await?;
-        user.last_sign_in_at = Some(now);
-        tx.update_user(&user).await?;
-        let (session, token) = Session::start(
-            user.id,
-            None,
-            SessionState::Full,
-            client,
-            now,
-            &mut os_rng(),
-        );
+        let has_totp = crate::two_factor::has_two_factor(&mut tx, user.id).await?;
+        let mut enrolment_required = false;
+        if !has_totp {
+            for org in &orgs {
+                enrolment_required |= tx
+                    .get_organization(*org)
+                    .await?
+                    .is_some_and(|o| o.settings.require_two_factor);
+            }
+        }
+        let state = if has_totp {
+            SessionState::MfaPending
+        } else {
+            user.last_sign_in_at = Some(now);
+            tx.update_user(&user).await?;
+            SessionState::Full
+        };
+        let (session, token) = Session::start(user.id, None, state, client, now, &mut os_rng());
         let session_id = session.id;
         tx.insert_session(session).await?;
         let actor = Actor {
@@ -154,23 +176,28 @@ impl<S: Store> Iam<S> {
                 session: session_id,
             },
         };
-        for org in &orgs {
-            self.audit(
-                &mut tx,
-                *org,
-                &actor,
-                Action::SignedIn {
-                    method: SignInMethod::Password,
-                },
-                Target::User(user.id),
-            )
-            .await?;
+        // With a second factor the sign-in is audited when it completes.
+        if !has_totp {
+            for org in &orgs {
+                self.audit(
+                    &mut tx,
+                    *org,
+                    &actor,
+                    Action::SignedIn {
+                        method: SignInMethod::Password,
+                    },
+                    Target::User(user.id),
+                )
+                .await?;
+            }
         }
         tx.commit().await?;
         Ok(SignedIn {
             session: session_id,
             user: user.id,
             token: token.to_text(),
+            second_factor_required: has_totp,
+            enrolment_required,
         })
     }
 
@@ -198,8 +225,15 @@ impl<S: Store> Iam<S> {
         if !active {
             return Err(Error::InvalidCredentials);
         }
-        tx.touch_session(session_id, now).await?;
-        tx.commit().await?;
+        // Activity is recorded at most once per TOUCH_GRANULARITY: the idle
+        // timeout (minutes to hours) needs no finer clock, and a read-only
+        // request then costs no write.
+        if now - session.last_seen_at >= TOUCH_GRANULARITY {
+            tx.touch_session(session_id, now).await?;
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
         Ok(Actor {
             kind: ActorKind::User {
                 user: session.user,
@@ -234,8 +268,15 @@ impl<S: Store> Iam<S> {
         if !creator_active || tx.get_organization(workspace.org).await?.is_none() {
             return Err(Error::InvalidCredentials);
         }
-        tx.touch_api_key(id, now).await?;
-        tx.commit().await?;
+        if record
+            .last_used_at
+            .is_none_or(|at| now - at >= TOUCH_GRANULARITY)
+        {
+            tx.touch_api_key(id, now).await?;
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
         Ok(Actor {
             kind: ActorKind::ApiKey {
                 key: id,

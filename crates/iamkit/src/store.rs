@@ -16,6 +16,7 @@ use iamkit_store_api::StoreError;
 
 use crate::access_requests::AccessRequestRepository;
 use crate::authorization::AuthzVersionRepository;
+use crate::email_verification::PendingEmailRepository;
 use crate::outbox::OutboxRepository;
 use crate::passwords::PasswordRepository;
 use crate::service_accounts::ServiceAccountRepository;
@@ -58,6 +59,7 @@ pub trait Transaction:
     + GrantRepository
     + PasswordRepository
     + OutboxRepository
+    + PendingEmailRepository
     + AccessRequestRepository
     + ServiceAccountRepository
     + AuthzVersionRepository

@@ -4,10 +4,11 @@
 use chrono::{DateTime, Utc};
 use iamkit::{
     AccessRequest, AccessRequestRepository, AuthzVersionRepository, MessageId, OutboxRecord,
-    OutboxRepository, PasswordRepository, RequestStatus, ServiceAccount, ServiceAccountRepository,
+    OutboxRepository, PasswordRepository, PendingEmailRepository, RequestStatus, ServiceAccount,
+    ServiceAccountRepository,
 };
-use iamkit_credentials::PasswordHash;
-use iamkit_identity::{AccessRequestId, OrgId, UserId};
+use iamkit_credentials::{PasswordHash, TokenId};
+use iamkit_identity::{AccessRequestId, Email, OrgId, UserId};
 use iamkit_store_api::StoreError;
 use imbl::{HashMap, OrdMap};
 
@@ -21,6 +22,7 @@ pub(crate) struct FacadeState {
     requests: OrdMap<AccessRequestId, AccessRequest>,
     service_accounts: OrdMap<UserId, ServiceAccount>,
     authz_versions: HashMap<OrgId, u64>,
+    pending_emails: HashMap<TokenId, (UserId, Email)>,
 }
 
 impl PasswordRepository for MemoryTx {
@@ -180,5 +182,27 @@ impl AuthzVersionRepository for MemoryTx {
         let next = versions.get(&org).copied().unwrap_or(0).saturating_add(1);
         versions.insert(org, next);
         Ok(next)
+    }
+}
+
+impl PendingEmailRepository for MemoryTx {
+    async fn insert_pending_email(
+        &mut self,
+        token: TokenId,
+        user: UserId,
+        email: &Email,
+    ) -> Result<(), StoreError> {
+        self.state
+            .facade
+            .pending_emails
+            .insert(token, (user, email.clone()));
+        Ok(())
+    }
+
+    async fn get_pending_email(
+        &mut self,
+        token: TokenId,
+    ) -> Result<Option<(UserId, Email)>, StoreError> {
+        Ok(self.state.facade.pending_emails.get(&token).cloned())
     }
 }

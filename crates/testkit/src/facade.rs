@@ -5,8 +5,8 @@ use chrono::Duration;
 use iamkit::credentials::{Argon2Params, NewPassword, Password, PasswordContext, PasswordPolicy};
 use iamkit::{
     AccessRequest, AccessRequestRepository, AuthzVersionRepository, MessageId, MessageKind,
-    OutboxRecord, OutboxRepository, PasswordRepository, RequestStatus, RequestedChange,
-    ServiceAccount, ServiceAccountRepository,
+    OutboxRecord, OutboxRepository, PasswordRepository, PendingEmailRepository, RequestStatus,
+    RequestedChange, ServiceAccount, ServiceAccountRepository,
 };
 use iamkit::{Store, Transaction};
 use iamkit_credentials::PasswordHasher;
@@ -239,4 +239,31 @@ pub async fn authz_versions_contract<S: Store>(store: S) {
     let mut tx = store.begin().await.expect("begin");
     assert_eq!(tx.get_authz_version(org).await.expect("get"), 2);
     assert_eq!(tx.get_authz_version(other).await.expect("get"), 0);
+}
+
+/// A pending email change is found by its token, commits and rolls back
+/// with the transaction, and an unknown token has none.
+pub async fn pending_emails_contract<S: Store>(store: S) {
+    let mut f = Fixture::new(47);
+    let user = UserId::generate(f.now(), f.rng());
+    let token = iamkit_credentials::TokenId::generate(f.now(), f.rng());
+    let other = iamkit_credentials::TokenId::generate(f.now(), f.rng());
+    let email = Email::parse("ada.new@example.com").expect("email");
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_pending_email(other, user, &email)
+        .await
+        .expect("insert");
+    tx.rollback().await.expect("rollback");
+    let mut tx = store.begin().await.expect("begin");
+    assert!(tx.get_pending_email(other).await.expect("get").is_none());
+    tx.insert_pending_email(token, user, &email)
+        .await
+        .expect("insert");
+    tx.commit().await.expect("commit");
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(
+        tx.get_pending_email(token).await.expect("get"),
+        Some((user, email))
+    );
+    assert!(tx.get_pending_email(other).await.expect("get").is_none());
 }

@@ -103,6 +103,7 @@ macro_rules! conformance_tests {
                 access_requests_are_decided_once,
                 service_accounts_contract,
                 authz_versions_contract,
+                pending_emails_contract,
             }
         }
     };

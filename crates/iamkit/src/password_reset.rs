@@ -1,0 +1,249 @@
+//! Passwords after sign-up: change (knowing the current one), reset by an
+//! admin's link, and self-service reset from the sign-in page.
+
+use iamkit_audit::{Action, ResetInitiator, SignInFailure, Target};
+use iamkit_credentials::{
+    Password, PasswordCheck, PasswordHash, PresentedSecret, SecretKind, SecretSealer as _, TokenId,
+    TokenKind, issue_token,
+};
+use iamkit_identity::{Email, OrgId, UserId};
+use iamkit_rbac::Scope;
+
+use crate::actor::Actor;
+use crate::error::{Error, Result};
+use crate::iam::{Flow, Iam, os_rng};
+use crate::outbox::MessageKind;
+use crate::store::repositories::*;
+use crate::store::{Store, Transaction};
+
+const UPDATE: &str = "users.update";
+
+impl<S: Store> Iam<S> {
+    /// Changes the actor's password: `current` must be right (throttled
+    /// like a sign-in, SECURITY.md 12) and `new` must pass the policy.
+    /// Every other session of the user ends; the current one stays
+    /// (SECURITY.md 21).
+    pub async fn change_password(
+        &self,
+        actor: &Actor,
+        current: &Password,
+        new: Password,
+    ) -> Result<()> {
+        let now = self.now();
+        let (user, stored, locked) = {
+            let mut tx = self.begin().await?;
+            let user = self.session_user(&mut tx, actor).await?;
+            let stored = tx.get_password_hash(user.id).await?;
+            let locked = tx.get_throttle(user.id).await?.check(now).is_err();
+            tx.rollback().await?;
+            (user, stored, locked)
+        };
+        let check = self
+            .inner
+            .hasher
+            .verify(current, if locked { None } else { stored.as_ref() });
+        if locked {
+            return Err(Error::InvalidCredentials);
+        }
+        if matches!(check, PasswordCheck::Invalid) {
+            self.count_failure(user.id, actor, Some(SignInFailure::WrongPassword))
+                .await?;
+            return Err(Error::InvalidCredentials);
+        }
+        let hash = self.hash_new_password(new, &user.email, &user.username)?;
+        let mut tx = self.begin().await?;
+        let outcome: Flow<()> = async {
+            let user = self.session_user(&mut tx, actor).await?;
+            tx.set_password_hash(user.id, &hash).await?;
+            tx.revoke_sessions_of(user.id, actor.session(), now).await?;
+            self.audit_in_orgs_of(&mut tx, user.id, actor, Action::PasswordChanged)
+                .await?;
+            Ok(())
+        }
+        .await;
+        self.finish(tx, actor, outcome).await
+    }
+
+    /// An admin sends `user` a reset link: valid 24 h (configurable), single
+    /// use, and any earlier unused reset link dies (SECURITY.md 5, 6).
+    /// Requires `users.update`. Only an ACTIVE account gets one (an invited
+    /// user needs the invitation resent; otherwise [`Error::NotFound`]); the
+    /// message goes out only to a verified address, like every
+    /// notification but invitations and verifications.
+    pub async fn send_password_reset(&self, actor: &Actor, org: OrgId, user: UserId) -> Result<()> {
+        let target = Target::User(user);
+        let mut tx = self.begin().await?;
+        let outcome: Flow<()> = async {
+            self.authorize(&mut tx, actor, UPDATE, Scope::Organization(org), target)
+                .await?;
+            let (account, _) = self.member(&mut tx, org, user).await?;
+            if !account.is_active() {
+                return Err(Error::NotFound.into());
+            }
+            self.send_link(
+                &mut tx,
+                Some(org),
+                &account,
+                TokenKind::PasswordReset { by_admin: true },
+                MessageKind::PasswordReset,
+            )
+            .await?;
+            self.audit(
+                &mut tx,
+                org,
+                actor,
+                Action::PasswordResetRequested {
+                    by: ResetInitiator::Admin,
+                },
+                target,
+            )
+            .await?;
+            Ok(())
+        }
+        .await;
+        self.finish(tx, actor, outcome).await
+    }
+
+    /// "Forgot password": queues a reset link (1 h, SECURITY.md 5) for the
+    /// active account with this email, if there is one. The answer is the
+    /// same `Ok(())` for an unknown, malformed, invited or deactivated
+    /// address, and the work is the same too — a token is issued and
+    /// sealed either way, only stored when it has an owner — so neither the
+    /// answer nor its timing tells whether an account exists
+    /// (SECURITY.md 28).
+    pub async fn request_password_reset(&self, email: &str) -> Result<()> {
+        let now = self.now();
+        let mut rng = os_rng();
+        let mut tx = self.begin().await?;
+        let account = match Email::parse(email) {
+            Ok(email) => tx
+                .find_user_by_email(&email)
+                .await?
+                .filter(|u| u.is_active()),
+            Err(_) => None,
+        };
+        let Some(account) = account else {
+            // The same CPU work as the branch below: issue and seal.
+            let issued = issue_token(
+                TokenKind::PasswordReset { by_admin: false },
+                UserId::generate(now, &mut rng),
+                &self.config().tokens,
+                now,
+                &mut rng,
+            );
+            let _ = self.inner.sealer.seal(
+                issued.secret.to_text().expose().as_bytes(),
+                issued.record.id.as_uuid().as_bytes(),
+                &mut rng,
+            );
+            tx.rollback().await?;
+            return Ok(());
+        };
+        let system = Actor::system();
+        let outcome: Flow<()> = async {
+            self.send_link(
+                &mut tx,
+                None,
+                &account,
+                TokenKind::PasswordReset { by_admin: false },
+                MessageKind::PasswordReset,
+            )
+            .await?;
+            self.audit_in_orgs_of(
+                &mut tx,
+                account.id,
+                &system,
+                Action::PasswordResetRequested {
+                    by: ResetInitiator::SelfService,
+                },
+            )
+            .await?;
+            Ok(())
+        }
+        .await;
+        self.finish(tx, &system, outcome).await
+    }
+
+    /// Sets a new password with a reset link (admin's or self-service).
+    /// The link is used up; every session of the user ends (SECURITY.md
+    /// 21); the address counts as verified (the link proved it). It does
+    /// not sign the user in and leaves 2FA on (SECURITY.md 18). Any link
+    /// problem is [`Error::InvalidCredentials`]; a wrong secret for a live
+    /// link counts towards the account's lockout (SECURITY.md 12); a
+    /// password the policy refuses leaves the link usable.
+    pub async fn reset_password(&self, token: &str, new: Password) -> Result<UserId> {
+        let presented = PresentedSecret::parse_as(token, SecretKind::PasswordReset)
+            .map_err(|_| Error::InvalidCredentials)?;
+        let now = self.now();
+        let (user, hash) = self.prepare_link_password(&presented, new).await?;
+        let actor = Actor::system();
+        let mut tx = self.begin().await?;
+        let outcome: Flow<UserId> = async {
+            let Some(record) = tx.consume_token(&presented, now).await? else {
+                return Err(Error::InvalidCredentials.into());
+            };
+            let mut account = tx
+                .get_user(record.subject)
+                .await?
+                .filter(|u| u.id == user && u.is_active())
+                .ok_or(Error::InvalidCredentials)?;
+            tx.set_password_hash(account.id, &hash).await?;
+            tx.revoke_sessions_of(account.id, None, now).await?;
+            tx.reset_throttle(account.id).await?;
+            if !account.email_verified {
+                account.email_verified = true;
+                account.updated_at = now;
+                tx.update_user(&account).await?;
+            }
+            self.audit_in_orgs_of(&mut tx, account.id, &actor, Action::PasswordResetCompleted)
+                .await?;
+            Ok(account.id)
+        }
+        .await;
+        self.finish(tx, &actor, outcome).await
+    }
+
+    /// Looks the link up (outside the write transaction), throttles a wrong
+    /// secret against its subject, and hashes the new password under the
+    /// policy: argon2 never runs inside a transaction.
+    async fn prepare_link_password(
+        &self,
+        presented: &PresentedSecret,
+        new: Password,
+    ) -> Result<(UserId, PasswordHash)> {
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        let record = tx.get_token(TokenId::from_uuid(presented.id())).await?;
+        let (record, accepted) = match record {
+            Some(r) => {
+                let accepted = r.accepts(presented, now);
+                (Some(r), accepted)
+            }
+            None => (None, false),
+        };
+        let subject = match &record {
+            Some(r) => tx.get_user(r.subject).await?.filter(|u| u.is_active()),
+            None => None,
+        };
+        let locked = match &subject {
+            Some(u) => tx.get_throttle(u.id).await?.check(now).is_err(),
+            None => false,
+        };
+        tx.rollback().await?;
+        let Some(subject) = subject else {
+            return Err(Error::InvalidCredentials);
+        };
+        if locked {
+            return Err(Error::InvalidCredentials);
+        }
+        if !accepted {
+            if record.is_some_and(|r| r.is_redeemable(now)) {
+                self.count_failure(subject.id, &Actor::system(), None)
+                    .await?;
+            }
+            return Err(Error::InvalidCredentials);
+        }
+        let hash = self.hash_new_password(new, &subject.email, &subject.username)?;
+        Ok((subject.id, hash))
+    }
+}

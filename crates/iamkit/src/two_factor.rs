@@ -1,0 +1,303 @@
+//! Two-factor authentication: TOTP enrolment (RFC 6238), recovery codes,
+//! disabling, and completing a sign-in with the second factor.
+
+use iamkit_audit::{Action, SignInFailure, SignInMethod};
+use iamkit_credentials::RecoveryCodeRepository as _;
+use iamkit_credentials::{
+    Password, PasswordCheck, PresentedSecret, RecoveryCode, SecretKind, TotpEnrollment, TotpSetup,
+    generate_recovery_codes,
+};
+use iamkit_identity::{SessionId, UserId};
+
+use crate::actor::{Actor, ActorKind};
+use crate::error::{Conflict, Error, Result};
+use crate::iam::{Flow, Iam, os_rng};
+use crate::outbox::MessageKind;
+use crate::store::repositories::*;
+use crate::store::{Store, Transaction};
+
+/// Which second factor completes a sign-in.
+#[derive(Clone, Copy)]
+enum SecondFactor<'a> {
+    Totp(&'a str),
+    RecoveryCode(&'a str),
+}
+
+impl<S: Store> Iam<S> {
+    /// Starts TOTP enrolment for the signed-in actor: a fresh 160-bit key
+    /// (SECURITY.md 14) as an `otpauth://` URI, QR code (SVG/PNG) and
+    /// base32 text, shown once. 2FA is not on until
+    /// [`confirm_totp_enrolment`](Self::confirm_totp_enrolment) accepts a
+    /// code; starting again replaces a pending enrolment. Allowed under
+    /// org-wide enforcement (SECURITY.md 19: enrolling is what such a
+    /// member may do). Fails with [`Conflict::TwoFactorEnabled`] when 2FA
+    /// is already on.
+    pub async fn begin_totp_enrolment(&self, actor: &Actor) -> Result<TotpSetup> {
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        let outcome: Flow<TotpSetup> = async {
+            let user = self.session_user(&mut tx, actor).await?;
+            if has_two_factor(&mut tx, user.id).await? {
+                return Err(Error::Conflict(Conflict::TwoFactorEnabled).into());
+            }
+            let (enrollment, setup) = TotpEnrollment::begin(
+                user.id,
+                user.email.as_str(),
+                &self.config().totp,
+                &self.inner.sealer,
+                now,
+                &mut os_rng(),
+            )
+            .map_err(Error::from_credentials)?;
+            tx.insert_totp(enrollment).await?;
+            Ok(setup)
+        }
+        .await;
+        self.finish(tx, actor, outcome).await
+    }
+
+    /// Confirms the pending enrolment with a first code from the
+    /// authenticator app; 2FA is on from now and the recovery codes are
+    /// returned, once (SECURITY.md 15). The enrolment code's time step
+    /// counts as used (SECURITY.md 14). A wrong code counts towards the
+    /// account's lockout (SECURITY.md 12) and is
+    /// [`Error::InvalidCredentials`].
+    pub async fn confirm_totp_enrolment(
+        &self,
+        actor: &Actor,
+        code: &str,
+    ) -> Result<Vec<RecoveryCode>> {
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        let user = self.session_user(&mut tx, actor).await?;
+        let throttled = tx.get_throttle(user.id).await?.check(now).is_err();
+        let pending = tx.get_totp(user.id).await?;
+        let step = match &pending {
+            Some(e) if e.confirmed_at.is_none() && !throttled => {
+                e.verify(&self.inner.sealer, code, now).ok()
+            }
+            _ => None,
+        };
+        let Some(step) = step else {
+            tx.rollback().await?;
+            if pending.is_some_and(|e| e.confirmed_at.is_none()) && !throttled {
+                self.count_failure(user.id, actor, None).await?;
+            }
+            return Err(Error::InvalidCredentials);
+        };
+        let outcome: Flow<Vec<RecoveryCode>> = async {
+            if !tx.confirm_totp(user.id, step, now).await? {
+                return Err(Error::InvalidCredentials.into());
+            }
+            let set = generate_recovery_codes(user.id, now, &mut os_rng());
+            tx.replace_recovery_codes(user.id, set.records).await?;
+            tx.reset_throttle(user.id).await?;
+            self.audit_in_orgs_of(&mut tx, user.id, actor, Action::TwoFactorEnrolled)
+                .await?;
+            self.queue_message(&mut tx, None, &user, MessageKind::TwoFactorChanged, None)
+                .await?;
+            Ok(set.codes)
+        }
+        .await;
+        self.finish(tx, actor, outcome).await
+    }
+
+    /// Replaces the actor's recovery codes with a fresh set (the old ones
+    /// stop working at once) and returns it, once. Requires 2FA to be on.
+    pub async fn regenerate_recovery_codes(&self, actor: &Actor) -> Result<Vec<RecoveryCode>> {
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        let outcome: Flow<Vec<RecoveryCode>> = async {
+            let user = self.session_user(&mut tx, actor).await?;
+            if !has_two_factor(&mut tx, user.id).await? {
+                return Err(Error::NotFound.into());
+            }
+            let set = generate_recovery_codes(user.id, now, &mut os_rng());
+            tx.replace_recovery_codes(user.id, set.records).await?;
+            self.audit_in_orgs_of(&mut tx, user.id, actor, Action::RecoveryCodesRegenerated)
+                .await?;
+            Ok(set.codes)
+        }
+        .await;
+        self.finish(tx, actor, outcome).await
+    }
+
+    /// Turns 2FA off for the actor: requires the current password
+    /// (SECURITY.md 18), which is throttled like a sign-in. Deletes the
+    /// TOTP key and the recovery codes and notifies the user.
+    pub async fn disable_two_factor(&self, actor: &Actor, password: &Password) -> Result<()> {
+        let now = self.now();
+        let (user, stored, locked) = {
+            let mut tx = self.begin().await?;
+            let user = self.session_user(&mut tx, actor).await?;
+            let stored = tx.get_password_hash(user.id).await?;
+            let locked = tx.get_throttle(user.id).await?.check(now).is_err();
+            tx.rollback().await?;
+            (user, stored, locked)
+        };
+        // argon2 outside the transaction, as in log in.
+        let check = self
+            .inner
+            .hasher
+            .verify(password, if locked { None } else { stored.as_ref() });
+        if locked {
+            return Err(Error::InvalidCredentials);
+        }
+        if matches!(check, PasswordCheck::Invalid) {
+            self.count_failure(user.id, actor, Some(SignInFailure::WrongPassword))
+                .await?;
+            return Err(Error::InvalidCredentials);
+        }
+        let mut tx = self.begin().await?;
+        let outcome: Flow<()> = async {
+            let user = self.session_user(&mut tx, actor).await?;
+            if !tx.delete_totp(user.id).await? {
+                return Err(Error::NotFound.into());
+            }
+            tx.delete_recovery_codes(user.id).await?;
+            self.audit_in_orgs_of(&mut tx, user.id, actor, Action::TwoFactorDisabled)
+                .await?;
+            self.queue_message(&mut tx, None, &user, MessageKind::TwoFactorChanged, None)
+                .await?;
+            Ok(())
+        }
+        .await;
+        self.finish(tx, actor, outcome).await
+    }
+
+    /// Completes a sign-in whose [`SignedIn::second_factor_required`](crate::SignedIn)
+    /// is set, with a code from the authenticator app. The session token
+    /// stays the same and now authorizes. A code's time step is accepted at
+    /// most once (SECURITY.md 14); failures are throttled per account
+    /// (SECURITY.md 12) and all answer [`Error::InvalidCredentials`].
+    pub async fn complete_sign_in_with_totp(
+        &self,
+        session_token: &str,
+        code: &str,
+    ) -> Result<Actor> {
+        self.complete_sign_in(session_token, SecondFactor::Totp(code))
+            .await
+    }
+
+    /// Completes a pending sign-in with one of the user's recovery codes,
+    /// which is used up (SECURITY.md 16). Throttled like a TOTP code.
+    pub async fn complete_sign_in_with_recovery_code(
+        &self,
+        session_token: &str,
+        code: &str,
+    ) -> Result<Actor> {
+        self.complete_sign_in(session_token, SecondFactor::RecoveryCode(code))
+            .await
+    }
+
+    async fn complete_sign_in(&self, token: &str, factor: SecondFactor<'_>) -> Result<Actor> {
+        let presented = PresentedSecret::parse_as(token, SecretKind::Session)
+            .map_err(|_| Error::InvalidCredentials)?;
+        let now = self.now();
+        let session_id = SessionId::from_uuid(presented.id());
+        let mut tx = self.begin().await?;
+        let Some(session) = tx.get_session(session_id).await? else {
+            return Err(Error::InvalidCredentials);
+        };
+        let config = &self.config().sessions;
+        let pending = session.accepts(&presented, config, now)
+            && session.state == iamkit_credentials::SessionState::MfaPending;
+        let active = tx.get_user(session.user).await?.filter(|u| u.is_active());
+        let (true, Some(mut user)) = (pending, active) else {
+            return Err(Error::InvalidCredentials);
+        };
+        let actor = Actor {
+            kind: ActorKind::User {
+                user: user.id,
+                session: session_id,
+            },
+        };
+        let failure = if tx.get_throttle(user.id).await?.check(now).is_err() {
+            Some(SignInFailure::AccountLocked)
+        } else {
+            match factor {
+                SecondFactor::Totp(code) => {
+                    let enrollment = tx
+                        .get_totp(user.id)
+                        .await?
+                        .filter(|e| e.confirmed_at.is_some());
+                    match enrollment.map(|e| e.verify(&self.inner.sealer, code, now)) {
+                        Some(Ok(step)) if tx.accept_totp_step(user.id, step).await? => None,
+                        Some(Ok(_)) => Some(SignInFailure::ReplayedTotpCode),
+                        _ => Some(SignInFailure::WrongTotpCode),
+                    }
+                }
+                SecondFactor::RecoveryCode(code) => {
+                    let used = match RecoveryCode::digest_of_input(code) {
+                        Some(digest) => tx.consume_recovery_code(user.id, &digest, now).await?,
+                        None => false,
+                    };
+                    (!used).then_some(SignInFailure::WrongRecoveryCode)
+                }
+            }
+        };
+        if let Some(reason) = failure {
+            tx.rollback().await?;
+            if reason == SignInFailure::AccountLocked {
+                let mut tx = self.begin().await?;
+                self.audit_in_orgs_of(&mut tx, user.id, &actor, Action::SignInFailed { reason })
+                    .await?;
+                tx.commit().await?;
+            } else {
+                self.count_failure(user.id, &actor, Some(reason)).await?;
+            }
+            return Err(Error::InvalidCredentials);
+        }
+        let method = match factor {
+            SecondFactor::Totp(_) => SignInMethod::PasswordAndTotp,
+            SecondFactor::RecoveryCode(_) => SignInMethod::PasswordAndRecoveryCode,
+        };
+        let outcome: Flow<Actor> = async {
+            if !tx.complete_session_mfa(session_id, now).await? {
+                return Err(Error::InvalidCredentials.into());
+            }
+            tx.reset_throttle(user.id).await?;
+            user.last_sign_in_at = Some(now);
+            tx.update_user(&user).await?;
+            self.audit_in_orgs_of(&mut tx, user.id, &actor, Action::SignedIn { method })
+                .await?;
+            Ok(actor.clone())
+        }
+        .await;
+        self.finish(tx, &actor, outcome).await
+    }
+
+    /// Counts a failed guess of `user`'s secret atomically (SECURITY.md
+    /// 11, 12) in a transaction of its own, audits the reason (when it is a
+    /// sign-in step) and the lockout it causes.
+    pub(crate) async fn count_failure(
+        &self,
+        user: UserId,
+        actor: &Actor,
+        reason: Option<SignInFailure>,
+    ) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        let state = tx
+            .record_throttle_failure(user, &self.config().throttle, now)
+            .await?;
+        if state.check(now).is_err() {
+            self.audit_in_orgs_of(&mut tx, user, &Actor::system(), Action::AccountLocked)
+                .await?;
+        }
+        if let Some(reason) = reason {
+            self.audit_in_orgs_of(&mut tx, user, actor, Action::SignInFailed { reason })
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Whether `user` has a confirmed TOTP enrolment (2FA on).
+pub(crate) async fn has_two_factor<T: Transaction>(tx: &mut T, user: UserId) -> Result<bool> {
+    Ok(tx
+        .get_totp(user)
+        .await?
+        .is_some_and(|t| t.confirmed_at.is_some()))
+}
