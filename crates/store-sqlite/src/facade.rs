@@ -3,17 +3,19 @@
 
 use chrono::{DateTime, Utc};
 use iamkit::{
-    AccessRequest, AccessRequestRepository, MessageId, MessageKind, OutboxRecord, OutboxRepository,
-    PasswordRepository, RequestStatus, RequestedChange, ServiceAccount, ServiceAccountRepository,
+    AccessRequest, AccessRequestRepository, AuthzVersionRepository, MessageId, MessageKind,
+    OutboxRecord, OutboxRepository, PasswordRepository, PendingEmailRepository, RequestStatus,
+    RequestedChange, ServiceAccount, ServiceAccountRepository,
 };
-use iamkit_credentials::{PasswordHash, SealedSecret};
-use iamkit_identity::{AccessRequestId, Language, OrgId, RoleId, UserId};
+use iamkit_credentials::{PasswordHash, SealedSecret, TokenId};
+use iamkit_identity::{AccessRequestId, Email, Language, OrgId, RoleId, UserId};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use crate::SqliteTx;
 use crate::codec::{
     Result, corrupt, db, from_json, opt_ts, parse_opt_ts, parse_ts, parse_uid, to_json, ts, uid,
+    uint,
 };
 
 fn get<'r, T>(row: &'r SqliteRow, column: &'static str) -> Result<T>
@@ -314,5 +316,68 @@ impl ServiceAccountRepository for SqliteTx {
             .await
             .map_err(db)?;
         rows.iter().map(service_account_of).collect()
+    }
+}
+
+impl AuthzVersionRepository for SqliteTx {
+    async fn get_authz_version(&mut self, org: OrgId) -> Result<u64> {
+        let version: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM authz_versions WHERE org_id = ?")
+                .bind(uid(org.as_uuid()))
+                .fetch_optional(self.conn())
+                .await
+                .map_err(db)?;
+        version.map_or(Ok(0), |v| uint(v, "authz_versions.version"))
+    }
+
+    async fn bump_authz_version(&mut self, org: OrgId) -> Result<u64> {
+        // One atomic increment; the transaction's write lock orders bumps.
+        let version: i64 = sqlx::query_scalar(
+            "INSERT INTO authz_versions (org_id, version) VALUES (?, 1)
+             ON CONFLICT (org_id) DO UPDATE SET version = version + 1
+             RETURNING version",
+        )
+        .bind(uid(org.as_uuid()))
+        .fetch_one(self.conn())
+        .await
+        .map_err(db)?;
+        uint(version, "authz_versions.version")
+    }
+}
+
+impl PendingEmailRepository for SqliteTx {
+    async fn insert_pending_email(
+        &mut self,
+        token: TokenId,
+        user: UserId,
+        email: &Email,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO pending_emails (token_id, user_id, email) VALUES (?, ?, ?)
+             ON CONFLICT (token_id) DO UPDATE SET user_id = excluded.user_id, email = excluded.email",
+        )
+        .bind(uid(token.as_uuid()))
+        .bind(uid(user.as_uuid()))
+        .bind(to_json(email)?)
+        .execute(self.conn())
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn get_pending_email(&mut self, token: TokenId) -> Result<Option<(UserId, Email)>> {
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT user_id, email FROM pending_emails WHERE token_id = ?")
+                .bind(uid(token.as_uuid()))
+                .fetch_optional(self.conn())
+                .await
+                .map_err(db)?;
+        row.map(|(user, email)| {
+            Ok((
+                UserId::from_uuid(parse_uid(&user, "pending_emails.user_id")?),
+                from_json(&email)?,
+            ))
+        })
+        .transpose()
     }
 }

@@ -8,8 +8,14 @@ use crate::codec::db;
 
 /// The schema migrations, `(version, name, sql)`, applied in order by
 /// [`SqliteStore::migrate`](crate::SqliteStore::migrate).
-pub const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "schema", include_str!("../migrations/0001_schema.sql"))];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "schema", include_str!("../migrations/0001_schema.sql")),
+    (
+        2,
+        "authz_versions_pending_emails",
+        include_str!("../migrations/0002_authz_versions_pending_emails.sql"),
+    ),
+];
 
 pub(crate) async fn apply(pool: &SqlitePool) -> Result<(), StoreError> {
     sqlx::query(
