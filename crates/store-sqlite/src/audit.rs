@@ -8,6 +8,10 @@ use iamkit_store_api::{ErrorKind, Page, StoreError};
 use crate::SqliteTx;
 use crate::codec::{Result, db, from_json, int, to_json, uid};
 
+/// Events read per round trip while filling a page.
+const QUERY_BATCH: i64 = 256;
+const QUERY_BATCH_LEN: usize = 256;
+
 impl SqliteTx {
     async fn head(&mut self, org: OrgId) -> Result<ChainHead> {
         let data: Option<String> =
@@ -56,21 +60,38 @@ impl AuditRepository for SqliteTx {
     }
 
     async fn query_events(&mut self, org: OrgId, query: &EventQuery) -> Result<Page<AuditEvent>> {
-        // The filter is the domain's (`collect_page`); events stream newest
-        // first below the cursor. TODO(postgres): push filters into SQL.
-        let below = query
+        // The filter is the domain's (`EventFilter::matches`, on the decoded
+        // event): events stream newest first below the cursor in batches,
+        // until one more match than the page holds shows that `next` is due.
+        let limit = query.limit.get();
+        let mut below = query
             .before_seq
             .map_or(i64::MAX, |s| i64::try_from(s).unwrap_or(i64::MAX));
-        let rows: Vec<String> = sqlx::query_scalar(
-            "SELECT data FROM audit_events WHERE org_id = ? AND seq < ? ORDER BY seq DESC",
-        )
-        .bind(uid(org.as_uuid()))
-        .bind(below)
-        .fetch_all(self.conn())
-        .await
-        .map_err(db)?;
-        let events: Vec<AuditEvent> = rows.iter().map(|d| from_json(d)).collect::<Result<_>>()?;
-        Ok(query.collect_page(events))
+        let mut matching = Vec::new();
+        loop {
+            let rows: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT seq, data FROM audit_events WHERE org_id = ? AND seq < ?
+                 ORDER BY seq DESC LIMIT ?",
+            )
+            .bind(uid(org.as_uuid()))
+            .bind(below)
+            .bind(QUERY_BATCH)
+            .fetch_all(self.conn())
+            .await
+            .map_err(db)?;
+            let exhausted = rows.len() < QUERY_BATCH_LEN;
+            for (seq, data) in rows {
+                below = seq;
+                let event: AuditEvent = from_json(&data)?;
+                if query.filter.matches(&event) {
+                    matching.push(event);
+                }
+            }
+            if exhausted || matching.len() > limit {
+                break;
+            }
+        }
+        Ok(query.collect_page(matching))
     }
 
     async fn scan_events(
