@@ -62,7 +62,8 @@ impl Drop for TemporaryFile {
 
 impl SqliteStore {
     /// Opens (creating it if missing) the database file at `path`, in WAL
-    /// mode with foreign keys enforced. Call [`migrate`](Self::migrate)
+    /// mode with `synchronous = FULL` (a committed audit event survives a
+    /// power loss) and foreign keys enforced. Call [`migrate`](Self::migrate)
     /// before first use.
     ///
     /// # Errors
@@ -72,7 +73,7 @@ impl SqliteStore {
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new()

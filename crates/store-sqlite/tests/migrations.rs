@@ -65,3 +65,13 @@ async fn temporary_database_file_is_removed_with_the_last_clone() {
     drop(clone);
     assert!(!std::path::Path::new(&path).exists());
 }
+
+#[tokio::test]
+async fn an_unopenable_file_is_unavailable() {
+    let path = std::env::temp_dir()
+        .join("iamkit-no-such-directory")
+        .join("deeper")
+        .join("db.sqlite3");
+    let error = SqliteStore::open(&path).await.unwrap_err();
+    assert_eq!(error.kind(), &iamkit::store_api::ErrorKind::Unavailable);
+}
