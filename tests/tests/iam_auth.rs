@@ -1033,3 +1033,54 @@ async fn an_email_change_takes_effect_only_once_the_new_address_is_verified() {
     ));
     assert_eq!(audit_len(&w.store, w.org).await, before);
 }
+
+#[tokio::test]
+async fn the_right_password_does_not_reset_second_factor_guesses() {
+    // SECURITY.md 12: otherwise password + 9 guesses, repeated, never locks.
+    let w = world().await;
+    let (ada, actor) = member(&w, "ada", BuiltinRole::Admin).await;
+    let (setup, _) = with_totp(&w, &actor).await;
+    // Two rounds of "right password, 9 wrong codes": without the rule the
+    // count would restart at each sign-in and never reach the limit.
+    for _ in 0..2 {
+        let signed = log_in(&w, "ada", PASSWORD).await.unwrap();
+        let token = signed.token.expose().to_owned();
+        for _ in 0..9 {
+            let _ = w.iam.complete_sign_in_with_totp(&token, "123456").await;
+        }
+    }
+    assert!(log_in(&w, "ada", PASSWORD).await.is_err(), "locked by now");
+    assert!(failures_of(&w, ada).await >= 10);
+    w.clock.advance(Duration::hours(1));
+    let signed = log_in(&w, "ada", PASSWORD).await.unwrap();
+    w.iam
+        .complete_sign_in_with_totp(signed.token.expose(), &code_now(&w, &setup))
+        .await
+        .unwrap();
+    assert_eq!(failures_of(&w, ada).await, 0);
+}
+
+#[tokio::test]
+async fn the_shorter_minimum_applies_only_when_a_second_factor_is_enforced() {
+    // SECURITY.md 9: 15 code points alone, 8 with an enforced second factor.
+    let w = world().await;
+    let (_, actor) = member(&w, "ada", BuiltinRole::Admin).await;
+    let short = "tulip frog"; // 10 code points
+    let (setup, _) = with_totp(&w, &actor).await;
+    assert!(matches!(
+        w.iam
+            .change_password(&actor, &Password::new(PASSWORD), Password::new(short))
+            .await,
+        Err(Error::InvalidPassword { .. })
+    ));
+    require_two_factor(&w).await;
+    w.iam
+        .change_password(&actor, &Password::new(PASSWORD), Password::new(short))
+        .await
+        .unwrap();
+    let signed = log_in(&w, "ada", short).await.unwrap();
+    w.iam
+        .complete_sign_in_with_totp(signed.token.expose(), &code_now(&w, &setup))
+        .await
+        .unwrap();
+}

@@ -6,11 +6,15 @@
 //! Invariants checked after every step:
 //! - allow/deny of the facade equals the model's, for every session ever
 //!   issued and a sample of iamkit and app permissions;
-//! - no deactivated user and no revoked session authorizes anything (they
-//!   are among the sessions checked, and `authenticate_session` refuses
-//!   their tokens);
+//! - no deactivated user, revoked session or revoked API key authorizes
+//!   anything (they are among the sessions and keys checked, and
+//!   `authenticate_session` refuses dead tokens); a key acts only in its
+//!   workspace, with its creator's current permissions;
 //! - the organization keeps an active Owner (read from the store);
 //! - every reset link is consumed at most once (a second use fails);
+//! - a user with 2FA gets a session that authenticates nothing until a
+//!   fresh TOTP code completes it (SECURITY.md 17); a reset or deactivation
+//!   leaves 2FA on (SECURITY.md 18);
 //! - the audit log grew by exactly the events the model predicts: one per
 //!   successful change, none for a failure — except that a denial by
 //!   authorization is itself audited (one `AuthorizationDenied`, issue 7)
@@ -43,7 +47,7 @@ const ROLES: [Option<BuiltinRole>; 4] = [
 ];
 
 /// Permissions sampled at every step, with the roles holding them.
-const PERMISSIONS: [(&str, &[BuiltinRole]); 5] = [
+const PERMISSIONS: [(&str, &[BuiltinRole]); 6] = [
     (
         "users.read",
         &[
@@ -58,6 +62,7 @@ const PERMISSIONS: [(&str, &[BuiltinRole]); 5] = [
         &[BuiltinRole::Owner, BuiltinRole::Admin],
     ),
     ("org.billing", &[BuiltinRole::Owner]),
+    ("api_keys.create", &[BuiltinRole::Owner, BuiltinRole::Admin]),
     ("workflows.run", &[BuiltinRole::Owner, BuiltinRole::Admin]),
 ];
 
@@ -95,6 +100,19 @@ enum Op {
         user: usize,
         nth: usize,
     },
+    /// `user` turns on TOTP (enrol and confirm with a fresh code).
+    EnrolTotp {
+        user: usize,
+    },
+    /// `user` creates an API key in the workspace (no restriction).
+    CreateKey {
+        user: usize,
+    },
+    /// `actor` revokes the `nth` key ever created (own or another's).
+    RevokeKey {
+        actor: usize,
+        nth: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -107,7 +125,10 @@ fn op() -> impl Strategy<Value = Op> {
         2 => u.clone().prop_map(|user| Op::LogIn { user }),
         1 => (u.clone(), 0..4usize).prop_map(|(user, nth)| Op::SignOut { user, nth }),
         1 => u.clone().prop_map(|user| Op::RequestReset { user }),
-        1 => (u, 0..3usize).prop_map(|(user, nth)| Op::UseReset { user, nth }),
+        1 => (u.clone(), 0..3usize).prop_map(|(user, nth)| Op::UseReset { user, nth }),
+        1 => u.clone().prop_map(|user| Op::CreateKey { user }),
+        1 => u.clone().prop_map(|user| Op::EnrolTotp { user }),
+        1 => (u, 0..4usize).prop_map(|(actor, nth)| Op::RevokeKey { actor, nth }),
     ]
 }
 
@@ -120,6 +141,10 @@ struct Model {
     sessions: Vec<(usize, bool)>,
     /// Per reset link: (user, redeemable).
     links: Vec<(usize, bool)>,
+    /// Per API key: (creator, unrevoked).
+    keys: Vec<(usize, bool)>,
+    /// Whether the user has 2FA on (a reset or deactivation keeps it).
+    totp: [bool; USERS],
 }
 
 impl Model {
@@ -149,6 +174,21 @@ impl Model {
         for s in &mut self.sessions {
             if s.0 == user {
                 s.1 = false;
+            }
+        }
+    }
+
+    /// What a key may do in its workspace: its creator's current
+    /// permissions there (no restriction), while unrevoked (SECURITY.md 23).
+    fn key_allows(&self, key: usize, permission: &str) -> bool {
+        let (creator, live) = self.keys[key];
+        live && self.holds(creator, permission)
+    }
+
+    fn kill_keys_of(&mut self, user: usize) {
+        for k in &mut self.keys {
+            if k.0 == user {
+                k.1 = false;
             }
         }
     }
@@ -185,6 +225,11 @@ struct Harness {
     sessions: Vec<(Actor, String)>,
     /// Per link (parallel to `Model::links`).
     links: Vec<String>,
+    /// Per key (parallel to `Model::keys`): its actor and id.
+    keys: Vec<(Actor, iamkit::identity::ApiKeyId)>,
+    workspace: iamkit::identity::WorkspaceId,
+    /// Per user: the TOTP key, as their authenticator app holds it.
+    totp: [Option<iamkit::credentials::TotpSetup>; USERS],
 }
 
 async fn set_up() -> (Harness, Model) {
@@ -193,6 +238,11 @@ async fn set_up() -> (Harness, Model) {
     let (ada, ada_actor) = member(&w, "ada", BuiltinRole::Admin).await;
     let (bob, bob_actor) = member(&w, "bob", BuiltinRole::ReadOnly).await;
     let (cy, cy_actor) = member(&w, "cyd", BuiltinRole::ReadOnly).await;
+    let workspace = w
+        .iam
+        .create_workspace(&w.owner, w.org, "Ops")
+        .await
+        .unwrap();
     let _ = w.iam.drain_outbox(1000).await.unwrap();
     let sessions = vec![
         (w.owner.clone(), String::new()),
@@ -211,6 +261,8 @@ async fn set_up() -> (Harness, Model) {
         active: [true; USERS],
         sessions: (0..USERS).map(|u| (u, true)).collect(),
         links: Vec::new(),
+        keys: Vec::new(),
+        totp: [false; USERS],
     };
     (
         Harness {
@@ -219,12 +271,37 @@ async fn set_up() -> (Harness, Model) {
             names,
             sessions,
             links: Vec::new(),
+            keys: Vec::new(),
+            workspace,
+            totp: [None, None, None, None],
         },
         model,
     )
 }
 
 impl Harness {
+    /// The code the user's authenticator app shows now.
+    fn code(&self, setup: &iamkit::credentials::TotpSetup) -> String {
+        let unix = self.w.clock_now().timestamp() as u64;
+        iamkit::credentials::totp_code(
+            &setup.secret,
+            iamkit::credentials::TotpAlgorithm::Sha1,
+            6,
+            30,
+            unix,
+        )
+        .unwrap()
+        .expose()
+        .to_owned()
+    }
+
+    /// Moves to the next TOTP step, so the next code is fresh (a step is
+    /// accepted once, SECURITY.md 14). At most 40 steps (20 min) per case,
+    /// within the 30 min idle timeout.
+    fn next_step(&self) {
+        self.w.clock.advance(chrono::Duration::seconds(30));
+    }
+
     /// The actor for `user`'s newest live session in the model, else their
     /// newest dead one (which must fail), else `None`.
     fn actor(&self, model: &Model, user: usize) -> Option<(usize, Actor)> {
@@ -295,6 +372,7 @@ impl Harness {
                 if expect.ok && result.is_ok() {
                     model.active[target] = false;
                     model.end_sessions_of(target);
+                    model.kill_keys_of(target);
                     model.kill_links_of(target);
                 }
                 (expect, result.is_ok())
@@ -333,6 +411,15 @@ impl Harness {
                     .await;
                 if let Ok(signed) = &result {
                     let token = signed.token.expose().to_owned();
+                    prop_assert_eq!(signed.second_factor_required, model.totp[user]);
+                    if let Some(setup) = &self.totp[user] {
+                        // SECURITY.md 17: nothing until the second factor.
+                        prop_assert!(iam.authenticate_session(&token).await.is_err());
+                        let code = self.code(setup);
+                        let done = iam.complete_sign_in_with_totp(&token, &code).await;
+                        prop_assert!(done.is_ok(), "a fresh code completes the sign-in");
+                        self.next_step();
+                    }
                     let actor = iam.authenticate_session(&token).await;
                     prop_assert!(actor.is_ok(), "fresh session must authenticate");
                     if expect.ok {
@@ -411,6 +498,90 @@ impl Harness {
                 }
                 (expect, result.is_ok())
             }
+            Op::EnrolTotp { user } => {
+                let Some((sid, a)) = self.actor(model, user) else {
+                    return Ok(());
+                };
+                let expect = if model.sessions[sid].1 && !model.totp[user] {
+                    OK
+                } else {
+                    fail(0)
+                };
+                let ok = match iam.begin_totp_enrolment(&a).await {
+                    Ok(setup) => {
+                        let code = self.code(&setup);
+                        let confirmed = iam.confirm_totp_enrolment(&a, &code).await.is_ok();
+                        if confirmed {
+                            self.totp[user] = Some(setup);
+                        }
+                        confirmed
+                    }
+                    Err(_) => false,
+                };
+                self.next_step();
+                if expect.ok && ok {
+                    model.totp[user] = true;
+                }
+                (expect, ok)
+            }
+            Op::CreateKey { user } => {
+                let Some((sid, a)) = self.actor(model, user) else {
+                    return Ok(());
+                };
+                let expect = if !model.sessions[sid].1 {
+                    fail(0)
+                } else if !model.holds(user, "api_keys.create") {
+                    fail(1)
+                } else {
+                    OK
+                };
+                let result = iam
+                    .create_api_key(
+                        &a,
+                        org,
+                        iamkit::credentials::NewApiKey {
+                            name: "model".to_owned(),
+                            workspace: self.workspace,
+                            restriction: None,
+                            expires_at: None,
+                        },
+                    )
+                    .await;
+                if let Ok(created) = &result
+                    && expect.ok
+                {
+                    let actor = iam
+                        .authenticate_api_key(created.secret.expose())
+                        .await
+                        .unwrap();
+                    model.keys.push((user, true));
+                    self.keys.push((actor, created.key.id));
+                }
+                (expect, result.is_ok())
+            }
+            Op::RevokeKey { actor, nth } => {
+                if model.keys.is_empty() {
+                    return Ok(());
+                }
+                let kid = nth % model.keys.len();
+                let Some((sid, a)) = self.actor(model, actor) else {
+                    return Ok(());
+                };
+                // Own key: `api_keys.create`; another's: `api_keys.manage`;
+                // in the model both belong to exactly Owner and Admin.
+                let expect = if !model.sessions[sid].1 {
+                    fail(0)
+                } else if !model.holds(actor, "api_keys.create") {
+                    fail(1)
+                } else {
+                    OK
+                };
+                let result = iam.revoke_api_key(&a, org, self.keys[kid].1).await;
+                if expect.ok && result.is_ok() {
+                    model.keys[kid].1 = false;
+                }
+                (expect, result.is_ok())
+            }
         };
         prop_assert_eq!(ok, expect.ok, "outcome of {:?}", op);
         let after = audit_len(&self.w.store, org).await;
@@ -438,6 +609,17 @@ impl Harness {
             if !token.is_empty() && !live {
                 prop_assert!(iam.authenticate_session(token).await.is_err());
             }
+        }
+        let ws = Scope::Workspace(self.w.org, self.workspace);
+        for (k, (actor, _)) in self.keys.iter().enumerate() {
+            prop_assert_eq!(
+                iam.is_allowed(actor, "workflows.run", ws).await,
+                model.key_allows(k, "workflows.run"),
+                "key {} in its workspace",
+                k
+            );
+            // A key never acts outside its workspace.
+            prop_assert!(!iam.is_allowed(actor, "workflows.run", scope).await);
         }
         // An active Owner, as the store has it.
         let mut has_owner = false;

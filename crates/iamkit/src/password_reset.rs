@@ -3,10 +3,10 @@
 
 use iamkit_audit::{Action, ResetInitiator, SignInFailure, Target};
 use iamkit_credentials::{
-    Password, PasswordCheck, PasswordHash, PresentedSecret, SecretKind, SecretSealer as _, TokenId,
-    TokenKind, issue_token,
+    Password, PasswordCheck, PasswordContext, PasswordHash, PresentedSecret, SecretKind,
+    SecretSealer as _, TokenId, TokenKind, issue_token,
 };
-use iamkit_identity::{Email, OrgId, UserId};
+use iamkit_identity::{Email, OrgId, User, UserId};
 use iamkit_rbac::Scope;
 
 use crate::actor::Actor;
@@ -30,13 +30,14 @@ impl<S: Store> Iam<S> {
         new: Password,
     ) -> Result<()> {
         let now = self.now();
-        let (user, stored, locked) = {
+        let (user, stored, locked, enforced) = {
             let mut tx = self.begin().await?;
             let user = self.session_user(&mut tx, actor).await?;
             let stored = tx.get_password_hash(user.id).await?;
             let locked = tx.get_throttle(user.id).await?.check(now).is_err();
+            let enforced = second_factor_enforced(&mut tx, user.id).await?;
             tx.rollback().await?;
-            (user, stored, locked)
+            (user, stored, locked, enforced)
         };
         let check = self
             .inner
@@ -50,7 +51,7 @@ impl<S: Store> Iam<S> {
                 .await?;
             return Err(Error::InvalidCredentials);
         }
-        let hash = self.hash_new_password(new, &user.email, &user.username)?;
+        let hash = self.hash_password_for(new, &user, enforced)?;
         let mut tx = self.begin().await?;
         let outcome: Flow<()> = async {
             let user = self.session_user(&mut tx, actor).await?;
@@ -229,6 +230,10 @@ impl<S: Store> Iam<S> {
             Some(u) => tx.get_throttle(u.id).await?.check(now).is_err(),
             None => false,
         };
+        let enforced = match &subject {
+            Some(u) => second_factor_enforced(&mut tx, u.id).await?,
+            None => false,
+        };
         tx.rollback().await?;
         let Some(subject) = subject else {
             return Err(Error::InvalidCredentials);
@@ -243,7 +248,55 @@ impl<S: Store> Iam<S> {
             }
             return Err(Error::InvalidCredentials);
         }
-        let hash = self.hash_new_password(new, &subject.email, &subject.username)?;
+        let hash = self.hash_password_for(new, &subject, enforced)?;
         Ok((subject.id, hash))
     }
+
+    /// Checks a new password against the policy for `user` and hashes it.
+    /// The minimum is the shorter one (8) only when a second factor is
+    /// enforced (SECURITY.md 9, NIST 800-63B rev. 4 3.1.1.2).
+    fn hash_password_for(
+        &self,
+        password: Password,
+        user: &User,
+        second_factor_enforced: bool,
+    ) -> Result<PasswordHash> {
+        let context = PasswordContext {
+            second_factor_enforced,
+            email: Some(user.email.as_str()),
+            username: Some(user.username.as_str()),
+        };
+        let checked = self
+            .config()
+            .password_policy
+            .check(password, &context)
+            .map_err(Error::from_credentials)?;
+        self.inner
+            .hasher
+            .hash(&checked, &mut os_rng())
+            .map_err(Error::from_credentials)
+    }
+}
+
+/// Whether the password cannot be `user`'s only factor: 2FA is on and every
+/// organization of theirs requires it (so it cannot be turned off and the
+/// account used with the password alone anywhere).
+async fn second_factor_enforced<T: Transaction>(tx: &mut T, user: UserId) -> Result<bool> {
+    if !crate::two_factor::has_two_factor(tx, user).await? {
+        return Ok(false);
+    }
+    let memberships = tx.list_memberships_of_user(user).await?;
+    if memberships.is_empty() {
+        return Ok(false);
+    }
+    for membership in memberships {
+        let required = tx
+            .get_organization(membership.org)
+            .await?
+            .is_some_and(|o| o.settings.require_two_factor);
+        if !required {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }

@@ -149,7 +149,6 @@ impl<S: Store> Iam<S> {
         {
             tx.set_password_hash(user.id, &fresh).await?;
         }
-        tx.reset_throttle(user.id).await?;
         let has_totp = crate::two_factor::has_two_factor(&mut tx, user.id).await?;
         let mut enrolment_required = false;
         if !has_totp {
@@ -161,8 +160,12 @@ impl<S: Store> Iam<S> {
             }
         }
         let state = if has_totp {
+            // The failure count is reset only when the second factor is
+            // done: a right password must not wipe TOTP guesses
+            // (SECURITY.md 12).
             SessionState::MfaPending
         } else {
+            tx.reset_throttle(user.id).await?;
             user.last_sign_in_at = Some(now);
             tx.update_user(&user).await?;
             SessionState::Full
