@@ -1,12 +1,13 @@
-//! Quick start: the administrator's story through the `Iam` facade, on the
-//! in-memory store.
+//! Quick start: the administrator's story through the `Iam` facade, on
+//! SQLite: a fresh database file in the temp directory by default, or an
+//! in-memory database with `--memory`.
 //!
 //! Bootstrap an organization with its Owner, create a workspace, invite a
 //! colleague who accepts, assign roles directly and through a group,
 //! explain a permission, deactivate, then print the colleague's activity
 //! and verify the organization's audit chain.
 //!
-//! Run with `cargo run --example quickstart`.
+//! Run with `cargo run --example quickstart` (or `... quickstart -- --memory`).
 
 use std::sync::Arc;
 
@@ -17,7 +18,7 @@ use iamkit::{
     Actor, Error, FirstOwner, Iam, MessageKind, NewAccount, Placement, Store, SystemClock,
 };
 use iamkit_identity::TeamRole;
-use iamkit_store_memory::MemoryStore;
+use iamkit_store_sqlite::SqliteStore;
 use rand::Rng as _;
 use rand::rand_core::UnwrapErr;
 use rand::rngs::SysRng;
@@ -36,7 +37,21 @@ fn person(username: &str, first: &str, last: &str, language: &str) -> NewAccount
 
 #[tokio::main]
 async fn main() -> Result<(), AnyError> {
-    let store = MemoryStore::new();
+    let store = if std::env::args().any(|a| a == "--memory") {
+        eprintln!("(store: SQLite, in memory)");
+        SqliteStore::in_memory().await?
+    } else {
+        // A fresh file each run, so the story starts from an empty database.
+        let path = std::env::temp_dir().join("iamkit-quickstart.sqlite3");
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.clone().into_os_string();
+            file.push(suffix);
+            let _ = std::fs::remove_file(file);
+        }
+        eprintln!("(store: SQLite file {})", path.display());
+        SqliteStore::open(&path).await?
+    };
+    store.migrate().await?;
     // The app key that seals link secrets in the outbox; from the app's
     // secret store in production.
     let mut key = vec![0u8; 32];

@@ -1,0 +1,188 @@
+#![doc = include_str!("../README.md")]
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use iamkit::{Store, Transaction};
+use iamkit_store_api::StoreError;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool};
+
+mod audit;
+mod codec;
+mod credentials;
+mod facade;
+mod identity;
+mod migrations;
+mod rbac;
+
+pub use migrations::MIGRATIONS;
+
+use codec::db;
+
+/// How long a writer waits for SQLite's write lock before giving up with
+/// `Conflict`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A SQLite-backed store. Clones share one connection pool.
+///
+/// Every transaction starts with `BEGIN IMMEDIATE`: it takes SQLite's single
+/// write lock up front, so transactions run one after another (serializable)
+/// and two of them never deadlock upgrading a read lock to a write lock.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    /// Deletes the database file of [`SqliteStore::temporary`] stores when
+    /// the last clone is dropped.
+    _temporary: Option<Arc<TemporaryFile>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+/// A database file removed (with its WAL and shared-memory files) on drop.
+struct TemporaryFile(PathBuf);
+
+impl Drop for TemporaryFile {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut path = self.0.clone().into_os_string();
+            path.push(suffix);
+            // Best effort: a file that is already gone is fine.
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating it if missing) the database file at `path`, in WAL
+    /// mode with `synchronous = FULL` (a committed audit event survives a
+    /// power loss) and foreign keys enforced. Call [`migrate`](Self::migrate)
+    /// before first use.
+    ///
+    /// # Errors
+    /// `Unavailable` when the file cannot be opened.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(BUSY_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(db)?;
+        Ok(Self {
+            pool,
+            _temporary: None,
+        })
+    }
+
+    /// A private in-memory database, gone when the last clone is dropped.
+    ///
+    /// It lives in one connection, so transactions queue for it: still
+    /// serializable, with no parallelism (use a file for that).
+    ///
+    /// # Errors
+    /// `Unavailable` when SQLite cannot be started.
+    pub async fn in_memory() -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(db)?
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .acquire_timeout(BUSY_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(db)?;
+        Ok(Self {
+            pool,
+            _temporary: None,
+        })
+    }
+
+    /// A fresh database file with a unique name under
+    /// [`std::env::temp_dir`], deleted when the last clone is dropped: for
+    /// tests and demos that want real concurrent connections.
+    ///
+    /// # Errors
+    /// `Unavailable` when the file cannot be created.
+    pub async fn temporary() -> Result<Self, StoreError> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let name = format!("iamkit-{}-{n}.sqlite3", std::process::id());
+        let path = std::env::temp_dir().join(name);
+        // A leftover of an earlier process with the same id is stale.
+        let guard = Arc::new(TemporaryFile(path.clone()));
+        drop(TemporaryFile(path.clone()));
+        let mut store = Self::open(&path).await?;
+        store._temporary = Some(guard);
+        Ok(store)
+    }
+
+    /// Applies the embedded [`MIGRATIONS`] not yet applied, in order, each
+    /// in its own transaction. Safe to call on every start: applied
+    /// migrations are skipped.
+    ///
+    /// # Errors
+    /// A [`StoreError`] when a migration fails; it is rolled back.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        migrations::apply(&self.pool).await
+    }
+
+    /// The underlying pool, for the app's own queries.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+impl Store for SqliteStore {
+    type Tx = SqliteTx;
+
+    async fn begin(&self) -> Result<SqliteTx, StoreError> {
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        Ok(SqliteTx { tx })
+    }
+}
+
+/// A transaction on a [`SqliteStore`]: one pooled connection inside
+/// `BEGIN IMMEDIATE`. Dropping it uncommitted rolls it back.
+pub struct SqliteTx {
+    pub(crate) tx: sqlx::Transaction<'static, Sqlite>,
+}
+
+impl std::fmt::Debug for SqliteTx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteTx").finish_non_exhaustive()
+    }
+}
+
+impl SqliteTx {
+    pub(crate) fn conn(&mut self) -> &mut sqlx::SqliteConnection {
+        &mut self.tx
+    }
+}
+
+impl Transaction for SqliteTx {
+    async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await.map_err(db)
+    }
+
+    async fn rollback(self) -> Result<(), StoreError> {
+        self.tx.rollback().await.map_err(db)
+    }
+}
