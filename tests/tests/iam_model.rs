@@ -362,6 +362,10 @@ impl Harness {
                 } else if !model.active[target] {
                     fail(0) // illegal transition: plain error
                 } else if model.role[target] == Some(BuiltinRole::Owner)
+                    && model.role[actor] != Some(BuiltinRole::Owner)
+                {
+                    fail(1) // escalation: only an Owner takes an Owner's access
+                } else if model.role[target] == Some(BuiltinRole::Owner)
                     && model.active_owners() == 1
                 {
                     fail(1)
@@ -387,6 +391,10 @@ impl Harness {
                     fail(1)
                 } else if model.active[target] {
                     fail(0)
+                } else if model.role[target] == Some(BuiltinRole::Owner)
+                    && model.role[actor] != Some(BuiltinRole::Owner)
+                {
+                    fail(1) // escalation: only an Owner gives Owner access back
                 } else {
                     OK
                 };
