@@ -386,3 +386,64 @@ async fn service_accounts_act_only_through_keys_with_their_own_roles() {
         .unwrap_err();
     assert!(matches!(err, Error::NotFound));
 }
+
+/// Two `Iam` instances over one store stand for two processes of a service.
+/// Each request authenticates afresh; a change made through one instance is
+/// seen by the other's check in the next request, even though that
+/// instance's cached index was warm.
+#[tokio::test]
+async fn a_second_instance_sees_changes_at_the_next_request() {
+    let w = world().await;
+    let other = iam_over(&w.store, &w.clock, cheap_config());
+    let (bob, _) = member(&w, "bob", BuiltinRole::Admin).await;
+    let token = other
+        .log_in(
+            "bob",
+            &iamkit::credentials::Password::new(PASSWORD),
+            Default::default(),
+        )
+        .await
+        .unwrap()
+        .token;
+    let org = Scope::Organization(w.org);
+    let request = || async { other.authenticate_session(token.expose()).await };
+    // Warm: the first check builds the index, the second is served by it.
+    let actor = request().await.unwrap();
+    assert!(other.is_allowed(&actor, "users.invite", org).await);
+    assert!(other.is_allowed(&actor, "users.invite", org).await);
+
+    // Demoted through the first instance: the next request through the
+    // second is denied.
+    w.iam
+        .change_org_role(&w.owner, w.org, bob, Some(BuiltinRole::ReadOnly.id()))
+        .await
+        .unwrap();
+    let actor = request().await.unwrap();
+    assert!(!other.is_allowed(&actor, "users.invite", org).await);
+    assert!(other.is_allowed(&actor, "users.read", org).await);
+
+    // Deactivated through the first instance: the session no longer
+    // authenticates, and an actor stamped just before is denied by the
+    // instance that made the change.
+    let stale = w.iam.authenticate_session(token.expose()).await.unwrap();
+    assert!(w.iam.is_allowed(&stale, "users.read", org).await);
+    w.iam.deactivate(&w.owner, w.org, bob).await.unwrap();
+    assert!(matches!(request().await, Err(Error::InvalidCredentials)));
+    assert!(!w.iam.is_allowed(&stale, "users.read", org).await);
+}
+
+/// Turning on 2FA enforcement reaches a warm index: a member without a
+/// second factor is denied at the next check.
+#[tokio::test]
+async fn enforcing_two_factor_reaches_warm_checks() {
+    let w = world().await;
+    let (_, bob) = member(&w, "bob", BuiltinRole::Admin).await;
+    let org = Scope::Organization(w.org);
+    assert!(w.iam.is_allowed(&bob, "users.read", org).await);
+    assert!(w.iam.is_allowed(&bob, "users.read", org).await);
+    w.iam
+        .set_two_factor_required(&w.owner, w.org, true)
+        .await
+        .unwrap();
+    assert!(!w.iam.is_allowed(&bob, "users.read", org).await);
+}

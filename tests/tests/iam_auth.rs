@@ -12,7 +12,7 @@ use iamkit::audit::{Action, SignInFailure, SignInMethod};
 use iamkit::credentials::{
     ClientMetadata, Password, ThrottleRepository, TotpAlgorithm, TotpSetup, totp_code,
 };
-use iamkit::identity::{OrganizationRepository, UserId};
+use iamkit::identity::UserId;
 use iamkit::rbac::{BuiltinRole, Scope};
 use iamkit::{Actor, Conflict, Error, Iam, MessageKind, SignedIn, Store, Transaction};
 use iamkit_store_memory::MemoryStore;
@@ -107,11 +107,10 @@ async fn link(w: &World, user: UserId, kind: MessageKind) -> Option<String> {
 }
 
 async fn require_two_factor(w: &World) {
-    let mut tx = w.store.begin().await.unwrap();
-    let mut org = tx.get_organization(w.org).await.unwrap().unwrap();
-    org.settings.require_two_factor = true;
-    tx.update_organization(&org).await.unwrap();
-    tx.commit().await.unwrap();
+    w.iam
+        .set_two_factor_required(&w.owner, w.org, true)
+        .await
+        .unwrap();
 }
 
 // ---------------------------------------------------------------- log in

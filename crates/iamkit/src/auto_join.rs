@@ -66,6 +66,44 @@ impl<S: Store> Iam<S> {
         self.finish(tx, actor, outcome).await
     }
 
+    /// Turns the organization's two-factor enforcement on or off
+    /// (SECURITY.md 19: under enforcement a member without a confirmed
+    /// second factor can do nothing but enrol). Requires `org.settings`.
+    /// Audited as `settings_changed` (`require_two_factor`), which also
+    /// moves the organization's authorization version, so every `Iam` over
+    /// the store applies it from the next check.
+    pub async fn set_two_factor_required(
+        &self,
+        actor: &Actor,
+        org: OrgId,
+        required: bool,
+    ) -> Result<()> {
+        let target = Target::Org(org);
+        let mut tx = self.begin().await?;
+        let outcome: Flow<()> = async {
+            self.authorize(&mut tx, actor, SETTINGS, Scope::Organization(org), target)
+                .await?;
+            let mut organization = tx.get_organization(org).await?.ok_or(Error::NotFound)?;
+            if organization.settings.require_two_factor != required {
+                organization.settings.require_two_factor = required;
+                tx.update_organization(&organization).await?;
+                let setting =
+                    SettingName::new("require_two_factor").map_err(|_| Error::Internal)?;
+                self.audit(
+                    &mut tx,
+                    org,
+                    actor,
+                    Action::SettingsChanged { setting },
+                    target,
+                )
+                .await?;
+            }
+            Ok(())
+        }
+        .await;
+        self.finish(tx, actor, outcome).await
+    }
+
     /// Joins `org` on one's own: the signed-in user's email must be
     /// verified and at a domain the organization lists; they become an
     /// active member with the domain's default role. Anything else is

@@ -75,7 +75,18 @@ pub(crate) struct Inner<S> {
     pub(crate) catalogue: Catalogue,
     pub(crate) linked_data: Option<Arc<dyn LinkedData>>,
     /// Each organization's compiled index and the version it was built at.
-    pub(crate) indexes: Mutex<HashMap<OrgId, (u64, Arc<AccessIndex>)>>,
+    pub(crate) indexes: Mutex<HashMap<OrgId, CachedIndex>>,
+}
+
+/// An organization's compiled authorization model, as cached.
+#[derive(Clone)]
+pub(crate) struct CachedIndex {
+    /// The organization's authorization version it was built at.
+    pub(crate) version: u64,
+    pub(crate) index: Arc<AccessIndex>,
+    /// The organization's 2FA enforcement at that version (changing it is
+    /// an audited change, so it bumps the version).
+    pub(crate) require_two_factor: bool,
 }
 
 /// Builds an [`Iam`]: `Iam::builder(store, sealer)`, then optional clock,
@@ -339,6 +350,7 @@ impl<S: Store> Iam<S> {
         tx.append_event(event).await?;
         if changes_authorization {
             tx.bump_authz_version(org).await?;
+            self.evict_index(org);
         }
         Ok(())
     }
@@ -349,28 +361,69 @@ impl<S: Store> Iam<S> {
     pub(crate) async fn bump_orgs_of(&self, tx: &mut S::Tx, user: UserId) -> Result<()> {
         for membership in tx.list_memberships_of_user(user).await? {
             tx.bump_authz_version(membership.org).await?;
+            self.evict_index(membership.org);
         }
         Ok(())
     }
 
-    /// The organization's authorization model as of `tx`: the cached index
-    /// when its version is the stored one, else rebuilt from `tx` and cached.
+    /// The organization's authorization model as of `tx`, for a workflow
+    /// that may change it: the version is read with
+    /// [`lock_authz_version`](crate::AuthzVersionRepository::lock_authz_version),
+    /// so every such workflow of one organization runs after the previous
+    /// one committed, and its guards (last Owner, escalation) see the
+    /// outcome of the one before.
     pub(crate) async fn load_index(&self, tx: &mut S::Tx, org: OrgId) -> Result<Arc<AccessIndex>> {
+        let version = tx.lock_authz_version(org).await?;
+        Ok(self.index_at(tx, org, version).await?.index)
+    }
+
+    /// The organization's authorization model as of `tx`, for a read-only
+    /// check: the version is read without a lock.
+    pub(crate) async fn read_index(&self, tx: &mut S::Tx, org: OrgId) -> Result<CachedIndex> {
         let version = tx.get_authz_version(org).await?;
-        let cached = self.inner.indexes.lock().ok().and_then(|cache| {
+        self.index_at(tx, org, version).await
+    }
+
+    /// Forgets the cached index of `org`, whose version `tx` just bumped:
+    /// an actor stamped before the change then misses the cache and has its
+    /// check re-read from the store. (Rebuilt indexes are cached again by
+    /// whoever reads the new version first.)
+    pub(crate) fn evict_index(&self, org: OrgId) {
+        if let Ok(mut cache) = self.inner.indexes.lock() {
+            cache.remove(&org);
+        }
+    }
+
+    /// The cached index of `org` when it was built at `version`.
+    pub(crate) fn cached_index(&self, org: OrgId, version: u64) -> Option<CachedIndex> {
+        self.inner.indexes.lock().ok().and_then(|cache| {
             cache
                 .get(&org)
-                .filter(|(v, _)| *v == version)
-                .map(|(_, index)| Arc::clone(index))
-        });
-        if let Some(index) = cached {
-            return Ok(index);
+                .filter(|entry| entry.version == version)
+                .cloned()
+        })
+    }
+
+    /// The index of `org` at `version` (the stored one, read in `tx`): the
+    /// cached one when it has that version, else rebuilt from `tx` and
+    /// cached.
+    async fn index_at(&self, tx: &mut S::Tx, org: OrgId, version: u64) -> Result<CachedIndex> {
+        if let Some(entry) = self.cached_index(org, version) {
+            return Ok(entry);
         }
-        let index = Arc::new(self.build_index(tx, org).await?);
+        let require_two_factor = tx
+            .get_organization(org)
+            .await?
+            .is_some_and(|o| o.settings.require_two_factor);
+        let entry = CachedIndex {
+            version,
+            index: Arc::new(self.build_index(tx, org).await?),
+            require_two_factor,
+        };
         if let Ok(mut cache) = self.inner.indexes.lock() {
-            cache.insert(org, (version, Arc::clone(&index)));
+            cache.insert(org, entry.clone());
         }
-        Ok(index)
+        Ok(entry)
     }
 
     /// Compiles the organization's index from `tx`.

@@ -408,12 +408,10 @@ impl<S: Store> Iam<S> {
             user
         };
         let hash = self.hash_new_password(password, &user.email, &user.username)?;
-        let actor = Actor {
-            kind: crate::actor::ActorKind::User {
-                user: user.id,
-                session: iamkit_identity::SessionId::generate(now, &mut os_rng()),
-            },
-        };
+        let actor = Actor::new(crate::actor::ActorKind::User {
+            user: user.id,
+            session: iamkit_identity::SessionId::generate(now, &mut os_rng()),
+        });
         let mut tx = self.begin().await?;
         let outcome: Flow<UserId> = async {
             let Some(record) = tx.consume_token(&presented, now).await? else {

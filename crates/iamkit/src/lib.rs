@@ -50,7 +50,7 @@ pub use passwords::PasswordRepository;
 pub use profiles::ProfileUpdate;
 pub use self_service::SessionSummary;
 pub use service_accounts::{SERVICE_ACCOUNT_DOMAIN, ServiceAccount, ServiceAccountRepository};
-pub use sessions::{SignedIn, TOUCH_GRANULARITY};
+pub use sessions::{STAMP_LIFETIME, SignedIn, TOUCH_GRANULARITY};
 pub use store::{Store, Transaction};
 
 /// The audit domain: events, the hash chain, queries, export.

@@ -8,7 +8,9 @@ use iamkit_credentials::{
 };
 use iamkit_identity::{Email, SessionId, User, UserId, UserStatus, Username};
 
-use crate::actor::{Actor, ActorKind};
+use std::sync::Arc;
+
+use crate::actor::{Actor, ActorKind, Stamp};
 use crate::error::{Error, Result};
 use crate::iam::{Iam, os_rng};
 use crate::store::repositories::*;
@@ -17,6 +19,14 @@ use crate::store::{Store, Transaction};
 /// How stale a session's `last_seen_at` (or a key's `last_used_at`) may
 /// get before a request records it again.
 pub const TOUCH_GRANULARITY: chrono::Duration = chrono::Duration::seconds(60);
+
+/// How long after authentication an [`Actor`] may answer
+/// [`Iam::is_allowed`] from the in-process index without reading the store.
+/// An actor is meant to live for one request; one kept longer (a
+/// long-lived connection, say) then has every check read the store, so a
+/// change made through another process is never hidden from it for longer
+/// than this.
+pub const STAMP_LIFETIME: chrono::Duration = chrono::Duration::seconds(1);
 
 /// A successful sign-in: the session token to hand to the client once.
 pub struct SignedIn {
@@ -94,12 +104,10 @@ impl<S: Store> Iam<S> {
             return Err(Error::InvalidCredentials);
         };
         let system = Actor::system();
-        let actor = Actor {
-            kind: ActorKind::User {
-                user: user.id,
-                session: SessionId::generate(now, &mut os_rng()),
-            },
-        };
+        let actor = Actor::new(ActorKind::User {
+            user: user.id,
+            session: SessionId::generate(now, &mut os_rng()),
+        });
         let mut tx = self.begin().await?;
         let orgs: Vec<_> = tx
             .list_memberships_of_user(user.id)
@@ -173,12 +181,10 @@ impl<S: Store> Iam<S> {
         let (session, token) = Session::start(user.id, None, state, client, now, &mut os_rng());
         let session_id = session.id;
         tx.insert_session(session).await?;
-        let actor = Actor {
-            kind: ActorKind::User {
-                user: user.id,
-                session: session_id,
-            },
-        };
+        let actor = Actor::new(ActorKind::User {
+            user: user.id,
+            session: session_id,
+        });
         // With a second factor the sign-in is audited when it completes.
         if !has_totp {
             for org in &orgs {
@@ -228,20 +234,44 @@ impl<S: Store> Iam<S> {
         if !active {
             return Err(Error::InvalidCredentials);
         }
+        // The versions of the user's organizations and their second factor,
+        // read in the same transaction: checks with this actor need not read
+        // the store again while nothing changed (see `Actor`).
+        let versions = tx.list_authz_versions_of_member(session.user).await?;
+        let two_factor = crate::two_factor::has_two_factor(&mut tx, session.user).await?;
         // Activity is recorded at most once per TOUCH_GRANULARITY: the idle
         // timeout (minutes to hours) needs no finer clock, and a read-only
         // request then costs no write.
-        if now - session.last_seen_at >= TOUCH_GRANULARITY {
+        let last_seen = if now - session.last_seen_at >= TOUCH_GRANULARITY {
             tx.touch_session(session_id, now).await?;
             tx.commit().await?;
+            now
         } else {
             tx.rollback().await?;
-        }
+            session.last_seen_at
+        };
+        let idle_until = last_seen.checked_add_signed(config.idle_timeout());
+        let absolute_until = session
+            .created_at
+            .checked_add_signed(config.absolute_timeout());
+        let valid_until = [
+            idle_until,
+            absolute_until,
+            now.checked_add_signed(STAMP_LIFETIME),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         Ok(Actor {
             kind: ActorKind::User {
                 user: session.user,
                 session: session_id,
             },
+            stamp: Some(Arc::new(Stamp {
+                versions,
+                valid_until,
+                two_factor,
+            })),
         })
     }
 
@@ -271,6 +301,7 @@ impl<S: Store> Iam<S> {
         if !creator_active || tx.get_organization(workspace.org).await?.is_none() {
             return Err(Error::InvalidCredentials);
         }
+        let version = tx.get_authz_version(workspace.org).await?;
         if record
             .last_used_at
             .is_none_or(|at| now - at >= TOUCH_GRANULARITY)
@@ -288,6 +319,14 @@ impl<S: Store> Iam<S> {
                 workspace: record.workspace,
                 restriction: record.restriction,
             },
+            stamp: Some(Arc::new(Stamp {
+                versions: vec![(workspace.org, version)],
+                valid_until: [record.expires_at, now.checked_add_signed(STAMP_LIFETIME)]
+                    .into_iter()
+                    .flatten()
+                    .min(),
+                two_factor: false,
+            })),
         })
     }
 }

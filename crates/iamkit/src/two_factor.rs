@@ -206,12 +206,10 @@ impl<S: Store> Iam<S> {
         let (true, Some(mut user)) = (pending, active) else {
             return Err(Error::InvalidCredentials);
         };
-        let actor = Actor {
-            kind: ActorKind::User {
-                user: user.id,
-                session: session_id,
-            },
-        };
+        let actor = Actor::new(ActorKind::User {
+            user: user.id,
+            session: session_id,
+        });
         let failure = if tx.get_throttle(user.id).await?.check(now).is_err() {
             Some(SignInFailure::AccountLocked)
         } else {

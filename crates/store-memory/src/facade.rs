@@ -177,6 +177,19 @@ impl AuthzVersionRepository for MemoryTx {
             .unwrap_or(0))
     }
 
+    async fn list_authz_versions_of_member(
+        &mut self,
+        user: UserId,
+    ) -> Result<Vec<(OrgId, u64)>, StoreError> {
+        let versions = &self.state.facade.authz_versions;
+        Ok(self
+            .state
+            .identity
+            .orgs_of_member(user)
+            .map(|org| (org, versions.get(&org).copied().unwrap_or(0)))
+            .collect())
+    }
+
     async fn bump_authz_version(&mut self, org: OrgId) -> Result<u64, StoreError> {
         let versions = &mut self.state.facade.authz_versions;
         let next = versions.get(&org).copied().unwrap_or(0).saturating_add(1);

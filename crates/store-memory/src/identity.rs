@@ -63,6 +63,14 @@ impl IdentityState {
             .map(|(_, m)| m)
     }
 
+    /// The organizations `user` is a member of, in any status.
+    pub(crate) fn orgs_of_member(&self, user: UserId) -> impl Iterator<Item = OrgId> + '_ {
+        self.memberships
+            .keys()
+            .filter(move |(_, u)| *u == user)
+            .map(|(o, _)| *o)
+    }
+
     fn remove_org_relations_of(&mut self, org: OrgId, user: UserId) {
         let groups = &self.groups;
         remove_from_set(&mut self.group_members, |(g, u)| {

@@ -330,6 +330,26 @@ impl AuthzVersionRepository for SqliteTx {
         version.map_or(Ok(0), |v| uint(v, "authz_versions.version"))
     }
 
+    async fn list_authz_versions_of_member(&mut self, user: UserId) -> Result<Vec<(OrgId, u64)>> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT m.org_id, COALESCE(v.version, 0)
+             FROM memberships m LEFT JOIN authz_versions v ON v.org_id = m.org_id
+             WHERE m.user_id = ?",
+        )
+        .bind(uid(user.as_uuid()))
+        .fetch_all(self.conn())
+        .await
+        .map_err(db)?;
+        rows.into_iter()
+            .map(|(org, version)| {
+                Ok((
+                    OrgId::from_uuid(parse_uid(&org, "memberships.org_id")?),
+                    uint(version, "authz_versions.version")?,
+                ))
+            })
+            .collect()
+    }
+
     async fn bump_authz_version(&mut self, org: OrgId) -> Result<u64> {
         // One atomic increment; the transaction's write lock orders bumps.
         let version: i64 = sqlx::query_scalar(

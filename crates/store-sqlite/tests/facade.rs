@@ -165,19 +165,34 @@ async fn two_instances_over_one_file_agree_at_the_next_check() {
     let (iam_one, iam_two) = (iam_over(&one, &clock), iam_over(&two, &clock));
 
     let (org, _, owner) = bootstrap(&iam_one).await;
-    let (bob, bob_actor) = member(&iam_one, &owner, org, "bob", BuiltinRole::Admin).await;
+    let (bob, stale) = member(&iam_one, &owner, org, "bob", BuiltinRole::Admin).await;
     let scope = Scope::Organization(org);
-    assert!(iam_two.is_allowed(&bob_actor, "users.invite", scope).await);
+    // Each request authenticates afresh through the second instance.
+    let token = iam_two
+        .log_in("bob", &Password::new(PASSWORD), ClientMetadata::default())
+        .await
+        .unwrap()
+        .token;
+    let request = || iam_two.authenticate_session(token.expose());
+    let actor = request().await.unwrap();
+    assert!(iam_two.is_allowed(&actor, "users.invite", scope).await);
+    assert!(iam_two.is_allowed(&stale, "users.invite", scope).await);
 
     iam_one
         .change_org_role(&owner, org, bob, Some(BuiltinRole::ReadOnly.id()))
         .await
         .unwrap();
-    assert!(!iam_two.is_allowed(&bob_actor, "users.invite", scope).await);
-    assert!(iam_two.is_allowed(&bob_actor, "roles.read", scope).await);
+    let actor = request().await.unwrap();
+    assert!(!iam_two.is_allowed(&actor, "users.invite", scope).await);
+    assert!(iam_two.is_allowed(&actor, "roles.read", scope).await);
+    // An actor kept past its stamp's lifetime re-reads the store.
+    clock.advance(iamkit::STAMP_LIFETIME);
+    assert!(!iam_two.is_allowed(&stale, "users.invite", scope).await);
 
     iam_one.deactivate(&owner, org, bob).await.unwrap();
-    assert!(!iam_two.is_allowed(&bob_actor, "roles.read", scope).await);
+    assert!(request().await.is_err());
+    assert!(!iam_two.is_allowed(&actor, "roles.read", scope).await);
+    assert!(!iam_two.is_allowed(&stale, "roles.read", scope).await);
 
     drop((iam_one, iam_two));
     one.pool().close().await;
