@@ -48,6 +48,9 @@ impl AuditRepository for PgTx {
             .execute(self.conn())
             .await
             .map_err(db)?;
+        if self.audit_cut(org).is_some() {
+            self.set_audit_cut(org, new_head.seq);
+        }
         Ok(sealed)
     }
 
@@ -58,7 +61,12 @@ impl AuditRepository for PgTx {
                 .fetch_optional(self.conn())
                 .await
                 .map_err(db)?;
-        Ok(data.map_or_else(|| ChainHead::genesis(org), |Json(head)| head))
+        let head = data.map_or_else(|| ChainHead::genesis(org), |Json(head)| head);
+        // Later scans of this chain in this transaction end at this head
+        // (see `PgTx`): the head row and the events are updated in one
+        // transaction, so every event up to it is committed and visible.
+        self.set_audit_cut(org, head.seq);
+        Ok(head)
     }
 
     async fn query_events(&mut self, org: OrgId, query: &EventQuery) -> Result<Page<AuditEvent>> {
@@ -104,11 +112,14 @@ impl AuditRepository for PgTx {
         let Ok(after) = i64::try_from(after_seq) else {
             return Ok(Vec::new());
         };
+        let cut = self.audit_cut(org).map_or(Ok(i64::MAX), int)?;
         let rows: Vec<Json<AuditEvent>> = sqlx::query_scalar(
-            "SELECT data FROM audit_events WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            "SELECT data FROM audit_events WHERE org_id = $1 AND seq > $2 AND seq <= $3
+             ORDER BY seq LIMIT $4",
         )
         .bind(org.as_uuid())
         .bind(after)
+        .bind(cut)
         .bind(limit(max))
         .fetch_all(self.conn())
         .await

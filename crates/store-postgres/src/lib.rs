@@ -1,9 +1,11 @@
 #![doc = include_str!("../README.md")]
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use iamkit::identity::OrgId;
 use iamkit::{Store, Transaction};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgConnection, PgPool, Postgres};
@@ -183,7 +185,10 @@ impl Store for PgStore {
             .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
             .await
             .map_err(db)?;
-        Ok(PgTx { tx })
+        Ok(PgTx {
+            tx,
+            audit_cuts: HashMap::new(),
+        })
     }
 }
 
@@ -195,8 +200,20 @@ impl Store for PgStore {
 /// taken username, an unknown organization) changes nothing and leaves the
 /// transaction usable, as the traits require, each such call runs inside a
 /// savepoint, rolled back to when it fails.
+///
+/// At `READ COMMITTED` each statement sees the data committed before it
+/// started, not before the transaction did. So that an audit chain's head
+/// and its events still come from one consistent cut (what
+/// [`verify_org`](iamkit::audit::verify_org) relies on), the transaction
+/// remembers the head that [`audit_head`](iamkit::audit::AuditRepository::audit_head)
+/// last returned for an organization, and its later scans of that
+/// organization stop there: events appended and committed by others in
+/// between are not returned, as if the transaction read a snapshot.
 pub struct PgTx {
     tx: sqlx::Transaction<'static, Postgres>,
+    /// Per organization, the sequence number of the head this transaction
+    /// last read or wrote: its scans of the chain end there.
+    audit_cuts: HashMap<OrgId, u64>,
 }
 
 impl std::fmt::Debug for PgTx {
@@ -208,6 +225,17 @@ impl std::fmt::Debug for PgTx {
 impl PgTx {
     pub(crate) fn conn(&mut self) -> &mut PgConnection {
         &mut self.tx
+    }
+
+    /// Where this transaction's scans of `org`'s chain end, if it read or
+    /// wrote the chain's head.
+    pub(crate) fn audit_cut(&self, org: OrgId) -> Option<u64> {
+        self.audit_cuts.get(&org).copied()
+    }
+
+    /// Records the head this transaction saw or wrote for `org`.
+    pub(crate) fn set_audit_cut(&mut self, org: OrgId, seq: u64) {
+        self.audit_cuts.insert(org, seq);
     }
 
     /// Starts a call that must change nothing when it fails; end it with
