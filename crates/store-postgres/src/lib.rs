@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use iamkit::identity::OrgId;
 use iamkit::{Store, Transaction};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgConnection, PgPool, Postgres};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{PgConnection, Postgres};
 
 mod audit;
 mod codec;
@@ -20,6 +20,9 @@ mod rbac;
 mod temporary;
 
 pub use migrations::MIGRATIONS;
+/// The sqlx types of this crate's API, re-exported so that an app need not
+/// depend on the same sqlx version itself.
+pub use sqlx::postgres::{PgConnectOptions, PgPool};
 
 use codec::{Result, db};
 use temporary::TemporarySchema;
