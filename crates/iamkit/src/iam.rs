@@ -285,6 +285,11 @@ impl<S: Store> Iam<S> {
         Ok(self.inner.store.begin().await?)
     }
 
+    /// A transaction only read through (see [`Store::begin_read`]).
+    pub(crate) async fn begin_read(&self) -> Result<S::Tx> {
+        Ok(self.inner.store.begin_read().await?)
+    }
+
     /// Commits on success; rolls back on failure and, for a denial, audits
     /// it in a transaction of its own.
     pub(crate) async fn finish<T>(&self, tx: S::Tx, actor: &Actor, outcome: Flow<T>) -> Result<T> {

@@ -3,6 +3,7 @@
 mod access_requests;
 mod actor;
 mod api_keys;
+mod authentication;
 mod authorization;
 mod auto_join;
 mod bootstrap;
@@ -32,6 +33,7 @@ mod workspaces;
 pub use access_requests::{AccessRequest, AccessRequestRepository, RequestStatus, RequestedChange};
 pub use actor::Actor;
 pub use api_keys::CreatedApiKey;
+pub use authentication::{ApiKeyContext, AuthenticationRepository, SessionContext};
 pub use authorization::AuthzVersionRepository;
 pub use bootstrap::{Bootstrapped, FirstOwner, NewAccount};
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -87,7 +87,7 @@ impl<S: Store> Iam<S> {
         if let Some(allowed) = self.check_stamped(actor, permission, scope) {
             return allowed;
         }
-        let Ok(mut tx) = self.begin().await else {
+        let Ok(mut tx) = self.begin_read().await else {
             return false;
         };
         let allowed = self

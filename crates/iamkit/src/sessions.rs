@@ -218,36 +218,33 @@ impl<S: Store> Iam<S> {
         let presented = PresentedSecret::parse_as(token, SecretKind::Session)
             .map_err(|_| Error::InvalidCredentials)?;
         let now = self.now();
-        let mut tx = self.begin().await?;
         let session_id = SessionId::from_uuid(presented.id());
-        let Some(session) = tx.get_session(session_id).await? else {
+        // One read: the session, its user's standing, and the versions of
+        // the user's organizations, so that checks with this actor need not
+        // read the store again while nothing changed (see `Actor`).
+        let mut tx = self.begin_read().await?;
+        let context = tx.load_session_context(session_id).await;
+        tx.rollback().await?;
+        let Some(context) = context? else {
             return Err(Error::InvalidCredentials);
         };
+        let session = &context.session;
         let config = &self.config().sessions;
-        if !session.accepts(&presented, config, now) || !session.authorizes(config, now) {
+        if !session.accepts(&presented, config, now)
+            || !session.authorizes(config, now)
+            || !context.user_active
+        {
             return Err(Error::InvalidCredentials);
         }
-        let active = tx
-            .get_user(session.user)
-            .await?
-            .is_some_and(|u| u.is_active());
-        if !active {
-            return Err(Error::InvalidCredentials);
-        }
-        // The versions of the user's organizations and their second factor,
-        // read in the same transaction: checks with this actor need not read
-        // the store again while nothing changed (see `Actor`).
-        let versions = tx.list_authz_versions_of_member(session.user).await?;
-        let two_factor = crate::two_factor::has_two_factor(&mut tx, session.user).await?;
-        // Activity is recorded at most once per TOUCH_GRANULARITY: the idle
-        // timeout (minutes to hours) needs no finer clock, and a read-only
-        // request then costs no write.
+        // Activity is recorded at most once per TOUCH_GRANULARITY, in a
+        // short write of its own: the idle timeout (minutes to hours) needs
+        // no finer clock, and most requests then write nothing.
         let last_seen = if now - session.last_seen_at >= TOUCH_GRANULARITY {
+            let mut tx = self.begin().await?;
             tx.touch_session(session_id, now).await?;
             tx.commit().await?;
             now
         } else {
-            tx.rollback().await?;
             session.last_seen_at
         };
         let idle_until = last_seen.checked_add_signed(config.idle_timeout());
@@ -268,9 +265,9 @@ impl<S: Store> Iam<S> {
                 session: session_id,
             },
             stamp: Some(Arc::new(Stamp {
-                versions,
+                versions: context.authz_versions,
                 valid_until,
-                two_factor,
+                two_factor: context.two_factor,
             })),
         })
     }
@@ -283,44 +280,35 @@ impl<S: Store> Iam<S> {
         let presented = PresentedSecret::parse_as(key, SecretKind::ApiKey)
             .map_err(|_| Error::InvalidCredentials)?;
         let now = self.now();
-        let mut tx = self.begin().await?;
         let id = iamkit_identity::ApiKeyId::from_uuid(presented.id());
-        let Some(record) = tx.get_api_key(id).await? else {
+        let mut tx = self.begin_read().await?;
+        let context = tx.load_api_key_context(id).await;
+        tx.rollback().await?;
+        let Some(context) = context? else {
             return Err(Error::InvalidCredentials);
         };
-        if !record.accepts(&presented, now) {
+        let record = context.key;
+        if !record.accepts(&presented, now) || !context.creator_active {
             return Err(Error::InvalidCredentials);
         }
-        let creator_active = tx
-            .get_user(record.created_by)
-            .await?
-            .is_some_and(|u| u.is_active());
-        let Some(workspace) = tx.get_workspace(record.workspace).await? else {
-            return Err(Error::InvalidCredentials);
-        };
-        if !creator_active || tx.get_organization(workspace.org).await?.is_none() {
-            return Err(Error::InvalidCredentials);
-        }
-        let version = tx.get_authz_version(workspace.org).await?;
         if record
             .last_used_at
             .is_none_or(|at| now - at >= TOUCH_GRANULARITY)
         {
+            let mut tx = self.begin().await?;
             tx.touch_api_key(id, now).await?;
             tx.commit().await?;
-        } else {
-            tx.rollback().await?;
         }
         Ok(Actor {
             kind: ActorKind::ApiKey {
                 key: id,
                 creator: record.created_by,
-                org: workspace.org,
+                org: context.org,
                 workspace: record.workspace,
                 restriction: record.restriction,
             },
             stamp: Some(Arc::new(Stamp {
-                versions: vec![(workspace.org, version)],
+                versions: vec![(context.org, context.authz_version)],
                 valid_until: [record.expires_at, now.checked_add_signed(STAMP_LIFETIME)]
                     .into_iter()
                     .flatten()

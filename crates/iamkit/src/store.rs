@@ -15,6 +15,7 @@ use iamkit_rbac::{GrantRepository, RoleRepository};
 use iamkit_store_api::StoreError;
 
 use crate::access_requests::AccessRequestRepository;
+use crate::authentication::AuthenticationRepository;
 use crate::authorization::AuthzVersionRepository;
 use crate::email_verification::PendingEmailRepository;
 use crate::outbox::OutboxRepository;
@@ -35,6 +36,15 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// (adapters may achieve this with locks, or by failing one of two
     /// conflicting transactions with `Conflict`).
     fn begin(&self) -> impl Future<Output = Result<Self::Tx, StoreError>> + Send;
+
+    /// Starts a transaction the caller will only read through (request
+    /// authentication, permission checks). It MUST see a consistent state
+    /// (a snapshot, or serial with writers). Adapters may run it without
+    /// taking write locks, so that readers do not queue behind writers;
+    /// writing through it may then fail. The default is [`begin`](Self::begin).
+    fn begin_read(&self) -> impl Future<Output = Result<Self::Tx, StoreError>> + Send {
+        self.begin()
+    }
 }
 
 /// One transaction: every repository trait, plus commit and rollback.
@@ -63,6 +73,7 @@ pub trait Transaction:
     + AccessRequestRepository
     + ServiceAccountRepository
     + AuthzVersionRepository
+    + AuthenticationRepository
     + Send
     + 'static
 {
@@ -86,6 +97,7 @@ pub(crate) mod repositories {
     };
     pub(crate) use iamkit_rbac::{GrantRepository as _, RoleRepository as _};
 
+    pub(crate) use crate::authentication::AuthenticationRepository as _;
     pub(crate) use crate::authorization::AuthzVersionRepository as _;
     pub(crate) use crate::outbox::OutboxRepository as _;
     pub(crate) use crate::passwords::PasswordRepository as _;

@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use iamkit::{
-    AccessRequest, AccessRequestRepository, AuthzVersionRepository, MessageId, OutboxRecord,
-    OutboxRepository, PasswordRepository, PendingEmailRepository, RequestStatus, ServiceAccount,
-    ServiceAccountRepository,
+    AccessRequest, AccessRequestRepository, AuthenticationRepository, AuthzVersionRepository,
+    MessageId, OutboxRecord, OutboxRepository, PasswordRepository, PendingEmailRepository,
+    RequestStatus, ServiceAccount, ServiceAccountRepository,
 };
 use iamkit_credentials::{PasswordHash, TokenId};
 use iamkit_identity::{AccessRequestId, Email, OrgId, UserId};
@@ -165,6 +165,9 @@ impl ServiceAccountRepository for MemoryTx {
             .collect())
     }
 }
+
+/// The provided methods: the memory store has no round trips to save.
+impl AuthenticationRepository for MemoryTx {}
 
 impl AuthzVersionRepository for MemoryTx {
     async fn get_authz_version(&mut self, org: OrgId) -> Result<u64, StoreError> {

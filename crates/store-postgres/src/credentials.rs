@@ -172,7 +172,7 @@ fn session_state(state: SessionState) -> &'static str {
     }
 }
 
-fn session_of(row: &PgRow) -> Result<Session> {
+pub(crate) fn session_of(row: &PgRow) -> Result<Session> {
     let state = match get::<String>(row, "state")?.as_str() {
         "mfa_pending" => SessionState::MfaPending,
         "full" => SessionState::Full,
@@ -298,7 +298,7 @@ impl SessionRepository for PgTx {
 
 // API keys ----------------------------------------------------------------
 
-fn api_key_of(row: &PgRow) -> Result<ApiKey> {
+pub(crate) fn api_key_of(row: &PgRow) -> Result<ApiKey> {
     Ok(ApiKey {
         id: ApiKeyId::from_uuid(get(row, "id")?),
         name: get(row, "name")?,

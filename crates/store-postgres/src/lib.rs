@@ -11,6 +11,7 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgConnection, Postgres};
 
 mod audit;
+mod authentication;
 mod codec;
 mod credentials;
 mod facade;
@@ -73,6 +74,9 @@ const ROLLBACK_TO: &str = "ROLLBACK TO SAVEPOINT iamkit_call; RELEASE SAVEPOINT 
 /// - transaction-scoped advisory locks where a repository call reads
 ///   before it writes rows that may not exist yet (issuing a token revokes
 ///   the subject's earlier ones; replacing recovery codes).
+///
+/// Read-only transactions ([`Store::begin_read`]) run at `REPEATABLE READ,
+/// READ ONLY` instead: one snapshot, no locks.
 ///
 /// A deadlock, serialization failure or lock timeout fails with
 /// `Conflict`; retrying the workflow is safe.
@@ -186,6 +190,23 @@ impl Store for PgStore {
         let tx = self
             .pool
             .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
+            .await
+            .map_err(db)?;
+        Ok(PgTx {
+            tx,
+            audit_cuts: HashMap::new(),
+        })
+    }
+
+    /// `BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY`: every statement
+    /// reads the one snapshot taken at the first, and no lock is taken, so
+    /// request authentication and checks neither wait for writers nor make
+    /// them wait (a read-only transaction never fails with a serialization
+    /// error). Writing through it fails with `Conflict`.
+    async fn begin_read(&self) -> Result<PgTx> {
+        let tx = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .await
             .map_err(db)?;
         Ok(PgTx {

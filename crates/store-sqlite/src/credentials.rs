@@ -24,7 +24,7 @@ use crate::codec::{
     to_json, ts, uid, uint,
 };
 
-fn get<'r, T>(row: &'r SqliteRow, column: &'static str) -> Result<T>
+pub(crate) fn get<'r, T>(row: &'r SqliteRow, column: &'static str) -> Result<T>
 where
     T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
 {
@@ -184,7 +184,7 @@ fn session_state(state: SessionState) -> &'static str {
     }
 }
 
-fn session_of(row: &SqliteRow) -> Result<Session> {
+pub(crate) fn session_of(row: &SqliteRow) -> Result<Session> {
     let state = match get::<String>(row, "state")?.as_str() {
         "mfa_pending" => SessionState::MfaPending,
         "full" => SessionState::Full,
@@ -310,7 +310,7 @@ impl SessionRepository for SqliteTx {
 
 // API keys ----------------------------------------------------------------
 
-fn api_key_of(row: &SqliteRow) -> Result<ApiKey> {
+pub(crate) fn api_key_of(row: &SqliteRow) -> Result<ApiKey> {
     Ok(ApiKey {
         id: ApiKeyId::from_uuid(get_uuid(row, "id")?),
         name: get(row, "name")?,

@@ -12,6 +12,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Sqlite, SqlitePool};
 
 mod audit;
+mod authentication;
 mod codec;
 mod credentials;
 mod facade;
@@ -155,6 +156,14 @@ impl Store for SqliteStore {
 
     async fn begin(&self) -> Result<SqliteTx, StoreError> {
         let tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        Ok(SqliteTx { tx })
+    }
+
+    /// A deferred `BEGIN`: the transaction reads one snapshot (WAL) without
+    /// taking the write lock, so request authentication and checks do not
+    /// queue behind writers.
+    async fn begin_read(&self) -> Result<SqliteTx, StoreError> {
+        let tx = self.pool.begin_with("BEGIN DEFERRED").await.map_err(db)?;
         Ok(SqliteTx { tx })
     }
 }

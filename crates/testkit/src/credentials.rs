@@ -357,7 +357,12 @@ pub async fn dropped_consume_is_rolled_back<S: Store>(store: S) {
     );
 }
 
-fn session(f: &mut Fixture, user: UserId, state: SessionState, at: DateTime<Utc>) -> Session {
+pub(crate) fn session(
+    f: &mut Fixture,
+    user: UserId,
+    state: SessionState,
+    at: DateTime<Utc>,
+) -> Session {
     let client = ClientMetadata {
         ip: Some("192.0.2.7".into()),
         user_agent: Some("conformance".into()),
@@ -476,7 +481,7 @@ pub async fn sessions_contract<S: Store>(store: S) {
     );
 }
 
-fn api_key(
+pub(crate) fn api_key(
     f: &mut Fixture,
     creator: UserId,
     workspace: WorkspaceId,
@@ -575,7 +580,7 @@ pub async fn api_keys_contract<S: Store>(store: S) {
     assert_eq!(tx.get_api_key(k3.id).await.expect("get"), Some(k3.clone()));
 }
 
-fn enrollment(f: &mut Fixture, user: UserId) -> TotpEnrollment {
+pub(crate) fn enrollment(f: &mut Fixture, user: UserId) -> TotpEnrollment {
     let sealer = XChaChaSealer::new(&SecretBytes::new(vec![3; 32])).expect("key");
     let now = f.now();
     TotpEnrollment::begin(

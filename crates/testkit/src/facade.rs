@@ -267,3 +267,112 @@ pub async fn pending_emails_contract<S: Store>(store: S) {
     );
     assert!(tx.get_pending_email(other).await.expect("get").is_none());
 }
+
+/// Request authentication reads a session or key with its context: the
+/// user's standing, a confirmed second factor, and the authorization
+/// versions of the user's organizations (or of the key's). Unknown ids,
+/// and keys whose workspace is gone, have none.
+pub async fn authentication_contexts_contract<S: Store>(store: S) {
+    use iamkit::AuthenticationRepository;
+    use iamkit_credentials::{ApiKeyRepository, SessionRepository, SessionState, TotpRepository};
+    use iamkit_identity::{
+        ApiKeyId, OrganizationRepository, SessionId, UserRepository, UserStatus,
+        WorkspaceRepository,
+    };
+
+    let mut f = Fixture::new(47);
+    let now = f.now();
+    let (acme, globex) = (f.org("acme"), f.org("globex"));
+    let (alice, mut bob, carol) = (f.user("alice"), f.user("bob"), f.user("carol"));
+    bob.status = UserStatus::Deactivated;
+    let workspace = f.workspace(acme.id, "Ops");
+    let alice_session = crate::credentials::session(&mut f, alice.id, SessionState::Full, now);
+    let carol_session = crate::credentials::session(&mut f, carol.id, SessionState::Full, now);
+    let key = crate::credentials::api_key(&mut f, bob.id, workspace.id, "ci", now);
+    let carol_key = crate::credentials::api_key(&mut f, carol.id, workspace.id, "cd", now);
+    let totp = crate::credentials::enrollment(&mut f, alice.id);
+
+    let mut tx = store.begin().await.expect("begin");
+    for org in [&acme, &globex] {
+        tx.insert_organization(org).await.expect("org");
+    }
+    for user in [&alice, &bob, &carol] {
+        tx.insert_user(user).await.expect("user");
+    }
+    tx.insert_membership(&f.membership(acme.id, alice.id))
+        .await
+        .expect("membership");
+    tx.insert_membership(&f.membership(globex.id, alice.id))
+        .await
+        .expect("membership");
+    tx.insert_membership(&f.membership(acme.id, bob.id))
+        .await
+        .expect("membership");
+    tx.insert_workspace(&workspace).await.expect("workspace");
+    tx.insert_session(alice_session.clone())
+        .await
+        .expect("session");
+    tx.insert_session(carol_session.clone())
+        .await
+        .expect("session");
+    tx.insert_api_key(key.clone()).await.expect("key");
+    tx.insert_api_key(carol_key.clone()).await.expect("key");
+    tx.insert_totp(totp).await.expect("totp");
+    assert!(tx.confirm_totp(alice.id, 1, now).await.expect("confirm"));
+    tx.bump_authz_version(acme.id).await.expect("bump");
+    tx.bump_authz_version(acme.id).await.expect("bump");
+    tx.bump_authz_version(globex.id).await.expect("bump");
+    tx.commit().await.expect("commit");
+
+    let mut tx = store.begin_read().await.expect("begin_read");
+    let mut context = tx
+        .load_session_context(alice_session.id)
+        .await
+        .expect("load")
+        .expect("alice's session");
+    context.authz_versions.sort();
+    let mut expected = vec![(acme.id, 2), (globex.id, 1)];
+    expected.sort();
+    assert_eq!(
+        context,
+        iamkit::SessionContext {
+            session: alice_session,
+            user_active: true,
+            two_factor: true,
+            authz_versions: expected,
+        }
+    );
+    // No membership, no second factor.
+    let context = tx
+        .load_session_context(carol_session.id)
+        .await
+        .expect("load")
+        .expect("carol's session");
+    assert!(context.user_active && !context.two_factor);
+    assert!(context.authz_versions.is_empty());
+    let unknown = SessionId::generate(now, f.rng());
+    assert_eq!(tx.load_session_context(unknown).await.expect("load"), None);
+
+    assert_eq!(
+        tx.load_api_key_context(key.id).await.expect("load"),
+        Some(iamkit::ApiKeyContext {
+            key,
+            creator_active: false,
+            org: acme.id,
+            authz_version: 2,
+        })
+    );
+    let unknown = ApiKeyId::generate(now, f.rng());
+    assert_eq!(tx.load_api_key_context(unknown).await.expect("load"), None);
+    tx.rollback().await.expect("rollback");
+
+    // A key whose workspace is gone authenticates nothing.
+    let mut tx = store.begin().await.expect("begin");
+    tx.delete_workspace(workspace.id).await.expect("delete");
+    tx.commit().await.expect("commit");
+    let mut tx = store.begin_read().await.expect("begin_read");
+    assert_eq!(
+        tx.load_api_key_context(carol_key.id).await.expect("load"),
+        None
+    );
+}

@@ -104,6 +104,7 @@ macro_rules! conformance_tests {
                 service_accounts_contract,
                 authz_versions_contract,
                 pending_emails_contract,
+                authentication_contexts_contract,
             }
         }
     };
