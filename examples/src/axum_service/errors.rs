@@ -84,6 +84,15 @@ impl ApiError {
         )
     }
 
+    /// 413: a body beyond axum's limit (2 MB by default).
+    pub fn body_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "the body is too large",
+        )
+    }
+
     /// 415: a body that is not `application/json`.
     pub fn unsupported_media_type() -> Self {
         Self::new(

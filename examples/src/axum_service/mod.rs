@@ -89,7 +89,7 @@
 //!
 //! The service adds: 429 `rate_limited` with `Retry-After` from the
 //! limiter; 415 for a body that is not `application/json`; 400 for
-//! malformed JSON; 422 for a JSON value of the wrong type (naming its path);
+//! malformed JSON; 413 for a body over 2 MB; 422 for a JSON value of the wrong type (naming its path);
 //! 404 for an id in a path that does not parse. iamkit answers a locked
 //! account with `InvalidCredentials` on purpose (a distinct answer would
 //! tell that the account exists, SECURITY.md 29), so the library's
