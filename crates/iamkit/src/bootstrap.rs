@@ -112,82 +112,125 @@ impl<S: Store> Iam<S> {
             });
         }
         let now = self.now();
-        let mut rng = os_rng();
-        let org = Organization {
-            id: OrgId::generate(now, &mut rng),
+        let org = self.new_organization(name, slug, now)?;
+        let owner = match owner {
+            FirstOwner::NewUser { account, password } => {
+                let input = account.parse(UserStatus::Active)?;
+                let hash = self.hash_new_password(password, &input.email, &input.username)?;
+                OwnerRecord::New {
+                    user: Box::new(User::new(input, now, &mut os_rng())),
+                    hash: Some(hash),
+                }
+            }
+            FirstOwner::Existing(id) => OwnerRecord::Existing(id),
+        };
+        let mut tx = self.begin().await?;
+        let outcome = self
+            .insert_organization_with_owner(&mut tx, actor, &org, &owner, now)
+            .await;
+        self.finish(tx, actor, outcome).await
+    }
+}
+
+/// The first Owner as the bootstrap transaction writes it.
+pub(crate) enum OwnerRecord {
+    /// A new account and its password hash (`None`: no password yet, set
+    /// through a link).
+    New {
+        /// The account, ACTIVE (boxed: a user is large, an id small).
+        user: Box<User>,
+        /// Its password hash, if it has one yet.
+        hash: Option<PasswordHash>,
+    },
+    /// An existing account (must be active).
+    Existing(UserId),
+}
+
+impl<S: Store> Iam<S> {
+    /// A new organization's record from its validated `name` and `slug`.
+    pub(crate) fn new_organization(
+        &self,
+        name: &str,
+        slug: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Organization> {
+        Ok(Organization {
+            id: OrgId::generate(now, &mut os_rng()),
             name: Name::parse(name).map_err(|e| e.for_field("name"))?,
             slug: Slug::parse(slug)?,
             settings: OrgSettings::default(),
             created_at: now,
-        };
-        let (new_owner, existing) = match owner {
-            FirstOwner::NewUser { account, password } => {
-                let input = account.parse(UserStatus::Active)?;
-                let hash = self.hash_new_password(password, &input.email, &input.username)?;
-                (Some((User::new(input, now, &mut rng), hash)), None)
-            }
-            FirstOwner::Existing(id) => (None, Some(id)),
-        };
-        let mut tx = self.begin().await?;
-        let outcome: Flow<Bootstrapped> = async {
-            tx.insert_organization(&org)
-                .await
-                .map_err(Error::from_store)?;
-            let owner_id = match (&new_owner, existing) {
-                (Some((user, hash)), _) => {
-                    tx.insert_user(user).await.map_err(Error::from_store)?;
+        })
+    }
+
+    /// Writes `org` with its first Owner in `tx`: the organization, the
+    /// account (when new), the active membership, the Owner grant and
+    /// their audit events. Shared by every bootstrap flavour so they cannot
+    /// drift apart.
+    pub(crate) async fn insert_organization_with_owner(
+        &self,
+        tx: &mut S::Tx,
+        actor: &Actor,
+        org: &Organization,
+        owner: &OwnerRecord,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Flow<Bootstrapped> {
+        tx.insert_organization(org)
+            .await
+            .map_err(Error::from_store)?;
+        let owner_id = match owner {
+            OwnerRecord::New { user, hash } => {
+                tx.insert_user(user).await.map_err(Error::from_store)?;
+                if let Some(hash) = hash {
                     tx.set_password_hash(user.id, hash).await?;
-                    self.audit(
-                        &mut tx,
-                        org.id,
-                        actor,
-                        Action::UserCreated,
-                        Target::User(user.id),
-                    )
-                    .await?;
-                    user.id
                 }
-                (None, Some(id)) => {
-                    let user = tx.get_user(id).await?.ok_or(Error::NotFound)?;
-                    if !user.is_active() {
-                        return Err(Error::NotFound.into());
-                    }
-                    id
+                self.audit(
+                    tx,
+                    org.id,
+                    actor,
+                    Action::UserCreated,
+                    Target::User(user.id),
+                )
+                .await?;
+                user.id
+            }
+            OwnerRecord::Existing(id) => {
+                let user = tx.get_user(*id).await?.ok_or(Error::NotFound)?;
+                if !user.is_active() {
+                    return Err(Error::NotFound.into());
                 }
-                (None, None) => return Err(Error::NotFound.into()),
-            };
-            tx.insert_membership(&Membership {
-                org: org.id,
-                user: owner_id,
-                status: UserStatus::Active,
-                department: None,
-                created_at: now,
-                updated_at: now,
-            })
-            .await?;
-            tx.assign_grant(&Grant {
-                grantee: Grantee::User(owner_id),
-                scope: Scope::Organization(org.id),
-                role: BuiltinRole::Owner.id(),
-            })
-            .await?;
-            self.audit(
-                &mut tx,
-                org.id,
-                actor,
-                Action::OrgRoleChanged {
-                    from: None,
-                    to: Some(BuiltinRole::Owner.id()),
-                },
-                Target::User(owner_id),
-            )
-            .await?;
-            Ok(Bootstrapped {
-                org: org.id,
-                owner: owner_id,
-            })
-        }
-        .await;
-        self.finish(tx, actor, outcome).await
+                *id
+            }
+        };
+        tx.insert_membership(&Membership {
+            org: org.id,
+            user: owner_id,
+            status: UserStatus::Active,
+            department: None,
+            created_at: now,
+            updated_at: now,
+        })
+        .await?;
+        tx.assign_grant(&Grant {
+            grantee: Grantee::User(owner_id),
+            scope: Scope::Organization(org.id),
+            role: BuiltinRole::Owner.id(),
+        })
+        .await?;
+        self.audit(
+            tx,
+            org.id,
+            actor,
+            Action::OrgRoleChanged {
+                from: None,
+                to: Some(BuiltinRole::Owner.id()),
+            },
+            Target::User(owner_id),
+        )
+        .await?;
+        Ok(Bootstrapped {
+            org: org.id,
+            owner: owner_id,
+        })
     }
 }

@@ -18,6 +18,7 @@ mod error;
 mod groups;
 mod iam;
 mod invitations;
+mod organizations;
 mod outbox;
 mod password_reset;
 mod passwords;
@@ -26,6 +27,7 @@ mod roles;
 mod self_service;
 mod service_accounts;
 mod sessions;
+mod setup_link;
 mod store;
 mod two_factor;
 mod workspaces;
@@ -53,6 +55,7 @@ pub use profiles::ProfileUpdate;
 pub use self_service::SessionSummary;
 pub use service_accounts::{SERVICE_ACCOUNT_DOMAIN, ServiceAccount, ServiceAccountRepository};
 pub use sessions::{STAMP_LIFETIME, SignedIn, TOUCH_GRANULARITY};
+pub use setup_link::BootstrappedWithLink;
 pub use store::{Store, Transaction};
 
 /// The audit domain: events, the hash chain, queries, export.
