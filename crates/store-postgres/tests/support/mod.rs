@@ -12,17 +12,32 @@ use iamkit_store_postgres::PgStore;
 /// `postgres://postgres@127.0.0.1:5432/test`.
 pub const URL_VARIABLE: &str = "IAMKIT_POSTGRES_URL";
 
-/// The server's URL, or `None` after printing a notice that the test is
-/// not run.
+/// The server's URL, or `None` after a notice that the PostgreSQL tests
+/// do not run.
+///
+/// The notice goes to the process's stderr handle, not through `eprintln!`
+/// (which the test harness captures and shows only for failing tests), once
+/// per test binary.
 pub fn url_or_notice() -> Option<String> {
+    static NOTICE: std::sync::Once = std::sync::Once::new();
     match std::env::var(URL_VARIABLE) {
         Ok(url) if !url.trim().is_empty() => Some(url),
         _ => {
-            eprintln!(
-                "\n!!! {URL_VARIABLE} is not set: this PostgreSQL test did NOT run.\n\
-                 !!! Set it (e.g. {URL_VARIABLE}=postgres://postgres@127.0.0.1:5432/test)\n\
-                 !!! to run it; CI (.ci/run) always does.\n"
-            );
+            NOTICE.call_once(|| {
+                use std::io::Write as _;
+                let binary = std::env::args().next().unwrap_or_default();
+                let binary = std::path::Path::new(&binary)
+                    .file_name()
+                    .map_or(binary.clone(), |name| name.to_string_lossy().into_owned());
+                // Best effort: a notice that cannot be written changes nothing.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "\n!!! {URL_VARIABLE} is not set: the PostgreSQL tests of {binary} \
+                     did NOT run (each returns early).\n\
+                     !!! Set it (e.g. {URL_VARIABLE}=postgres://postgres@127.0.0.1:5432/test) \
+                     to run them; CI (.ci/run) always does.\n"
+                );
+            });
             None
         }
     }
