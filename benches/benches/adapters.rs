@@ -28,6 +28,7 @@ use iamkit::{
     Actor, Config, FirstOwner, Iam, ManualClock, MessageKind, NewAccount, Placement, Store,
 };
 use iamkit_store_memory::MemoryStore;
+use iamkit_store_postgres::PgStore;
 use iamkit_store_sqlite::SqliteStore;
 use tokio::runtime::Runtime;
 
@@ -199,6 +200,17 @@ fn adapters(c: &mut Criterion) {
         store
     });
     bench_adapter(c, &rt, "sqlite", sqlite);
+    match std::env::var("IAMKIT_POSTGRES_URL") {
+        Ok(url) => {
+            let postgres = rt.block_on(async {
+                let store = PgStore::temporary(&url).await.unwrap();
+                store.migrate().await.unwrap();
+                store
+            });
+            bench_adapter(c, &rt, "postgres", postgres);
+        }
+        Err(_) => eprintln!("IAMKIT_POSTGRES_URL is not set: PostgreSQL not benchmarked"),
+    }
 }
 
 criterion_group!(benches, adapters);

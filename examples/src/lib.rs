@@ -8,3 +8,9 @@
 //!   drains the outbox. Run it with `cargo run --example axum_service`.
 
 pub mod axum_service;
+
+/// The top-level README, so that its guide's Rust snippets compile (and
+/// run) as doctests of this crate.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeGuide;
