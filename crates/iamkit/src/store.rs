@@ -31,10 +31,19 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     /// Starts a transaction.
     ///
-    /// Transactions MUST be serializable with respect to each other: the
-    /// outcome of concurrent transactions equals some serial order of them
-    /// (adapters may achieve this with locks, or by failing one of two
-    /// conflicting transactions with `Conflict`).
+    /// The outcome of concurrent workflows MUST equal some serial order of
+    /// them (or one of two conflicting ones fails with `Conflict`). The
+    /// simplest way is serializable transactions (the memory and SQLite
+    /// adapters run one writer at a time). A weaker isolation level is
+    /// enough when the adapter keeps every guarantee the traits state in
+    /// MUST words with locks: unique indexes, single-use steps as one
+    /// conditional statement, atomic counters, a per-organization lock on
+    /// audit appends, and
+    /// [`lock_authz_version`](crate::AuthzVersionRepository::lock_authz_version)
+    /// holding the organization's authorization version, which every
+    /// workflow that may change authorization takes before reading roles and
+    /// grants (the PostgreSQL adapter, at READ COMMITTED). The conformance
+    /// kit's concurrency cases check these with real threads.
     fn begin(&self) -> impl Future<Output = Result<Self::Tx, StoreError>> + Send;
 
     /// Starts a transaction the caller will only read through (request
