@@ -49,6 +49,15 @@ pub trait AuthzVersionRepository: Send {
         user: UserId,
     ) -> impl Future<Output = Result<Vec<(OrgId, u64)>, StoreError>> + Send;
 
+    /// The members of `org` whose membership and account are both ACTIVE,
+    /// each once, in one read: compiling the organization's index needs
+    /// the standing of every member, and one query per member would make
+    /// each change cost a round trip per member.
+    fn list_active_members(
+        &mut self,
+        org: OrgId,
+    ) -> impl Future<Output = Result<Vec<UserId>, StoreError>> + Send;
+
     /// Increments the organization's version and returns the new value.
     /// MUST be atomic: N committed bumps raise it by exactly N, and a
     /// rolled-back bump leaves it unchanged.

@@ -461,17 +461,8 @@ impl<S: Store> Iam<S> {
         }));
         // Only an active account with an active membership acts: invited
         // and deactivated members hold their grants but use none of them.
-        let mut inactive = Vec::new();
-        for user in users {
-            let account_active = tx.get_user(user).await?.is_some_and(|u| u.is_active());
-            let member_active = tx
-                .get_membership(org, user)
-                .await?
-                .is_some_and(|m| m.status == UserStatus::Active);
-            if !(account_active && member_active) {
-                inactive.push(user);
-            }
-        }
+        let active: BTreeSet<UserId> = tx.list_active_members(org).await?.into_iter().collect();
+        let inactive: Vec<UserId> = users.difference(&active).copied().collect();
         AccessIndex::build(
             self.inner.catalogue.clone(),
             roles,

@@ -193,6 +193,10 @@ impl AuthzVersionRepository for MemoryTx {
             .collect())
     }
 
+    async fn list_active_members(&mut self, org: OrgId) -> Result<Vec<UserId>, StoreError> {
+        Ok(self.state.identity.active_members_of(org).collect())
+    }
+
     async fn bump_authz_version(&mut self, org: OrgId) -> Result<u64, StoreError> {
         let versions = &mut self.state.facade.authz_versions;
         let next = versions.get(&org).copied().unwrap_or(0).saturating_add(1);

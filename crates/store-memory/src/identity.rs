@@ -71,6 +71,14 @@ impl IdentityState {
             .map(|(o, _)| *o)
     }
 
+    /// The members of `org` active both in it and as accounts.
+    pub(crate) fn active_members_of(&self, org: OrgId) -> impl Iterator<Item = UserId> + '_ {
+        self.members_of_org(org)
+            .filter(|m| m.status == iamkit_identity::UserStatus::Active)
+            .filter(|m| self.users.get(&m.user).is_some_and(User::is_active))
+            .map(|m| m.user)
+    }
+
     fn remove_org_relations_of(&mut self, org: OrgId, user: UserId) {
         let groups = &self.groups;
         remove_from_set(&mut self.group_members, |(g, u)| {

@@ -350,6 +350,21 @@ impl AuthzVersionRepository for SqliteTx {
             .collect()
     }
 
+    async fn list_active_members(&mut self, org: OrgId) -> Result<Vec<UserId>> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT m.user_id FROM memberships m JOIN users u ON u.id = m.user_id
+             WHERE m.org_id = ? AND m.status = 'ACTIVE'
+               AND json_extract(u.data, '$.status') = 'ACTIVE'",
+        )
+        .bind(uid(org.as_uuid()))
+        .fetch_all(self.conn())
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|user| Ok(UserId::from_uuid(parse_uid(user, "memberships.user_id")?)))
+            .collect()
+    }
+
     async fn bump_authz_version(&mut self, org: OrgId) -> Result<u64> {
         // One atomic increment; the transaction's write lock orders bumps.
         let version: i64 = sqlx::query_scalar(

@@ -10,7 +10,7 @@ use iamkit::{
 };
 use iamkit::{Store, Transaction};
 use iamkit_credentials::PasswordHasher;
-use iamkit_identity::{AccessRequestId, Email, Language, OrgId, UserId};
+use iamkit_identity::{AccessRequestId, Email, Language, Membership, OrgId, UserId};
 use iamkit_store_api::ErrorKind;
 
 use crate::fixtures::Fixture;
@@ -374,5 +374,73 @@ pub async fn authentication_contexts_contract<S: Store>(store: S) {
     assert_eq!(
         tx.load_api_key_context(carol_key.id).await.expect("load"),
         None
+    );
+}
+
+/// The active members of an organization are those whose membership and
+/// account are both ACTIVE: invited or deactivated members, deactivated
+/// accounts and other organizations' members are not listed; a status
+/// change is seen at once.
+pub async fn active_members_contract<S: Store>(store: S) {
+    use iamkit_identity::{OrganizationRepository, UserRepository, UserStatus};
+
+    let mut f = Fixture::new(48);
+    let (acme, globex) = (f.org("acme"), f.org("globex"));
+    let alice = f.user("alice");
+    let bob = f.user("bob");
+    let mut carol = f.user("carol");
+    carol.status = UserStatus::Deactivated;
+    let dave = f.user("dave");
+    let eve = f.user("eve");
+    let mut tx = store.begin().await.expect("begin");
+    for org in [&acme, &globex] {
+        tx.insert_organization(org).await.expect("org");
+    }
+    for user in [&alice, &bob, &carol, &dave, &eve] {
+        tx.insert_user(user).await.expect("user");
+    }
+    let with_status = |user, status| Membership {
+        status,
+        ..f.membership(acme.id, user)
+    };
+    for membership in [
+        f.membership(acme.id, alice.id),
+        with_status(bob.id, UserStatus::Invited),
+        f.membership(acme.id, carol.id),
+        with_status(dave.id, UserStatus::Deactivated),
+        f.membership(globex.id, eve.id),
+    ] {
+        tx.insert_membership(&membership).await.expect("membership");
+    }
+    tx.commit().await.expect("commit");
+
+    let mut tx = store.begin_read().await.expect("begin_read");
+    assert_eq!(
+        tx.list_active_members(acme.id).await.expect("list"),
+        vec![alice.id]
+    );
+    assert_eq!(
+        tx.list_active_members(globex.id).await.expect("list"),
+        vec![eve.id]
+    );
+    tx.rollback().await.expect("rollback");
+
+    let mut tx = store.begin().await.expect("begin");
+    tx.update_membership(&f.membership(acme.id, bob.id))
+        .await
+        .expect("activate");
+    let mut eve = eve;
+    eve.status = UserStatus::Deactivated;
+    tx.update_user(&eve).await.expect("deactivate");
+    let mut active = tx.list_active_members(acme.id).await.expect("list");
+    active.sort();
+    let mut expected = vec![alice.id, bob.id];
+    expected.sort();
+    assert_eq!(active, expected);
+    assert!(
+        tx.list_active_members(globex.id)
+            .await
+            .expect("list")
+            .is_empty()
     );
 }

@@ -105,6 +105,7 @@ macro_rules! conformance_tests {
                 authz_versions_contract,
                 pending_emails_contract,
                 authentication_contexts_contract,
+                active_members_contract,
             }
         }
     };
