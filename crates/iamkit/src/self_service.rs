@@ -87,6 +87,13 @@ impl<S: Store> Iam<S> {
         if let Some(allowed) = self.check_stamped(actor, permission, scope) {
             return allowed;
         }
+        // Boxed: a SQL adapter's futures are large, and inline they would
+        // make every warm check move kilobytes of future state.
+        Box::pin(self.is_allowed_in_store(actor, permission, scope)).await
+    }
+
+    /// [`is_allowed`](Self::is_allowed) read from the store.
+    async fn is_allowed_in_store(&self, actor: &Actor, permission: &str, scope: Scope) -> bool {
         let Ok(mut tx) = self.begin_read().await else {
             return false;
         };
