@@ -51,63 +51,72 @@ impl<S: Store> Iam<S> {
 
     /// Creates a group. Requires `groups.manage`; names are unique per org.
     pub async fn create_group(&self, actor: &Actor, org: OrgId, name: &str) -> Result<GroupId> {
-        let name = Name::parse(name).map_err(|e| e.for_field("name"))?;
-        let now = self.now();
-        let group = Group {
-            id: GroupId::generate(now, &mut os_rng()),
-            org,
-            name,
-            created_at: now,
-        };
-        let mut tx = self.begin().await?;
-        let outcome: Flow<GroupId> = async {
-            self.authorize(
-                &mut tx,
-                actor,
-                GROUPS,
-                Scope::Organization(org),
-                Target::Org(org),
-            )
+        let id = GroupId::generate(self.now(), &mut os_rng());
+        self.create_collective(actor, org, Collective::Group(id), name)
             .await?;
-            tx.insert_group(&group).await.map_err(Error::from_store)?;
-            let action = Action::SettingsChanged {
-                setting: setting("groups")?,
-            };
-            self.audit(&mut tx, org, actor, action, Target::Group(group.id))
-                .await?;
-            Ok(group.id)
-        }
-        .await;
-        self.finish(tx, actor, outcome).await
+        Ok(id)
     }
 
     /// Creates a team. Requires `teams.manage`; names are unique per org.
     pub async fn create_team(&self, actor: &Actor, org: OrgId, name: &str) -> Result<TeamId> {
+        let id = TeamId::generate(self.now(), &mut os_rng());
+        self.create_collective(actor, org, Collective::Team(id), name)
+            .await?;
+        Ok(id)
+    }
+
+    /// Creates the group or team `collective` (its id freshly generated)
+    /// named `name` in `org`: authorized, stored and audited in one
+    /// transaction.
+    async fn create_collective(
+        &self,
+        actor: &Actor,
+        org: OrgId,
+        collective: Collective,
+        name: &str,
+    ) -> Result<()> {
         let name = Name::parse(name).map_err(|e| e.for_field("name"))?;
         let now = self.now();
-        let team = Team {
-            id: TeamId::generate(now, &mut os_rng()),
-            org,
-            name,
-            created_at: now,
+        let (permission, setting_name, target) = match collective {
+            Collective::Group(id) => (GROUPS, "groups", Target::Group(id)),
+            Collective::Team(id) => (TEAMS, "teams", Target::Team(id)),
         };
         let mut tx = self.begin().await?;
-        let outcome: Flow<TeamId> = async {
+        let outcome: Flow<()> = async {
             self.authorize(
                 &mut tx,
                 actor,
-                TEAMS,
+                permission,
                 Scope::Organization(org),
                 Target::Org(org),
             )
             .await?;
-            tx.insert_team(&team).await.map_err(Error::from_store)?;
-            let action = Action::SettingsChanged {
-                setting: setting("teams")?,
+            let stored = match collective {
+                Collective::Group(id) => {
+                    let group = Group {
+                        id,
+                        org,
+                        name,
+                        created_at: now,
+                    };
+                    tx.insert_group(&group).await
+                }
+                Collective::Team(id) => {
+                    let team = Team {
+                        id,
+                        org,
+                        name,
+                        created_at: now,
+                    };
+                    tx.insert_team(&team).await
+                }
             };
-            self.audit(&mut tx, org, actor, action, Target::Team(team.id))
-                .await?;
-            Ok(team.id)
+            stored.map_err(Error::from_store)?;
+            let action = Action::SettingsChanged {
+                setting: setting(setting_name)?,
+            };
+            self.audit(&mut tx, org, actor, action, target).await?;
+            Ok(())
         }
         .await;
         self.finish(tx, actor, outcome).await
