@@ -15,12 +15,12 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 use iamkit_audit::{Action, Target};
 use iamkit_identity::{AccessRequestId, OrgId, RoleId, UserId};
-use iamkit_rbac::{Change, Grant, Grantee, Scope};
+use iamkit_rbac::{Grantee, Scope};
 use iamkit_store_api::StoreError;
 
 use crate::actor::Actor;
 use crate::error::{Error, Result};
-use crate::iam::{Denial, Failure, Flow, Iam, os_rng, rbac_denial};
+use crate::iam::{Denial, Failure, Flow, Iam, os_rng};
 use crate::store::Store;
 use crate::store::repositories::*;
 
@@ -278,45 +278,19 @@ impl<S: Store> Iam<S> {
                 RequestedChange::Role { user, scope, role } => {
                     let user_target = Target::User(user);
                     self.member(&mut tx, org, user).await?;
-                    let grantee = Grantee::User(user);
-                    authz
-                        .ensure_can_set(grantee, scope, role)
-                        .map_err(|e| rbac_denial(org, user_target, APPROVE, e))?;
-                    let from = authz.index.grant_of(grantee, scope);
-                    let change = match role {
-                        Some(role) => Change::Assign(Grant {
-                            grantee,
+                    let (_, action) = self
+                        .set_grant_in(
+                            &mut tx,
+                            &mut authz,
+                            Grantee::User(user),
                             scope,
                             role,
-                        }),
-                        None => Change::Revoke { grantee, scope },
-                    };
-                    authz
-                        .apply(change)
-                        .map_err(|e| rbac_denial(org, user_target, APPROVE, e))?;
-                    match role {
-                        Some(role) => {
-                            tx.assign_grant(&Grant {
-                                grantee,
-                                scope,
-                                role,
-                            })
-                            .await?;
-                        }
-                        None => {
-                            tx.revoke_grant(grantee, scope).await?;
-                        }
-                    }
+                            user_target,
+                            APPROVE,
+                        )
+                        .await?;
                     self.audit(&mut tx, org, actor, Action::AccessRequestApproved, target)
                         .await?;
-                    let action = match scope {
-                        Scope::Organization(_) => Action::OrgRoleChanged { from, to: role },
-                        Scope::Workspace(_, workspace) => Action::WorkspaceRoleChanged {
-                            workspace,
-                            from,
-                            to: role,
-                        },
-                    };
                     self.audit(&mut tx, org, actor, action, user_target).await?;
                 }
                 RequestedChange::Offboarding { user } => {

@@ -7,7 +7,7 @@ use iamkit_audit::{Action, MembershipChange, SettingName, Target};
 use iamkit_identity::{
     Group, GroupId, Name, OrgId, RoleId, Team, TeamId, TeamMember, TeamRole, UserId,
 };
-use iamkit_rbac::{Change, Collective, CollectiveMember, Grant, Grantee, Scope};
+use iamkit_rbac::{Change, Collective, CollectiveMember, Grantee, Scope};
 
 use crate::actor::Actor;
 use crate::error::{Error, Result};
@@ -363,43 +363,17 @@ impl<S: Store> Iam<S> {
             {
                 return Err(Error::NotFound.into());
             }
-            let grantee = Grantee::from(collective);
-            authz
-                .ensure_can_set(grantee, scope, role)
-                .map_err(|e| rbac_denial(org, target, ASSIGN, e))?;
-            let from = authz.index.grant_of(grantee, scope);
-            let change = match role {
-                Some(role) => Change::Assign(Grant {
-                    grantee,
+            let (from, action) = self
+                .set_grant_in(
+                    &mut tx,
+                    &mut authz,
+                    Grantee::from(collective),
                     scope,
                     role,
-                }),
-                None => Change::Revoke { grantee, scope },
-            };
-            authz
-                .apply(change)
-                .map_err(|e| rbac_denial(org, target, ASSIGN, e))?;
-            match role {
-                Some(role) => {
-                    tx.assign_grant(&Grant {
-                        grantee,
-                        scope,
-                        role,
-                    })
-                    .await?;
-                }
-                None => {
-                    tx.revoke_grant(grantee, scope).await?;
-                }
-            }
-            let action = match scope {
-                Scope::Organization(_) => Action::OrgRoleChanged { from, to: role },
-                Scope::Workspace(_, workspace) => Action::WorkspaceRoleChanged {
-                    workspace,
-                    from,
-                    to: role,
-                },
-            };
+                    target,
+                    ASSIGN,
+                )
+                .await?;
             self.audit(&mut tx, org, actor, action, target).await?;
             Ok(from)
         }

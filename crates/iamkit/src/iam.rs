@@ -12,8 +12,8 @@ use iamkit_credentials::{
 };
 use iamkit_identity::{Membership, OrgId, RoleId, User, UserId, UserStatus};
 use iamkit_rbac::{
-    Access, AccessIndex, BuiltinRole, Catalogue, Change, Collective, CollectiveMember, Grantee,
-    Permission, Scope, ensure_can_grant,
+    Access, AccessIndex, BuiltinRole, Catalogue, Change, Collective, CollectiveMember, Grant,
+    Grantee, Permission, Scope, ensure_can_grant,
 };
 use rand::rand_core::UnwrapErr;
 use rand::rngs::SysRng;
@@ -591,6 +591,67 @@ impl<S: Store> Iam<S> {
         let membership = tx.get_membership(org, user).await?.ok_or(Error::NotFound)?;
         let account = tx.get_user(user).await?.ok_or(Error::NotFound)?;
         Ok((account, membership))
+    }
+
+    /// Sets (`Some`) or removes (`None`) `grantee`'s role at `scope` in
+    /// `tx`, after the guards: the actor (whose index is `authz`) must be
+    /// allowed to grant both the new and the replaced role (SECURITY.md 26),
+    /// and the index refuses an unknown or misplaced role and the loss of
+    /// the last active Owner (SECURITY.md 27), all before anything is
+    /// written. A refusal is a denial of `permission` on `target`. Returns
+    /// the previous role and the audit action that describes the change.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the workflow's context (org, target, permission) names the denial"
+    )]
+    pub(crate) async fn set_grant_in(
+        &self,
+        tx: &mut S::Tx,
+        authz: &mut Authorized,
+        grantee: Grantee,
+        scope: Scope,
+        role: Option<RoleId>,
+        target: Target,
+        permission: &'static str,
+    ) -> Flow<(Option<RoleId>, Action)> {
+        let org = scope.org();
+        authz
+            .ensure_can_set(grantee, scope, role)
+            .map_err(|e| rbac_denial(org, target, permission, e))?;
+        let from = authz.index.grant_of(grantee, scope);
+        let change = match role {
+            Some(role) => Change::Assign(Grant {
+                grantee,
+                scope,
+                role,
+            }),
+            None => Change::Revoke { grantee, scope },
+        };
+        authz
+            .apply(change)
+            .map_err(|e| rbac_denial(org, target, permission, e))?;
+        match role {
+            Some(role) => {
+                tx.assign_grant(&Grant {
+                    grantee,
+                    scope,
+                    role,
+                })
+                .await?;
+            }
+            None => {
+                tx.revoke_grant(grantee, scope).await?;
+            }
+        }
+        let action = match scope {
+            Scope::Organization(_) => Action::OrgRoleChanged { from, to: role },
+            Scope::Workspace(_, workspace) => Action::WorkspaceRoleChanged {
+                workspace,
+                from,
+                to: role,
+            },
+        };
+        Ok((from, action))
     }
 
     /// Queues a message for `user` unless they may not receive it: a

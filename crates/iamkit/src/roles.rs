@@ -2,13 +2,13 @@
 //! through the escalation guard (SECURITY.md 26) and the last-Owner rule
 //! (SECURITY.md 27), audited with from → to.
 
-use iamkit_audit::{Action, Target};
+use iamkit_audit::Target;
 use iamkit_identity::{OrgId, RoleId, UserId, WorkspaceId};
-use iamkit_rbac::{Change, Grant, Grantee, Scope};
+use iamkit_rbac::{Grantee, Scope};
 
 use crate::actor::Actor;
 use crate::error::{Error, Result};
-use crate::iam::{Flow, Iam, rbac_denial};
+use crate::iam::{Flow, Iam};
 use crate::store::Store;
 use crate::store::repositories::*;
 
@@ -40,45 +40,17 @@ impl<S: Store> Iam<S> {
             {
                 return Err(Error::NotFound.into());
             }
-            let grantee = Grantee::User(user);
-            authz
-                .ensure_can_set(grantee, scope, role)
-                .map_err(|e| rbac_denial(org, target, ASSIGN, e))?;
-            let from = authz.index.grant_of(grantee, scope);
-            let change = match role {
-                Some(role) => Change::Assign(Grant {
-                    grantee,
+            let (from, action) = self
+                .set_grant_in(
+                    &mut tx,
+                    &mut authz,
+                    Grantee::User(user),
                     scope,
                     role,
-                }),
-                None => Change::Revoke { grantee, scope },
-            };
-            // The index refuses an unknown or misplaced role and the loss of
-            // the last active Owner, before anything is written.
-            authz
-                .apply(change)
-                .map_err(|e| rbac_denial(org, target, ASSIGN, e))?;
-            match role {
-                Some(role) => {
-                    tx.assign_grant(&Grant {
-                        grantee,
-                        scope,
-                        role,
-                    })
-                    .await?;
-                }
-                None => {
-                    tx.revoke_grant(grantee, scope).await?;
-                }
-            }
-            let action = match scope {
-                Scope::Organization(_) => Action::OrgRoleChanged { from, to: role },
-                Scope::Workspace(_, workspace) => Action::WorkspaceRoleChanged {
-                    workspace,
-                    from,
-                    to: role,
-                },
-            };
+                    target,
+                    ASSIGN,
+                )
+                .await?;
             self.audit(&mut tx, org, actor, action, target).await?;
             Ok(from)
         }
