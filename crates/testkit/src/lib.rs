@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod facade;
 pub mod fixtures;
 pub mod identity;
+pub mod instances;
 pub mod rbac;
 
 /// Runs one case on a fresh store from `factory`, on a multi-threaded
