@@ -2,9 +2,11 @@
 
 use std::collections::BTreeSet;
 
+use chrono::{DateTime, Utc};
+
 use iamkit_audit::{Action, Target};
 use iamkit_credentials::{ApiKey, NewApiKey, SecretString};
-use iamkit_identity::{ApiKeyId, OrgId, WorkspaceId};
+use iamkit_identity::{ApiKeyId, OrgId, UserId, WorkspaceId};
 use iamkit_rbac::Scope;
 
 use crate::actor::{Actor, ActorKind};
@@ -111,24 +113,40 @@ impl<S: Store> Iam<S> {
                     })));
                 }
             }
-            let (key, secret) = ApiKey::create(new, creator, now, &mut os_rng())
-                .map_err(Error::from_credentials)?;
-            tx.insert_api_key(key.clone()).await?;
-            self.audit(
-                &mut tx,
-                org,
-                actor,
-                Action::ApiKeyCreated,
-                Target::ApiKey(key.id),
-            )
-            .await?;
-            Ok(CreatedApiKey {
-                key,
-                secret: secret.to_text(),
-            })
+            Ok(self
+                .store_api_key(&mut tx, actor, org, new, creator, now)
+                .await?)
         }
         .await;
         self.finish(tx, actor, outcome).await
+    }
+
+    /// Creates the key `new` of `creator` (after the caller's guards),
+    /// stores it and audits it in `tx`; its secret is returned once.
+    pub(crate) async fn store_api_key(
+        &self,
+        tx: &mut S::Tx,
+        actor: &Actor,
+        org: OrgId,
+        new: NewApiKey,
+        creator: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<CreatedApiKey> {
+        let (key, secret) =
+            ApiKey::create(new, creator, now, &mut os_rng()).map_err(Error::from_credentials)?;
+        tx.insert_api_key(key.clone()).await?;
+        self.audit(
+            tx,
+            org,
+            actor,
+            Action::ApiKeyCreated,
+            Target::ApiKey(key.id),
+        )
+        .await?;
+        Ok(CreatedApiKey {
+            key,
+            secret: secret.to_text(),
+        })
     }
 
     /// The workspace's keys (revoked ones included), without secrets: all

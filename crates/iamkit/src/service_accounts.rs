@@ -7,7 +7,7 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use iamkit_audit::{Action, Target};
-use iamkit_credentials::{ApiKey, NewApiKey};
+use iamkit_credentials::NewApiKey;
 use iamkit_identity::{
     Email, Membership, NewUser, OrgId, Profile, User, UserId, UserStatus, Username,
 };
@@ -216,21 +216,9 @@ impl<S: Store> Iam<S> {
                     },
                 })));
             }
-            let (key, secret) = ApiKey::create(new, account, now, &mut os_rng())
-                .map_err(Error::from_credentials)?;
-            tx.insert_api_key(key.clone()).await?;
-            self.audit(
-                &mut tx,
-                org,
-                actor,
-                Action::ApiKeyCreated,
-                Target::ApiKey(key.id),
-            )
-            .await?;
-            Ok(CreatedApiKey {
-                key,
-                secret: secret.to_text(),
-            })
+            Ok(self
+                .store_api_key(&mut tx, actor, org, new, account, now)
+                .await?)
         }
         .await;
         self.finish(tx, actor, outcome).await
