@@ -6,6 +6,9 @@
 //!   `facade` bench measures the hash at the OWASP default.
 //! - `authenticate_api_key+is_allowed/<adapter>`: one request with an API
 //!   key.
+//! - `request_password_reset/<adapter>/{known,unknown}`: the self-service
+//!   reset request for an account's address and for an unknown one; they
+//!   must not differ (SECURITY.md 28).
 //! - `warm_is_allowed/<adapter>`: a check with an actor authenticated for
 //!   this request and a warm index: it must not touch the store, so the
 //!   SQL adapters should be within 1.2× of memory.
@@ -167,6 +170,22 @@ fn bench_adapter<S: Store>(c: &mut Criterion, rt: &Runtime, name: &str, store: S
                 );
             });
         });
+    });
+    group.finish();
+
+    // SECURITY.md 28: a self-service reset request for an unknown address
+    // must take as long as one for an account (the lookup happens later,
+    // in the delivery loop's drain).
+    let reset = |email: &'static str| {
+        rt.block_on(f.iam.request_password_reset(black_box(email)))
+            .unwrap();
+    };
+    let mut group = c.benchmark_group(format!("request_password_reset/{name}"));
+    group.bench_function("known", |b| {
+        b.iter(|| reset("owner@acme.example"));
+    });
+    group.bench_function("unknown", |b| {
+        b.iter(|| reset("nobody@acme.example"));
     });
     group.finish();
 

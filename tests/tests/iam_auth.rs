@@ -673,6 +673,40 @@ async fn self_service_reset_answers_the_same_for_unknown_addresses() {
     assert!(link(&w, ada, MessageKind::PasswordReset).await.is_some());
 }
 
+/// SECURITY.md 28: the request itself does no work that depends on the
+/// address (nothing is read or written for a known account either); the
+/// lookup, the link and the audit event come with the next drain, and
+/// repeated requests before it give one link.
+#[tokio::test]
+async fn self_service_reset_is_looked_up_at_the_next_drain_once_per_address() {
+    let w = world().await;
+    let (ada, _) = member(&w, "ada", BuiltinRole::Admin).await;
+    let before = audit_len(&w.store, w.org).await;
+    for _ in 0..3 {
+        w.iam
+            .request_password_reset("ada@acme.example")
+            .await
+            .unwrap();
+        w.iam
+            .request_password_reset("ghost@acme.example")
+            .await
+            .unwrap();
+    }
+    assert_eq!(audit_len(&w.store, w.org).await, before);
+    let messages = w.iam.drain_outbox(100).await.unwrap();
+    let resets: Vec<_> = messages
+        .iter()
+        .filter(|m| m.kind == MessageKind::PasswordReset)
+        .collect();
+    assert_eq!(resets.len(), 1);
+    assert_eq!(resets[0].recipient, ada);
+    assert_eq!(audit_len(&w.store, w.org).await, before + 1);
+    // Nothing left to look up.
+    let ids: Vec<_> = messages.iter().map(|m| m.id).collect();
+    w.iam.acknowledge(&ids).await.unwrap();
+    assert!(w.iam.drain_outbox(100).await.unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn self_service_reset_expires_in_an_hour_does_not_sign_in_and_keeps_2fa() {
     // SECURITY.md 5, 18.

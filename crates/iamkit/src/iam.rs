@@ -76,6 +76,9 @@ pub(crate) struct Inner<S> {
     pub(crate) linked_data: Option<Arc<dyn LinkedData>>,
     /// Each organization's compiled index and the version it was built at.
     pub(crate) indexes: Mutex<HashMap<OrgId, CachedIndex>>,
+    /// Self-service reset requests not yet looked up (see
+    /// [`Iam::request_password_reset`]), oldest first, each address once.
+    pub(crate) reset_requests: Mutex<std::collections::VecDeque<iamkit_identity::Email>>,
 }
 
 /// An organization's compiled authorization model, as cached.
@@ -179,6 +182,7 @@ impl<S: Store> IamBuilder<S> {
                 catalogue,
                 linked_data: self.linked_data,
                 indexes: Mutex::new(HashMap::new()),
+                reset_requests: Mutex::new(std::collections::VecDeque::new()),
             }),
         })
     }

@@ -50,6 +50,7 @@ pub use invitations::{Invited, Placement};
 pub use outbox::{
     MessageId, MessageKind, Notification, OutboxRecord, OutboxRepository, default_text,
 };
+pub use password_reset::MAX_PENDING_RESETS;
 pub use passwords::PasswordRepository;
 pub use profiles::ProfileUpdate;
 pub use self_service::SessionSummary;

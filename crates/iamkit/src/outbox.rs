@@ -188,9 +188,17 @@ impl<S: crate::Store> crate::Iam<S> {
     /// delivering loses nothing (at-least-once). Messages whose recipient
     /// was deactivated or deleted since are dropped instead, so a drain may
     /// return fewer than `limit` while more wait.
+    ///
+    /// First it looks up the self-service reset requests this `Iam` queued
+    /// (see [`request_password_reset`](Self::request_password_reset)) and
+    /// queues their links, so run it in a loop (every second or so) even
+    /// when nothing else is expected.
     pub async fn drain_outbox(&self, limit: usize) -> crate::Result<Vec<Notification>> {
         use crate::store::repositories::*;
         use iamkit_credentials::SecretSealer as _;
+        // Self-service reset requests become messages here, off the
+        // request path (SECURITY.md 28).
+        self.process_reset_requests().await?;
         let now = self.now();
         let mut tx = self.begin().await?;
         let records = tx.list_undelivered_outbox(limit).await?;

@@ -3,8 +3,8 @@
 
 use iamkit_audit::{Action, ResetInitiator, SignInFailure, Target};
 use iamkit_credentials::{
-    Password, PasswordCheck, PasswordContext, PasswordHash, PresentedSecret, SecretKind,
-    SecretSealer as _, TokenId, TokenKind, issue_token,
+    Password, PasswordCheck, PasswordContext, PasswordHash, PresentedSecret, SecretKind, TokenId,
+    TokenKind,
 };
 use iamkit_identity::{Email, OrgId, User, UserId};
 use iamkit_rbac::Scope;
@@ -17,6 +17,11 @@ use crate::store::repositories::*;
 use crate::store::{Store, Transaction};
 
 const UPDATE: &str = "users.update";
+
+/// How many self-service reset requests may wait for the next
+/// [`Iam::drain_outbox`]; requests beyond it are dropped (and still
+/// answered `Ok`).
+pub const MAX_PENDING_RESETS: usize = 10_000;
 
 impl<S: Store> Iam<S> {
     /// Changes the actor's password: `current` must be right (throttled
@@ -105,38 +110,64 @@ impl<S: Store> Iam<S> {
         self.finish(tx, actor, outcome).await
     }
 
-    /// "Forgot password": queues a reset link (1 h, SECURITY.md 5) for the
-    /// active account with this email, if there is one. The answer is the
-    /// same `Ok(())` for an unknown, malformed, invited or deactivated
-    /// address, and the work is the same too — a token is issued and
-    /// sealed either way, only stored when it has an owner — so neither the
-    /// answer nor its timing tells whether an account exists
-    /// (SECURITY.md 28).
+    /// "Forgot password". The answer is `Ok(())` for any input, and so is
+    /// the work: the address is parsed and queued in this `Iam`, nothing
+    /// more, so neither the answer nor its timing tells whether an account
+    /// exists (SECURITY.md 28). The account lookup happens off the request
+    /// path, at the next [`drain_outbox`](Self::drain_outbox) of this
+    /// `Iam` (the app's delivery loop): for the active account with this
+    /// email, if there is one, it queues a reset link (1 h, SECURITY.md 5)
+    /// and audits the request, in one transaction; anything else is
+    /// dropped. Repeated requests for one address before that drain count
+    /// once; at most [`MAX_PENDING_RESETS`] wait (further ones are
+    /// dropped); a process that stops before its next drain forgets its
+    /// waiting requests (the user asks again).
     pub async fn request_password_reset(&self, email: &str) -> Result<()> {
-        let now = self.now();
-        let mut rng = os_rng();
-        let mut tx = self.begin().await?;
-        let account = match Email::parse(email) {
-            Ok(email) => tx
-                .find_user_by_email(&email)
-                .await?
-                .filter(|u| u.is_active()),
-            Err(_) => None,
+        let Ok(email) = Email::parse(email) else {
+            return Ok(());
         };
+        if let Ok(mut queue) = self.inner.reset_requests.lock()
+            && queue.len() < MAX_PENDING_RESETS
+            && !queue.contains(&email)
+        {
+            queue.push_back(email);
+        }
+        Ok(())
+    }
+
+    /// Looks up every queued self-service reset request (see
+    /// [`request_password_reset`](Self::request_password_reset)) and sends
+    /// the links of those that name an active account. On a store error
+    /// the requests not yet done are queued again and the error returned.
+    pub(crate) async fn process_reset_requests(&self) -> Result<()> {
+        let pending: Vec<Email> = match self.inner.reset_requests.lock() {
+            Ok(mut queue) => queue.drain(..).collect(),
+            Err(_) => return Err(Error::Internal),
+        };
+        let mut pending = pending.into_iter();
+        while let Some(email) = pending.next() {
+            if let Err(error) = self.reset_for(&email).await {
+                if let Ok(mut queue) = self.inner.reset_requests.lock() {
+                    let mut rest: std::collections::VecDeque<Email> =
+                        std::iter::once(email).chain(pending).collect();
+                    rest.append(&mut queue);
+                    *queue = rest;
+                }
+                return Err(error);
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends a self-service reset link to the active account with `email`,
+    /// if there is one.
+    async fn reset_for(&self, email: &Email) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let account = tx
+            .find_user_by_email(email)
+            .await?
+            .filter(|u| u.is_active());
         let Some(account) = account else {
-            // The same CPU work as the branch below: issue and seal.
-            let issued = issue_token(
-                TokenKind::PasswordReset { by_admin: false },
-                UserId::generate(now, &mut rng),
-                &self.config().tokens,
-                now,
-                &mut rng,
-            );
-            let _ = self.inner.sealer.seal(
-                issued.secret.to_text().expose().as_bytes(),
-                issued.record.id.as_uuid().as_bytes(),
-                &mut rng,
-            );
             tx.rollback().await?;
             return Ok(());
         };
