@@ -134,9 +134,15 @@ impl Session {
 
     /// Whether it is unrevoked and within both timeouts at `now`.
     pub fn is_live(&self, config: &SessionConfig, now: DateTime<Utc>) -> bool {
-        self.revoked_at.is_none()
-            && now < saturating_add(self.last_seen_at, config.idle_timeout)
-            && now < saturating_add(self.created_at, config.absolute_timeout)
+        self.revoked_at.is_none() && now < self.live_until(config)
+    }
+
+    /// When it ends unless used again: the sooner of its idle deadline
+    /// (last activity + idle timeout) and its absolute one (start +
+    /// absolute timeout). Revocation aside.
+    pub fn live_until(&self, config: &SessionConfig) -> DateTime<Utc> {
+        saturating_add(self.last_seen_at, config.idle_timeout)
+            .min(saturating_add(self.created_at, config.absolute_timeout))
     }
 
     /// Whether it authorizes anything at `now`: live and fully signed in.

@@ -358,8 +358,7 @@ impl<S: Store> Iam<S> {
         );
         tx.append_event(event).await?;
         if changes_authorization {
-            tx.bump_authz_version(org).await?;
-            self.evict_index(org);
+            self.bump_authz(tx, org).await?;
         }
         Ok(())
     }
@@ -369,8 +368,7 @@ impl<S: Store> Iam<S> {
     /// each.
     pub(crate) async fn bump_orgs_of(&self, tx: &mut S::Tx, user: UserId) -> Result<()> {
         for membership in tx.list_memberships_of_user(user).await? {
-            tx.bump_authz_version(membership.org).await?;
-            self.evict_index(membership.org);
+            self.bump_authz(tx, membership.org).await?;
         }
         Ok(())
     }
@@ -393,14 +391,16 @@ impl<S: Store> Iam<S> {
         self.index_at(tx, org, version).await
     }
 
-    /// Forgets the cached index of `org`, whose version `tx` just bumped:
-    /// an actor stamped before the change then misses the cache and has its
-    /// check re-read from the store. (Rebuilt indexes are cached again by
-    /// whoever reads the new version first.)
-    pub(crate) fn evict_index(&self, org: OrgId) {
+    /// Bumps `org`'s authorization version in `tx` and forgets its cached
+    /// index: an actor stamped before the change then misses the cache and
+    /// has its check re-read from the store. (The rebuilt index is cached
+    /// again by whoever reads the new version first.)
+    async fn bump_authz(&self, tx: &mut S::Tx, org: OrgId) -> Result<()> {
+        tx.bump_authz_version(org).await?;
         if let Ok(mut cache) = self.inner.indexes.lock() {
             cache.remove(&org);
         }
+        Ok(())
     }
 
     /// The cached index of `org` when it was built at `version`.

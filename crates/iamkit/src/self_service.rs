@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use iamkit_audit::{Action, Target};
 use iamkit_credentials::ClientMetadata;
 use iamkit_identity::{OrgId, SessionId, User, UserId};
-use iamkit_rbac::Scope;
+use iamkit_rbac::{AccessIndex, PermissionId, Scope};
 
 use crate::actor::{Actor, ActorKind};
 use crate::error::{Error, Result};
@@ -113,38 +113,17 @@ impl<S: Store> Iam<S> {
     fn check_stamped(&self, actor: &Actor, permission: &str, scope: Scope) -> Option<bool> {
         let id = self.catalogue().id(permission)?;
         let org = scope.org();
-        let version = actor.stamp.as_ref()?.version(org, self.now())?;
         let stamp = actor.stamp.as_ref()?;
+        let version = stamp.version(org, self.now())?;
         let entry = self.cached_index(org, version)?;
-        let index = &entry.index;
-        match &actor.kind {
-            ActorKind::System => Some(false),
-            ActorKind::User { user, .. } => {
-                if entry.require_two_factor && !stamp.two_factor {
-                    return Some(false);
-                }
-                Some(!index.is_deactivated(*user) && index.check(*user, id, scope))
-            }
-            ActorKind::ApiKey {
-                creator,
-                org: key_org,
-                workspace,
-                restriction,
-                ..
-            } => {
-                if *key_org != org
-                    || scope != Scope::Workspace(org, *workspace)
-                    || index.is_deactivated(*creator)
-                {
-                    return Some(false);
-                }
-                Some(
-                    index
-                        .api_key_permissions(*creator, org, *workspace, restriction.as_ref())
-                        .contains(id),
-                )
-            }
-        }
+        let second_factor_missing = entry.require_two_factor && !stamp.two_factor;
+        Some(allows(
+            &actor.kind,
+            &entry.index,
+            id,
+            scope,
+            second_factor_missing,
+        ))
     }
 
     async fn check_permission(
@@ -162,8 +141,10 @@ impl<S: Store> Iam<S> {
             return Ok(false);
         };
         let now = self.now();
-        match &actor.kind {
-            ActorKind::System => Ok(false),
+        // First the credential and the actor's standing, read from the
+        // store; then the same decision as a stamped check.
+        let second_factor_missing = match &actor.kind {
+            ActorKind::System => return Ok(false),
             ActorKind::User { user, session } => {
                 let live = tx
                     .get_session(*session)
@@ -172,39 +153,28 @@ impl<S: Store> Iam<S> {
                 if !live || tx.get_membership(org, *user).await?.is_none() {
                     return Ok(false);
                 }
-                if organization.settings.require_two_factor
+                organization.settings.require_two_factor
                     && !crate::two_factor::has_two_factor(tx, *user).await?
-                {
-                    return Ok(false);
-                }
-                let index = self.read_index(tx, org).await?.index;
-                Ok(!index.is_deactivated(*user) && index.check(*user, id, scope))
             }
-            ActorKind::ApiKey {
-                key,
-                creator,
-                org: key_org,
-                workspace,
-                restriction,
-            } => {
+            ActorKind::ApiKey { key, .. } => {
                 let active = tx
                     .get_api_key(*key)
                     .await?
                     .is_some_and(|k| k.is_active(now));
-                if !active || *key_org != org || scope != Scope::Workspace(org, *workspace) {
+                if !active {
                     return Ok(false);
                 }
-                let index = self.read_index(tx, org).await?.index;
-                if index.is_deactivated(*creator) {
-                    return Ok(false);
-                }
-                // SECURITY.md 23: the restriction within the creator's
-                // current permissions.
-                Ok(index
-                    .api_key_permissions(*creator, org, *workspace, restriction.as_ref())
-                    .contains(id))
+                false
             }
-        }
+        };
+        let index = self.read_index(tx, org).await?.index;
+        Ok(allows(
+            &actor.kind,
+            &index,
+            id,
+            scope,
+            second_factor_missing,
+        ))
     }
 
     /// The actor's own live sessions, newest first.
@@ -321,5 +291,41 @@ impl<S: Store> Iam<S> {
             }
         }
         Ok(ended)
+    }
+}
+
+/// Whether an actor whose credential is live holds permission `id` at
+/// `scope` by `index`: deny by default and when deactivated (SECURITY.md
+/// 24), when a required second factor is missing (SECURITY.md 19); an API
+/// key only in its workspace, within its restriction and its creator's
+/// current permissions (SECURITY.md 23). Stamped and store-read checks
+/// both end here.
+fn allows(
+    kind: &ActorKind,
+    index: &AccessIndex,
+    id: PermissionId,
+    scope: Scope,
+    second_factor_missing: bool,
+) -> bool {
+    let org = scope.org();
+    match kind {
+        ActorKind::System => false,
+        ActorKind::User { user, .. } => {
+            !second_factor_missing && !index.is_deactivated(*user) && index.check(*user, id, scope)
+        }
+        ActorKind::ApiKey {
+            creator,
+            org: key_org,
+            workspace,
+            restriction,
+            ..
+        } => {
+            *key_org == org
+                && scope == Scope::Workspace(org, *workspace)
+                && !index.is_deactivated(*creator)
+                && index
+                    .api_key_permissions(*creator, org, *workspace, restriction.as_ref())
+                    .contains(id)
+        }
     }
 }

@@ -1,14 +1,15 @@
 //! Signing in and authenticating requests: password log-in, session and
 //! API key authentication. Second factors and self-service build on this.
 
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
 use iamkit_audit::{Action, SignInFailure, SignInMethod, Target};
 use iamkit_credentials::{
     ClientMetadata, Password, PasswordCheck, PresentedSecret, SecretKind, SecretString, Session,
     SessionState,
 };
 use iamkit_identity::{Email, SessionId, User, UserId, UserStatus, Username};
-
-use std::sync::Arc;
 
 use crate::actor::{Actor, ActorKind, Stamp};
 use crate::error::{Error, Result};
@@ -27,6 +28,15 @@ pub const TOUCH_GRANULARITY: chrono::Duration = chrono::Duration::seconds(60);
 /// change made through another process is never hidden from it for longer
 /// than this.
 pub const STAMP_LIFETIME: chrono::Duration = chrono::Duration::seconds(1);
+
+/// Until when a stamp taken at `now` vouches: [`STAMP_LIFETIME`], or
+/// `limit` (the credential's own deadline) when that comes sooner.
+fn stamp_until(now: DateTime<Utc>, limit: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    [limit, now.checked_add_signed(STAMP_LIFETIME)]
+        .into_iter()
+        .flatten()
+        .min()
+}
 
 /// A successful sign-in: the session token to hand to the client once.
 pub struct SignedIn {
@@ -228,7 +238,7 @@ impl<S: Store> Iam<S> {
         let Some(context) = context? else {
             return Err(Error::InvalidCredentials);
         };
-        let session = &context.session;
+        let mut session = context.session;
         let config = &self.config().sessions;
         if !session.accepts(&presented, config, now)
             || !session.authorizes(config, now)
@@ -239,26 +249,13 @@ impl<S: Store> Iam<S> {
         // Activity is recorded at most once per TOUCH_GRANULARITY, in a
         // short write of its own: the idle timeout (minutes to hours) needs
         // no finer clock, and most requests then write nothing.
-        let last_seen = if now - session.last_seen_at >= TOUCH_GRANULARITY {
+        if now - session.last_seen_at >= TOUCH_GRANULARITY {
             let mut tx = self.begin().await?;
             tx.touch_session(session_id, now).await?;
             tx.commit().await?;
-            now
-        } else {
-            session.last_seen_at
-        };
-        let idle_until = last_seen.checked_add_signed(config.idle_timeout());
-        let absolute_until = session
-            .created_at
-            .checked_add_signed(config.absolute_timeout());
-        let valid_until = [
-            idle_until,
-            absolute_until,
-            now.checked_add_signed(STAMP_LIFETIME),
-        ]
-        .into_iter()
-        .flatten()
-        .min();
+            session.last_seen_at = now;
+        }
+        let valid_until = stamp_until(now, Some(session.live_until(config)));
         Ok(Actor {
             kind: ActorKind::User {
                 user: session.user,
@@ -309,10 +306,7 @@ impl<S: Store> Iam<S> {
             },
             stamp: Some(Arc::new(Stamp {
                 versions: vec![(context.org, context.authz_version)],
-                valid_until: [record.expires_at, now.checked_add_signed(STAMP_LIFETIME)]
-                    .into_iter()
-                    .flatten()
-                    .min(),
+                valid_until: stamp_until(now, record.expires_at),
                 two_factor: false,
             })),
         })

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::PgTx;
 use crate::codec::{Result, corrupt, db, get, uint};
 use crate::credentials::{api_key_of, session_of};
+use crate::facade::org_version;
 
 /// A user's status as stored in the `users.data` document (`User::status`,
 /// whose serde name of `UserStatus::Active` this is).
@@ -49,12 +50,7 @@ impl AuthenticationRepository for PgTx {
         let authz_versions = orgs
             .into_iter()
             .zip(versions)
-            .map(|(org, version)| {
-                Ok((
-                    OrgId::from_uuid(org),
-                    uint(version, "authz_versions.version")?,
-                ))
-            })
+            .map(|(org, version)| org_version(org, version))
             .collect::<Result<Vec<_>>>()?;
         Ok(Some(SessionContext {
             session: session_of(&row)?,

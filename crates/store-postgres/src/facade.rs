@@ -300,6 +300,14 @@ impl ServiceAccountRepository for PgTx {
     }
 }
 
+/// An organization and its authorization version, as stored.
+pub(crate) fn org_version(org: Uuid, version: i64) -> Result<(OrgId, u64)> {
+    Ok((
+        OrgId::from_uuid(org),
+        uint(version, "authz_versions.version")?,
+    ))
+}
+
 impl AuthzVersionRepository for PgTx {
     async fn get_authz_version(&mut self, org: OrgId) -> Result<u64> {
         let version: Option<i64> =
@@ -344,12 +352,7 @@ impl AuthzVersionRepository for PgTx {
         .await
         .map_err(db)?;
         rows.into_iter()
-            .map(|(org, version)| {
-                Ok((
-                    OrgId::from_uuid(org),
-                    uint(version, "authz_versions.version")?,
-                ))
-            })
+            .map(|(org, version)| org_version(org, version))
             .collect()
     }
 

@@ -7,19 +7,15 @@ use iamkit_identity::{ApiKeyId, OrgId, SessionId};
 use crate::SqliteTx;
 use crate::codec::{Result, db, from_json, parse_uid, uid, uint};
 use crate::credentials::{api_key_of, get, session_of};
+use crate::facade::org_version;
 
 /// A user's status as stored in the `users.data` document.
 const ACTIVE: &str = "ACTIVE";
 
 fn versions(json: &str) -> Result<Vec<(OrgId, u64)>> {
     from_json::<Vec<(String, i64)>>(json)?
-        .into_iter()
-        .map(|(org, version)| {
-            Ok((
-                OrgId::from_uuid(parse_uid(&org, "memberships.org_id")?),
-                uint(version, "authz_versions.version")?,
-            ))
-        })
+        .iter()
+        .map(|(org, version)| org_version(org, *version))
         .collect()
 }
 

@@ -319,6 +319,14 @@ impl ServiceAccountRepository for SqliteTx {
     }
 }
 
+/// An organization and its authorization version, as stored.
+pub(crate) fn org_version(org: &str, version: i64) -> Result<(OrgId, u64)> {
+    Ok((
+        OrgId::from_uuid(parse_uid(org, "memberships.org_id")?),
+        uint(version, "authz_versions.version")?,
+    ))
+}
+
 impl AuthzVersionRepository for SqliteTx {
     async fn get_authz_version(&mut self, org: OrgId) -> Result<u64> {
         let version: Option<i64> =
@@ -340,13 +348,8 @@ impl AuthzVersionRepository for SqliteTx {
         .fetch_all(self.conn())
         .await
         .map_err(db)?;
-        rows.into_iter()
-            .map(|(org, version)| {
-                Ok((
-                    OrgId::from_uuid(parse_uid(&org, "memberships.org_id")?),
-                    uint(version, "authz_versions.version")?,
-                ))
-            })
+        rows.iter()
+            .map(|(org, version)| org_version(org, *version))
             .collect()
     }
 
