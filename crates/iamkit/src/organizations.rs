@@ -20,7 +20,8 @@ impl<S: Store> Iam<S> {
     /// are [`Error::InvalidCredentials`].
     pub async fn organizations_of(&self, actor: &Actor) -> Result<Vec<Organization>> {
         let now = self.now();
-        let mut tx = self.begin().await?;
+        // Only reads: no write lock (see `Store::begin_read`).
+        let mut tx = self.begin_read().await?;
         let (user, only) = match &actor.kind {
             ActorKind::User { .. } => (self.session_user(&mut tx, actor).await?.id, None),
             ActorKind::ApiKey {
