@@ -131,14 +131,15 @@ impl<S: Store> Iam<S> {
         let target = Target::AccessRequest(id);
         let mut tx = self.begin().await?;
         let outcome: Flow<AccessRequestId> = async {
-            self.authorize(
-                &mut tx,
-                actor,
-                "requests.create",
-                Scope::Organization(org),
-                target,
-            )
-            .await?;
+            let authz = self
+                .authorize(
+                    &mut tx,
+                    actor,
+                    "requests.create",
+                    Scope::Organization(org),
+                    target,
+                )
+                .await?;
             self.member(&mut tx, org, change.user()).await?;
             if let RequestedChange::Role { scope, .. } = change
                 && scope.org() != org
@@ -156,6 +157,18 @@ impl<S: Store> Iam<S> {
                     .is_none_or(|w| w.org != org)
             {
                 return Err(Error::NotFound.into());
+            }
+            // A role this organization does not have (another
+            // organization's custom role), or one not grantable at the
+            // scope, is refused when filed, not at approval.
+            if let RequestedChange::Role {
+                scope,
+                role: Some(role),
+                ..
+            } = change
+                && !authz.index.assignable_kinds(role).contains(&scope.kind())
+            {
+                return Err(Error::RoleNotAssignable.into());
             }
             let requester = actor.user().ok_or(Error::NotFound)?;
             let request = AccessRequest {

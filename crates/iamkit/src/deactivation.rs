@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use iamkit_audit::{Action, Target};
 use iamkit_identity::{OrgId, StatusChange, UserId, UserStatus};
-use iamkit_rbac::{Change, Grantee, Scope};
+use iamkit_rbac::{Change, Scope};
 
 use crate::actor::Actor;
 use crate::error::Result;
@@ -59,11 +59,9 @@ impl<S: Store> Iam<S> {
         let target = Target::User(user);
         let (mut account, mut membership) = self.member(tx, org, user).await?;
         membership.status.apply(StatusChange::Deactivate)?;
-        for grant in authz.index.grants_of(Grantee::User(user)) {
-            authz
-                .ensure_can_set(grant.grantee, grant.scope, None)
-                .map_err(|e| rbac_denial(org, target, permission, e))?;
-        }
+        authz
+            .ensure_can_act_on(user, org)
+            .map_err(|e| rbac_denial(org, target, permission, e))?;
         authz
             .apply(Change::Deactivate(user))
             .map_err(|e| rbac_denial(org, target, permission, e))?;
@@ -133,13 +131,11 @@ impl<S: Store> Iam<S> {
                 .await?;
             let (mut account, mut membership) = self.member(&mut tx, org, user).await?;
             membership.status.apply(StatusChange::Reactivate)?;
-            // Reactivating gives the member's roles back: the actor must be
-            // allowed to grant each direct role (SECURITY.md 26).
-            for grant in authz.index.grants_of(Grantee::User(user)) {
-                authz
-                    .ensure_can_set(grant.grantee, grant.scope, None)
-                    .map_err(|e| rbac_denial(org, target, DEACTIVATE, e))?;
-            }
+            // Reactivating gives back every role the member holds here,
+            // direct or inherited (SECURITY.md 37).
+            authz
+                .ensure_can_act_on(user, org)
+                .map_err(|e| rbac_denial(org, target, DEACTIVATE, e))?;
             membership.status = UserStatus::Active;
             membership.updated_at = now;
             tx.update_membership(&membership).await?;

@@ -59,14 +59,11 @@ impl<S: Store> Iam<S> {
                     return Err(Error::LinkedData { records }.into());
                 }
             }
-            // Deleting revokes every role of the member here: the actor
-            // must be allowed to revoke each (SECURITY.md 26; only an Owner
-            // takes Owner).
-            for grant in authz.index.grants_of(Grantee::User(user)) {
-                authz
-                    .ensure_can_set(grant.grantee, grant.scope, None)
-                    .map_err(|e| rbac_denial(org, target, DELETE, e))?;
-            }
+            // Deleting takes every role the member holds here, direct or
+            // inherited (SECURITY.md 37; only an Owner takes Owner).
+            authz
+                .ensure_can_act_on(user, org)
+                .map_err(|e| rbac_denial(org, target, DELETE, e))?;
             authz
                 .apply(Change::RemoveFromOrg { user, org })
                 .map_err(|e| rbac_denial(org, target, DELETE, e))?;

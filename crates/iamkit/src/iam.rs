@@ -2,7 +2,7 @@
 //! shares — one transaction per call, authorization first, audit events
 //! and outbox messages committed with the change, denials audited apart.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -10,7 +10,7 @@ use iamkit_audit::{Action, DenialReason, NewEvent, PermissionName, Target};
 use iamkit_credentials::{
     PasswordHasher, PresentedSecret, SecretSealer, TokenKind, XChaChaSealer, issue_token,
 };
-use iamkit_identity::{Membership, OrgId, RoleId, User, UserId, UserStatus};
+use iamkit_identity::{Membership, OrgId, RoleId, User, UserId, UserStatus, WorkspaceId};
 use iamkit_rbac::{
     Access, AccessIndex, BuiltinRole, Catalogue, Change, Collective, CollectiveMember, Grant,
     Grantee, Permission, Scope, ensure_can_grant,
@@ -79,7 +79,18 @@ pub(crate) struct Inner<S> {
     /// Self-service reset requests not yet looked up (see
     /// [`Iam::request_password_reset`]), oldest first, each address once.
     pub(crate) reset_requests: Mutex<std::collections::VecDeque<iamkit_identity::Email>>,
+    /// When each actor's last refusal in a foreign organization was
+    /// recorded (see [`Iam::finish`]).
+    pub(crate) foreign_denials: Mutex<HashMap<iamkit_audit::Actor, DateTime<Utc>>>,
 }
+
+/// At most one recorded refusal in a foreign organization per actor per
+/// this interval.
+const FOREIGN_DENIAL_INTERVAL: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
+
+/// How many actors the foreign-refusal limiter remembers; past it, expired
+/// entries are dropped, and while it stays full nothing more is recorded.
+const FOREIGN_DENIAL_ACTORS: usize = 10_000;
 
 /// An organization's compiled authorization model, as cached.
 #[derive(Clone)]
@@ -90,6 +101,21 @@ pub(crate) struct CachedIndex {
     /// The organization's 2FA enforcement at that version (changing it is
     /// an audited change, so it bumps the version).
     pub(crate) require_two_factor: bool,
+    /// The organization's workspaces at that version (creating one is
+    /// audited, so it bumps the version): a check naming another
+    /// organization's workspace is denied (SECURITY.md 36).
+    pub(crate) workspaces: Arc<HashSet<WorkspaceId>>,
+}
+
+impl CachedIndex {
+    /// Whether `scope` lies inside its organization: the organization
+    /// itself, or one of its workspaces (SECURITY.md 36).
+    pub(crate) fn contains(&self, scope: Scope) -> bool {
+        match scope {
+            Scope::Organization(_) => true,
+            Scope::Workspace(_, workspace) => self.workspaces.contains(&workspace),
+        }
+    }
 }
 
 /// Builds an [`Iam`]: `Iam::builder(store, sealer)`, then optional clock,
@@ -183,6 +209,7 @@ impl<S: Store> IamBuilder<S> {
                 linked_data: self.linked_data,
                 indexes: Mutex::new(HashMap::new()),
                 reset_requests: Mutex::new(std::collections::VecDeque::new()),
+                foreign_denials: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -214,7 +241,18 @@ pub(crate) type Flow<T> = std::result::Result<T, Failure>;
 /// What an authorized actor holds at the scope it acts in.
 pub(crate) struct Authorized {
     pub(crate) index: Arc<AccessIndex>,
+    /// What the actor holds at the scope it was authorized at.
     pub(crate) access: Access,
+    /// Who acts, to ask what they hold at another scope of the organization.
+    pub(crate) holder: Holder,
+}
+
+/// The actor behind an [`Authorized`].
+#[derive(Clone, Copy)]
+pub(crate) enum Holder {
+    User(UserId),
+    /// An API key holds its (narrowed) access at its own workspace only.
+    Key(Scope),
 }
 
 impl Authorized {
@@ -224,9 +262,19 @@ impl Authorized {
         Arc::make_mut(&mut self.index).apply(change)
     }
 
-    /// SECURITY.md 26: the actor must hold every permission of a role to
-    /// grant or revoke it; only an Owner grants Owner. Checks the role
-    /// given (if any) and the role it replaces.
+    /// What the actor holds at `scope` (SECURITY.md 37: grants are checked
+    /// at the scope granted, not where the actor was authorized).
+    pub(crate) fn access_at(&self, scope: Scope) -> Access {
+        match self.holder {
+            Holder::User(user) => self.index.access(user, scope),
+            Holder::Key(at) if at == scope => self.access.clone(),
+            Holder::Key(_) => Access::default(),
+        }
+    }
+
+    /// SECURITY.md 26: the actor must hold, at `scope`, every permission of
+    /// a role to grant or revoke it there; only an Owner grants Owner.
+    /// Checks the role given (if any) and the role it replaces.
     pub(crate) fn ensure_can_set(
         &self,
         grantee: Grantee,
@@ -234,23 +282,24 @@ impl Authorized {
         role: Option<RoleId>,
     ) -> std::result::Result<(), iamkit_rbac::Error> {
         let catalogue = self.index.catalogue();
+        let access = self.access_at(scope);
         if let Some(role) = role {
             let def = self
                 .index
                 .role(role)
                 .ok_or(iamkit_rbac::Error::UnknownRole { role })?;
-            ensure_can_grant(catalogue, &self.access, def)?;
+            ensure_can_grant(catalogue, &access, def)?;
         }
         if let Some(current) = self.index.grant_of(grantee, scope)
             && let Some(def) = self.index.role(current)
         {
-            ensure_can_grant(catalogue, &self.access, def)?;
+            ensure_can_grant(catalogue, &access, def)?;
         }
         Ok(())
     }
 
     /// Adding to or removing from a group or team grants or revokes its
-    /// roles (SECURITY.md 26).
+    /// roles, each at the scope it is granted (SECURITY.md 26, 37).
     pub(crate) fn ensure_can_change_membership(
         &self,
         collective: Collective,
@@ -260,9 +309,22 @@ impl Authorized {
                 .index
                 .role(grant.role)
                 .ok_or(iamkit_rbac::Error::UnknownRole { role: grant.role })?;
-            ensure_can_grant(self.index.catalogue(), &self.access, def)?;
+            ensure_can_grant(self.index.catalogue(), &self.access_at(grant.scope), def)?;
         }
         Ok(())
+    }
+
+    /// SECURITY.md 37: acting on `user` as a person in `org` (deactivating,
+    /// suspending, reactivating, deleting, removing, offboarding) needs
+    /// every role they hold there, direct or inherited, at its scope; only
+    /// an Owner acts on an effective Owner.
+    pub(crate) fn ensure_can_act_on(
+        &self,
+        user: UserId,
+        org: OrgId,
+    ) -> std::result::Result<(), iamkit_rbac::Error> {
+        self.index
+            .ensure_can_act_on(|scope| self.access_at(scope), user, org)
     }
 }
 
@@ -317,20 +379,82 @@ impl<S: Store> Iam<S> {
                 } = *denial;
                 let permission = PermissionName::new(permission).map_err(|_| Error::Internal)?;
                 let mut tx = self.begin().await?;
-                let event = NewEvent::new(
-                    org,
-                    actor.audit(),
-                    Action::AuthorizationDenied { permission },
-                    target,
-                    self.now(),
-                    &mut os_rng(),
-                )
-                .denied(reason);
-                tx.append_event(event).await?;
+                // SECURITY.md 35: an actor who is no member of `org` writes
+                // nothing into `org`'s chain, or any tenant could flood any
+                // other's trail. The refusal is recorded on the actor's own
+                // side, at most once a minute per actor.
+                let chains = if reason == DenialReason::OtherOrganization {
+                    if !self.note_foreign_denial(actor) {
+                        tx.rollback().await?;
+                        return Err(error);
+                    }
+                    self.orgs_of_actor(&mut tx, actor).await?
+                } else {
+                    vec![org]
+                };
+                let target = if reason == DenialReason::OtherOrganization {
+                    Target::Org(org)
+                } else {
+                    target
+                };
+                for chain in chains {
+                    let event = NewEvent::new(
+                        chain,
+                        actor.audit(),
+                        Action::AuthorizationDenied {
+                            permission: permission.clone(),
+                        },
+                        target,
+                        self.now(),
+                        &mut os_rng(),
+                    )
+                    .denied(reason.clone());
+                    tx.append_event(event).await?;
+                }
                 tx.commit().await?;
                 Err(error)
             }
         }
+    }
+
+    /// Whether a refusal of `actor` in an organization it does not belong
+    /// to is to be recorded now: once per actor per
+    /// [`FOREIGN_DENIAL_INTERVAL`], per process.
+    fn note_foreign_denial(&self, actor: &Actor) -> bool {
+        let now = self.now();
+        let Ok(mut seen) = self.inner.foreign_denials.lock() else {
+            return false;
+        };
+        let key = actor.audit();
+        if seen
+            .get(&key)
+            .is_some_and(|last| now < *last + FOREIGN_DENIAL_INTERVAL)
+        {
+            return false;
+        }
+        if seen.len() >= FOREIGN_DENIAL_ACTORS {
+            seen.retain(|_, last| now < *last + FOREIGN_DENIAL_INTERVAL);
+        }
+        if seen.len() >= FOREIGN_DENIAL_ACTORS {
+            return false;
+        }
+        seen.insert(key, now);
+        true
+    }
+
+    /// The organizations an actor acts for: a user's memberships, a key's
+    /// organization.
+    async fn orgs_of_actor(&self, tx: &mut S::Tx, actor: &Actor) -> Result<Vec<OrgId>> {
+        Ok(match &actor.kind {
+            ActorKind::User { user, .. } => tx
+                .list_memberships_of_user(*user)
+                .await?
+                .into_iter()
+                .map(|m| m.org)
+                .collect(),
+            ActorKind::ApiKey { org, .. } => vec![*org],
+            ActorKind::System => Vec::new(),
+        })
     }
 
     /// Appends a successful event to `org`'s chain in `tx`.
@@ -424,10 +548,17 @@ impl<S: Store> Iam<S> {
             .get_organization(org)
             .await?
             .is_some_and(|o| o.settings.require_two_factor);
+        let workspaces = tx
+            .list_workspaces(org)
+            .await?
+            .into_iter()
+            .map(|w| w.id)
+            .collect();
         let entry = CachedIndex {
             version,
             index: Arc::new(self.build_index(tx, org).await?),
             require_two_factor,
+            workspaces: Arc::new(workspaces),
         };
         if let Ok(mut cache) = self.inner.indexes.lock() {
             cache.insert(org, entry.clone());
@@ -503,6 +634,16 @@ impl<S: Store> Iam<S> {
         let forbidden = || Error::Forbidden {
             permission: permission.to_owned(),
         };
+        // SECURITY.md 36: another organization's workspace is no scope of
+        // this one; it looks absent.
+        if let Scope::Workspace(_, workspace) = scope
+            && tx
+                .get_workspace(workspace)
+                .await?
+                .is_none_or(|w| w.org != org)
+        {
+            return Err(Error::NotFound.into());
+        }
         let missing_reason = DenialReason::MissingPermission {
             permission: PermissionName::new(permission).map_err(|_| Error::Internal)?,
         };
@@ -536,7 +677,11 @@ impl<S: Store> Iam<S> {
                     return Err(denied(missing(), forbidden()));
                 }
                 let access = index.access(*user, scope);
-                Ok(Authorized { index, access })
+                Ok(Authorized {
+                    index,
+                    access,
+                    holder: Holder::User(*user),
+                })
             }
             ActorKind::ApiKey {
                 key,
@@ -554,6 +699,11 @@ impl<S: Store> Iam<S> {
                 }
                 if *key_org != org {
                     return Err(denied(DenialReason::OtherOrganization, Error::NotFound));
+                }
+                if organization.settings.require_two_factor
+                    && crate::two_factor::key_lacks_second_factor(tx, *creator).await?
+                {
+                    return Err(denied(DenialReason::SecondFactorRequired, forbidden()));
                 }
                 let index = self.load_index(tx, org).await?;
                 if index.is_deactivated(*creator) {
@@ -579,6 +729,7 @@ impl<S: Store> Iam<S> {
                         permissions,
                         is_owner: false,
                     },
+                    holder: Holder::Key(scope),
                 })
             }
         }

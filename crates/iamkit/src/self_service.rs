@@ -6,11 +6,11 @@ use chrono::{DateTime, Utc};
 use iamkit_audit::{Action, Target};
 use iamkit_credentials::ClientMetadata;
 use iamkit_identity::{OrgId, SessionId, User, UserId};
-use iamkit_rbac::{AccessIndex, PermissionId, Scope};
+use iamkit_rbac::{PermissionId, Scope};
 
 use crate::actor::{Actor, ActorKind};
 use crate::error::{Error, Result};
-use crate::iam::{Failure, Flow, Iam};
+use crate::iam::{CachedIndex, Failure, Flow, Iam};
 use crate::store::Store;
 use crate::store::repositories::*;
 
@@ -116,10 +116,15 @@ impl<S: Store> Iam<S> {
         let stamp = actor.stamp.as_ref()?;
         let version = stamp.version(org, self.now())?;
         let entry = self.cached_index(org, version)?;
+        // A key under 2FA enforcement is decided by its creator's standing,
+        // which the stamp does not carry: read it from the store.
+        if entry.require_two_factor && matches!(actor.kind, ActorKind::ApiKey { .. }) {
+            return None;
+        }
         let second_factor_missing = entry.require_two_factor && !stamp.two_factor;
         Some(allows(
             &actor.kind,
-            &entry.index,
+            &entry,
             id,
             scope,
             second_factor_missing,
@@ -156,7 +161,7 @@ impl<S: Store> Iam<S> {
                 organization.settings.require_two_factor
                     && !crate::two_factor::has_two_factor(tx, *user).await?
             }
-            ActorKind::ApiKey { key, .. } => {
+            ActorKind::ApiKey { key, creator, .. } => {
                 let active = tx
                     .get_api_key(*key)
                     .await?
@@ -164,13 +169,14 @@ impl<S: Store> Iam<S> {
                 if !active {
                     return Ok(false);
                 }
-                false
+                organization.settings.require_two_factor
+                    && crate::two_factor::key_lacks_second_factor(tx, *creator).await?
             }
         };
-        let index = self.read_index(tx, org).await?.index;
+        let entry = self.read_index(tx, org).await?;
         Ok(allows(
             &actor.kind,
-            &index,
+            &entry,
             id,
             scope,
             second_factor_missing,
@@ -302,17 +308,19 @@ impl<S: Store> Iam<S> {
 /// both end here.
 fn allows(
     kind: &ActorKind,
-    index: &AccessIndex,
+    entry: &CachedIndex,
     id: PermissionId,
     scope: Scope,
     second_factor_missing: bool,
 ) -> bool {
     let org = scope.org();
+    let index = &entry.index;
+    if second_factor_missing || !entry.contains(scope) {
+        return false;
+    }
     match kind {
         ActorKind::System => false,
-        ActorKind::User { user, .. } => {
-            !second_factor_missing && !index.is_deactivated(*user) && index.check(*user, id, scope)
-        }
+        ActorKind::User { user, .. } => !index.is_deactivated(*user) && index.check(*user, id, scope),
         ActorKind::ApiKey {
             creator,
             org: key_org,

@@ -299,3 +299,17 @@ pub(crate) async fn has_two_factor<T: Transaction>(tx: &mut T, user: UserId) -> 
         .await?
         .is_some_and(|t| t.confirmed_at.is_some()))
 }
+
+/// SECURITY.md 19 for API keys: under organization-wide 2FA enforcement a
+/// key acts only while its creator has a confirmed second factor, so a key
+/// made before enforcement does not outlive it. A service account's key is
+/// exempt (the account has no person to enrol).
+pub(crate) async fn key_lacks_second_factor<T: Transaction>(
+    tx: &mut T,
+    creator: UserId,
+) -> Result<bool> {
+    if tx.get_service_account(creator).await?.is_some() {
+        return Ok(false);
+    }
+    Ok(!has_two_factor(tx, creator).await?)
+}

@@ -50,6 +50,32 @@ pub fn restrict_api_key(
 }
 
 impl AccessIndex {
+    /// SECURITY.md 37: whether an actor may act on `target` as a person in
+    /// `org` (deactivate, suspend, reactivate, delete, remove, offboard).
+    /// Such an act takes away, or gives back, every role the target holds
+    /// there, direct or inherited through a group or team, so the actor
+    /// must be allowed to grant each of them at the scope where it is held:
+    /// hold all its permissions there, and be an Owner to act on an
+    /// effective Owner. `actor_at` is what the actor holds at a scope.
+    ///
+    /// # Errors
+    /// [`Error::OwnerRequired`] or [`Error::Escalation`] for the first role
+    /// the actor could not grant.
+    pub fn ensure_can_act_on(
+        &self,
+        actor_at: impl Fn(Scope) -> Access,
+        target: UserId,
+        org: OrgId,
+    ) -> Result<()> {
+        for held in self.roles_of(target, org) {
+            let role = self
+                .role(held.role)
+                .ok_or(Error::UnknownRole { role: held.role })?;
+            ensure_can_grant(self.catalogue(), &actor_at(held.scope), role)?;
+        }
+        Ok(())
+    }
+
     /// Guards granting `grant`: the actor must be allowed to grant the new
     /// role and, when it replaces one, to revoke the replaced role (else
     /// an Admin could demote an Owner by overwriting the grant).
