@@ -140,26 +140,42 @@ async fn resend_kills_the_old_link_and_revoke_removes_the_invitation() {
 }
 
 #[tokio::test]
-async fn inviting_an_existing_account_adds_a_membership_not_a_second_account() {
+async fn inviting_an_existing_account_needs_its_holders_consent() {
     let w = world().await;
     let (other_org, _) = bootstrap(&w.iam, "globex", "globex-owner").await;
     let globex_owner = sign_in(&w.iam, "globex-owner").await;
-    let (bea, _) = member(&w, "bea", BuiltinRole::ReadOnly).await;
+    let (bea, bea_actor) = member(&w, "bea", BuiltinRole::ReadOnly).await;
+    let placement = Placement {
+        org_role: Some(BuiltinRole::Admin.id()),
+        ..Placement::default()
+    };
     let again = w
         .iam
-        .invite(
-            &globex_owner,
-            other_org,
-            &account("bea"),
-            &Placement::default(),
-        )
+        .invite(&globex_owner, other_org, &account("bea"), &placement)
         .await
         .unwrap();
-    assert!(again.existing_account);
     assert_eq!(again.user, bea);
+    // SECURITY.md 33: no second account, and no role before consent.
     let mut tx = w.store.begin().await.unwrap();
     let m = tx.get_membership(other_org, bea).await.unwrap().unwrap();
-    assert_eq!(m.status, UserStatus::Active);
+    assert_eq!(m.status, UserStatus::Invited);
+    drop(tx);
+    let scope = iamkit::rbac::Scope::Organization(other_org);
+    assert!(!w.iam.is_allowed(&bea_actor, "users.invite", scope).await);
+    let link = invitation_link(&w, bea).await;
+    // Consent is given by authenticating as the account: a wrong password
+    // is refused and changes nothing.
+    let wrong = w
+        .iam
+        .accept_invitation(&link, Password::new("not bea's password at all"))
+        .await;
+    assert!(matches!(wrong, Err(Error::InvalidCredentials)));
+    w.iam
+        .accept_invitation(&link, Password::new(PASSWORD))
+        .await
+        .unwrap();
+    let bea_actor = sign_in(&w.iam, "bea").await;
+    assert!(w.iam.is_allowed(&bea_actor, "users.invite", scope).await);
 }
 
 #[tokio::test]
@@ -192,6 +208,7 @@ async fn another_tenant_gets_not_found() {
     let (other_org, _) = bootstrap(&w.iam, "globex", "globex-owner").await;
     let globex_owner = sign_in(&w.iam, "globex-owner").await;
     let globex_before = audit_len(&w.store, other_org).await;
+    let acme_before = audit_len(&w.store, w.org).await;
     let err = w
         .iam
         .invite(&globex_owner, w.org, &account("spy"), &Placement::default())
@@ -204,14 +221,18 @@ async fn another_tenant_gets_not_found() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::NotFound));
-    let event = last_event(&w.store, w.org).await;
+    // SECURITY.md 35: nothing lands in Acme's chain; the probe is recorded
+    // on Globex's side, once per minute however often it is tried.
+    assert_eq!(audit_len(&w.store, w.org).await, acme_before);
+    assert_eq!(audit_len(&w.store, other_org).await, globex_before + 1);
+    let event = last_event(&w.store, other_org).await;
     assert!(matches!(
         event.outcome,
         Outcome::Denied {
             reason: DenialReason::OtherOrganization
         }
     ));
-    assert_eq!(audit_len(&w.store, other_org).await, globex_before);
+    assert_eq!(event.target, iamkit::audit::Target::Org(w.org));
 }
 
 #[tokio::test]

@@ -115,6 +115,11 @@ pub enum Action {
     InviteRevoked,
     /// An invitation was accepted.
     InviteAccepted,
+    /// Whoever proved the mailbox (through an invitation link) took over
+    /// an account whose email was unverified: new password, every earlier
+    /// session, key and link ended, no managing organization any more.
+    /// Recorded in every organization of the account (SECURITY.md 33).
+    AccountReclaimed,
     /// A user account was created (directly, not by invitation).
     UserCreated,
     /// Profile fields changed.
@@ -261,6 +266,7 @@ action_kinds! {
     InviteResent => "invite_resent",
     InviteRevoked => "invite_revoked",
     InviteAccepted => "invite_accepted",
+    AccountReclaimed => "account_reclaimed",
     UserCreated => "user_created",
     ProfileUpdated => "profile_updated",
     EmailChangeRequested => "email_change_requested",
@@ -309,7 +315,7 @@ mod tests {
         let json = serde_json::to_value(&action).unwrap();
         assert_eq!(json["kind"], action.kind().as_str());
         assert_eq!(json["by"], "admin");
-        assert_eq!(ActionKind::ALL.len(), 32);
+        assert_eq!(ActionKind::ALL.len(), 33);
         let kinds: std::collections::BTreeSet<_> =
             ActionKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(

@@ -160,6 +160,7 @@ fn action_tag(action: &Action) -> u16 {
         Action::AccessRequestRejected => 30,
         Action::AuthorizationDenied { .. } => 31,
         Action::SettingsChanged { .. } => 32,
+        Action::AccountReclaimed => 33,
     }
 }
 
@@ -236,6 +237,7 @@ fn action(buf: &mut Vec<u8>, action: &Action) {
         Action::InviteResent
         | Action::InviteRevoked
         | Action::InviteAccepted
+        | Action::AccountReclaimed
         | Action::UserCreated
         | Action::EmailChangeRequested
         | Action::EmailVerified

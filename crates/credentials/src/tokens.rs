@@ -4,7 +4,7 @@
 use std::future::Future;
 
 use chrono::{DateTime, Duration, Utc};
-use iamkit_identity::UserId;
+use iamkit_identity::{OrgId, UserId};
 use iamkit_store_api::StoreError;
 use rand::CryptoRng;
 use subtle::ConstantTimeEq;
@@ -104,6 +104,10 @@ pub struct TokenRecord {
     pub kind: TokenKind,
     /// The user it acts on.
     pub subject: UserId,
+    /// The organization it belongs to: an invitation's organization;
+    /// `None` for account-wide links (password reset, email verification).
+    /// Issuing supersedes only earlier links of the same organization.
+    pub org: Option<OrgId>,
     /// SHA-256 of the secret.
     pub secret_hash: SecretDigest,
     /// When issued.
@@ -158,6 +162,7 @@ pub fn issue_token(
             id,
             kind,
             subject,
+            org: None,
             secret_hash: secret.digest(),
             created_at: now,
             expires_at: saturating_add(now, config.ttl(kind)),
@@ -174,8 +179,10 @@ pub fn issue_token(
 pub trait TokenRepository: Send {
     /// Stores `token`. In the same atomic step it MUST revoke (set
     /// `revoked_at` to the new token's `created_at`) every earlier token of
-    /// the same subject and the same [`SecretKind`] that is neither consumed
-    /// nor revoked (SECURITY.md 6). A duplicate id MUST fail with
+    /// the same subject, the same [`SecretKind`] and the same
+    /// [`org`](TokenRecord::org) (`None` matching only `None`) that is
+    /// neither consumed nor revoked (SECURITY.md 6): one organization's
+    /// invitation never supersedes another's. A duplicate id MUST fail with
     /// `UniqueViolation { constraint: "tokens_id" }` and change nothing.
     fn insert_token(
         &mut self,

@@ -132,6 +132,7 @@ impl<S: Store> Iam<S> {
             if tx.get_membership(org, user).await?.is_some() {
                 return Err(Error::Conflict(Conflict::AlreadyMember).into());
             }
+            self.joined(&mut tx, user, org).await?;
             tx.insert_membership(&Membership {
                 org,
                 user,

@@ -117,8 +117,10 @@ impl<S: Store> Iam<S> {
             FirstOwner::NewUser { account, password } => {
                 let input = account.parse(UserStatus::Active)?;
                 let hash = self.hash_new_password(password, &input.email, &input.username)?;
+                let mut user = User::new(input, now, &mut os_rng());
+                user.managed_by = Some(org.id);
                 OwnerRecord::New {
-                    user: Box::new(User::new(input, now, &mut os_rng())),
+                    user: Box::new(user),
                     hash: Some(hash),
                 }
             }
@@ -199,6 +201,7 @@ impl<S: Store> Iam<S> {
                 if !user.is_active() {
                     return Err(Error::NotFound.into());
                 }
+                self.joined(tx, *id, org.id).await?;
                 *id
             }
         };

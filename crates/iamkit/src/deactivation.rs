@@ -47,6 +47,26 @@ impl<S: Store> Iam<S> {
     /// every session, API key and pending link is revoked in the same
     /// transaction (20). `deactivate` and an approved offboarding both come
     /// here, so the two paths cannot drift apart. The caller audits.
+    /// Revokes the live API keys `user` made in `org`'s workspaces: keys
+    /// die with a suspended or removed membership, and a later
+    /// reactivation or re-invitation must not bring them back.
+    pub(crate) async fn revoke_keys_in(
+        &self,
+        tx: &mut S::Tx,
+        org: OrgId,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        for workspace in tx.list_workspaces(org).await? {
+            for key in tx.list_api_keys(workspace.id).await? {
+                if key.created_by == user && key.revoked_at.is_none() {
+                    tx.revoke_api_key(key.id, now).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub(crate) async fn deactivate_in(
         &self,
         tx: &mut S::Tx,
@@ -65,18 +85,23 @@ impl<S: Store> Iam<S> {
         authz
             .apply(Change::Deactivate(user))
             .map_err(|e| rbac_denial(org, target, permission, e))?;
-        if account.status == UserStatus::Active {
-            self.ensure_owner_elsewhere(tx, org, user, permission)
-                .await?;
-        }
         membership.status = UserStatus::Deactivated;
         membership.updated_at = now;
         tx.update_membership(&membership).await?;
+        if account.managed_by != Some(org) {
+            // SECURITY.md 32: another organization's (or a self-managed)
+            // account is only suspended here. It can do nothing in `org`
+            // and its keys acting in `org` die; it keeps working elsewhere.
+            self.revoke_keys_in(tx, org, user, now).await?;
+            return Ok(());
+        }
         if account.status == UserStatus::Active {
+            self.ensure_owner_elsewhere(tx, org, user, permission)
+                .await?;
             account.apply(StatusChange::Deactivate, now)?;
             tx.update_user(&account).await?;
         }
-        // The account is global: its standing changes in every org.
+        // The managed account is global: its standing changes in every org.
         self.bump_orgs_of(tx, user).await?;
         tx.revoke_sessions_of(user, None, now).await?;
         tx.revoke_api_keys_of(user, now).await?;
@@ -139,7 +164,9 @@ impl<S: Store> Iam<S> {
             membership.status = UserStatus::Active;
             membership.updated_at = now;
             tx.update_membership(&membership).await?;
-            if account.status == UserStatus::Deactivated {
+            // Only the managing organization brings the account itself back
+            // (SECURITY.md 32); any other lifts its own suspension.
+            if account.managed_by == Some(org) && account.status == UserStatus::Deactivated {
                 account.apply(StatusChange::Reactivate, now)?;
                 tx.update_user(&account).await?;
             }

@@ -52,7 +52,7 @@ impl<S: Store> Iam<S> {
             let mut authz = self
                 .authorize(&mut tx, actor, DELETE, Scope::Organization(org), target)
                 .await?;
-            self.member(&mut tx, org, user).await?;
+            let (account, _) = self.member(&mut tx, org, user).await?;
             if let Some(hook) = &self.inner.linked_data {
                 let records = hook.linked_records(user);
                 if !records.is_empty() {
@@ -72,22 +72,17 @@ impl<S: Store> Iam<S> {
                 .await?
                 .iter()
                 .any(|m| m.org != org);
+            // SECURITY.md 32: only the managing organization deletes the
+            // account, and only while it belongs to no other; otherwise
+            // the member is removed from this organization.
+            let remove_only = elsewhere || account.managed_by != Some(org);
             for grant in tx.list_grants_of(Grantee::User(user)).await? {
-                if !elsewhere || grant.scope.org() == org {
+                if !remove_only || grant.scope.org() == org {
                     tx.revoke_grant(grant.grantee, grant.scope).await?;
                 }
             }
-            if elsewhere {
-                // The account stays, but its keys in this organization's
-                // workspaces die with the membership: a later re-invitation
-                // must not bring them back to life.
-                for workspace in tx.list_workspaces(org).await? {
-                    for key in tx.list_api_keys(workspace.id).await? {
-                        if key.created_by == user && key.revoked_at.is_none() {
-                            tx.revoke_api_key(key.id, now).await?;
-                        }
-                    }
-                }
+            if remove_only {
+                self.revoke_keys_in(&mut tx, org, user, now).await?;
                 tx.delete_membership(org, user).await?;
             } else {
                 tx.revoke_sessions_of(user, None, now).await?;

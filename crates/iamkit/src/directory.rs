@@ -56,7 +56,9 @@ pub struct UserDetail {
     pub two_factor_enabled: bool,
     /// When the user last signed in.
     pub last_sign_in_at: Option<DateTime<Utc>>,
-    /// Live sessions.
+    /// Live sessions: filled only for the organization that manages the
+    /// account (or the user looking at themself); sessions are the
+    /// account's, across organizations (SECURITY.md 32).
     pub sessions: Vec<Session>,
     /// API keys the user created in the organization's workspaces.
     pub api_keys: Vec<ApiKey>,
@@ -170,12 +172,17 @@ impl<S: Store> Iam<S> {
                 .get_totp(user)
                 .await?
                 .is_some_and(|t| t.confirmed_at.is_some());
-            let sessions = tx
-                .list_sessions_of(user)
-                .await?
-                .into_iter()
-                .filter(|s| s.is_live(&self.config().sessions, now))
-                .collect();
+            // Sessions are the account's, across organizations: only its
+            // managing organization sees them (SECURITY.md 32, 35).
+            let sessions = if account.managed_by == Some(org) || actor.user() == Some(user) {
+                tx.list_sessions_of(user)
+                    .await?
+                    .into_iter()
+                    .filter(|s| s.is_live(&self.config().sessions, now))
+                    .collect()
+            } else {
+                Vec::new()
+            };
             let mut api_keys = Vec::new();
             for workspace in tx.list_workspaces(org).await? {
                 api_keys.extend(

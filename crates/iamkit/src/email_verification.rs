@@ -9,7 +9,7 @@ use iamkit_identity::{Email, UserId};
 use iamkit_store_api::StoreError;
 
 use crate::actor::Actor;
-use crate::error::{Conflict, Error, Result};
+use crate::error::{Error, Result};
 use crate::iam::{Flow, Iam, os_rng};
 use crate::outbox::MessageKind;
 use crate::store::Store;
@@ -40,8 +40,10 @@ impl<S: Store> Iam<S> {
     /// link goes to the new address, and the account keeps (and signs in
     /// with, and is notified at) the old one until the link is redeemed
     /// with [`verify_email`](Self::verify_email). A newer request or
-    /// verification link kills the older one (SECURITY.md 6). Fails with
-    /// [`Conflict::EmailTaken`] when another account has the address.
+    /// verification link kills the older one (SECURITY.md 6). When another
+    /// account has the address the answer is the same and no link is sent
+    /// (SECURITY.md 34: no caller learns which addresses have accounts;
+    /// someone who owns the address already has its account).
     pub async fn request_email_change(&self, actor: &Actor, new_email: &str) -> Result<()> {
         let email = Email::parse(new_email).map_err(|e| e.for_field("email"))?;
         let now = self.now();
@@ -52,7 +54,9 @@ impl<S: Store> Iam<S> {
                 return Ok(());
             }
             if tx.find_user_by_email(&email).await?.is_some() {
-                return Err(Error::Conflict(Conflict::EmailTaken).into());
+                self.audit_in_orgs_of(&mut tx, user.id, actor, Action::EmailChangeRequested)
+                    .await?;
+                return Ok(());
             }
             let issued = issue_token(
                 TokenKind::EmailVerification,

@@ -43,6 +43,12 @@ pub enum Error {
     /// A unique value is taken or a state conflicts.
     #[error("conflict: {0}")]
     Conflict(Conflict),
+    /// The change is to the account itself (its status, global profile,
+    /// password, all its sessions, its deletion), and the account is not
+    /// managed by this organization: it acts on its membership only
+    /// (SECURITY.md 32). Suspend or remove the membership instead.
+    #[error("the account is not managed by this organization; act on its membership instead")]
+    NotManaged,
     /// The change would leave the organization without an active Owner
     /// (SECURITY.md 27).
     #[error("the organization would be left without an active Owner")]

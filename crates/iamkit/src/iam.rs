@@ -748,6 +748,30 @@ impl<S: Store> Iam<S> {
         Ok((account, membership))
     }
 
+    /// SECURITY.md 32: only the organization that manages an account acts
+    /// on the account itself (its status, global profile, password, all
+    /// its sessions, its deletion); any other acts on its membership only.
+    pub(crate) fn ensure_manages(org: OrgId, account: &User) -> Result<()> {
+        if account.managed_by == Some(org) {
+            Ok(())
+        } else {
+            Err(Error::NotManaged)
+        }
+    }
+
+    /// `user` becomes an active member of `org` by their own consent: an
+    /// account managed by another organization (through creation, not a
+    /// verified domain) manages itself from now on (SECURITY.md 32).
+    pub(crate) async fn joined(&self, tx: &mut S::Tx, user: UserId, org: OrgId) -> Result<()> {
+        let mut account = tx.get_user(user).await?.ok_or(Error::NotFound)?;
+        if account.managed_by.is_some_and(|manager| manager != org) {
+            account.managed_by = None;
+            account.updated_at = self.now();
+            tx.update_user(&account).await?;
+        }
+        Ok(())
+    }
+
     /// Sets (`Some`) or removes (`None`) `grantee`'s role at `scope` in
     /// `tx`, after the guards: the actor (whose index is `authz`) must be
     /// allowed to grant both the new and the replaced role (SECURITY.md 26),
@@ -866,13 +890,18 @@ impl<S: Store> Iam<S> {
         kind: TokenKind,
         message: MessageKind,
     ) -> Result<()> {
-        let issued = issue_token(
+        let mut issued = issue_token(
             kind,
             user.id,
             &self.inner.config.tokens,
             self.now(),
             &mut os_rng(),
         );
+        // An invitation belongs to its organization: issuing one never
+        // supersedes another organization's (SECURITY.md 35).
+        if kind == TokenKind::Invite {
+            issued.record.org = org;
+        }
         tx.insert_token(issued.record).await?;
         self.queue_message(tx, org, user, message, Some(&issued.secret))
             .await

@@ -31,14 +31,14 @@ pub struct Placement {
     pub team: Option<(TeamId, TeamRole)>,
 }
 
-/// What [`Iam::invite`] did.
+/// What [`Iam::invite`] did. It reads the same whether or not the address
+/// already had an account (SECURITY.md 34): the holder learns of the
+/// invitation by email, the inviting organization learns nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Invited {
     /// The invited account.
     pub user: UserId,
-    /// Whether the email already had an account: it was added to the
-    /// organization instead of getting a second account.
-    pub existing_account: bool,
 }
 
 const INVITE: &str = "users.invite";
@@ -167,13 +167,16 @@ impl<S: Store> Iam<S> {
         Ok(())
     }
 
-    /// Invites `account` to `org` with `placement`. The account appears as
+    /// Invites `account` to `org` with `placement`. The member appears as
     /// INVITED and an invitation with a single-use link (48 h by default)
-    /// goes to the outbox in the invitee's language. When the email already
-    /// has an account, that account is added to the organization instead
-    /// (active at once if the account is active). Requires `users.invite`,
-    /// and for a placement `roles.assign`, `groups.manage`, `teams.manage`
-    /// as it uses them.
+    /// goes to the outbox in the invitee's language; the placement's roles
+    /// take effect when the invitation is accepted. When the email already
+    /// has an account, that account is invited the same way, never
+    /// attached: it joins only when its holder accepts while authenticated
+    /// (SECURITY.md 33), and the answer does not say which case it was
+    /// (SECURITY.md 34). A new account is managed by `org` (SECURITY.md
+    /// 32). Requires `users.invite`, and for a placement `roles.assign`,
+    /// `groups.manage`, `teams.manage` as it uses them.
     pub async fn invite(
         &self,
         actor: &Actor,
@@ -182,7 +185,6 @@ impl<S: Store> Iam<S> {
         placement: &Placement,
     ) -> Result<Invited> {
         let input = account.parse(UserStatus::Invited)?;
-        let now = self.now();
         let mut tx = self.begin().await?;
         let outcome: Flow<Invited> = async {
             let mut authz = self
@@ -194,70 +196,76 @@ impl<S: Store> Iam<S> {
                     Target::Org(org),
                 )
                 .await?;
-            let existing = tx.find_user_by_email(&input.email).await?;
-            let (user, existing_account) = match existing {
-                Some(user) => {
-                    if tx.get_service_account(user.id).await?.is_some() {
-                        return Err(Error::Conflict(Conflict::EmailTaken).into());
-                    }
-                    if tx.get_membership(org, user.id).await?.is_some() {
-                        return Err(Error::Conflict(Conflict::AlreadyMember).into());
-                    }
-                    (user, true)
-                }
-                None => {
-                    let user = User::new(input, now, &mut os_rng());
-                    tx.insert_user(&user).await.map_err(Error::from_store)?;
-                    (user, false)
-                }
-            };
-            let status = if user.is_active() {
-                UserStatus::Active
-            } else {
-                UserStatus::Invited
-            };
-            tx.insert_membership(&Membership {
-                org,
-                user: user.id,
-                status,
-                department: None,
-                created_at: now,
-                updated_at: now,
-            })
-            .await
-            .map_err(Error::from_store)?;
-            self.audit(
-                &mut tx,
-                org,
-                actor,
-                Action::Invited {
-                    role: placement.org_role,
-                },
-                Target::User(user.id),
-            )
-            .await?;
-            self.place(&mut tx, actor, &mut authz, org, user.id, placement)
+            let user = self
+                .invite_in(&mut tx, actor, &mut authz, org, input, placement)
                 .await?;
-            if status == UserStatus::Invited {
-                self.send_link(
-                    &mut tx,
-                    Some(org),
-                    &user,
-                    TokenKind::Invite,
-                    MessageKind::Invitation,
-                )
-                .await?;
-            } else {
-                self.queue_message(&mut tx, Some(org), &user, MessageKind::Invitation, None)
-                    .await?;
-            }
-            Ok(Invited {
-                user: user.id,
-                existing_account,
-            })
+            Ok(Invited { user })
         }
         .await;
         self.finish(tx, actor, outcome).await
+    }
+
+    /// Invites `input`'s address to `org` in `tx` (see [`Iam::invite`]):
+    /// a new account managed by `org`, or the existing account, either way
+    /// as an INVITED membership with a link of `org`'s own.
+    async fn invite_in(
+        &self,
+        tx: &mut S::Tx,
+        actor: &Actor,
+        authz: &mut Authorized,
+        org: OrgId,
+        input: iamkit_identity::NewUser,
+        placement: &Placement,
+    ) -> Flow<UserId> {
+        let existing = tx.find_user_by_email(&input.email).await?;
+        let user = match existing {
+            Some(user) => {
+                if tx.get_service_account(user.id).await?.is_some() {
+                    return Err(Error::Conflict(Conflict::EmailTaken).into());
+                }
+                if tx.get_membership(org, user.id).await?.is_some() {
+                    return Err(Error::Conflict(Conflict::AlreadyMember).into());
+                }
+                user
+            }
+            None => {
+                let mut user = User::new(input, self.now(), &mut os_rng());
+                user.managed_by = Some(org);
+                tx.insert_user(&user).await.map_err(Error::from_store)?;
+                user
+            }
+        };
+        tx.insert_membership(&Membership {
+            org,
+            user: user.id,
+            status: UserStatus::Invited,
+            department: None,
+            created_at: self.now(),
+            updated_at: self.now(),
+        })
+        .await
+        .map_err(Error::from_store)?;
+        self.audit(
+            tx,
+            org,
+            actor,
+            Action::Invited {
+                role: placement.org_role,
+            },
+            Target::User(user.id),
+        )
+        .await?;
+        self.place(tx, actor, authz, org, user.id, placement)
+            .await?;
+        self.send_link(
+            tx,
+            Some(org),
+            &user,
+            TokenKind::Invite,
+            MessageKind::Invitation,
+        )
+        .await?;
+        Ok(user.id)
     }
 
     /// The pending invitation of `user` to `org`, after authorization.
@@ -350,13 +358,30 @@ impl<S: Store> Iam<S> {
     }
 
     /// Accepts an invitation: `token` is the link secret, `password` the
-    /// new password (checked against the policy). The account becomes
-    /// ACTIVE with its email verified (the link proved it), the token is
-    /// used up, and every pending membership becomes active. Any token
-    /// problem (unknown, expired, revoked, used, another kind) is
-    /// [`Error::InvalidCredentials`]; a wrong secret for a live link counts
-    /// towards the invitee's lockout (SECURITY.md 12); a password the policy
-    /// refuses leaves the link usable.
+    /// account's password. Only the inviting organization's membership
+    /// becomes active (SECURITY.md 33); what the password does depends on
+    /// the account:
+    ///
+    /// - a new account (never active): it is the first password (checked
+    ///   against the policy); the account becomes ACTIVE with its email
+    ///   verified (the link proved it);
+    /// - an account whose holder has proved the address (active, email
+    ///   verified): it must be the account's current password, so only
+    ///   the holder consents to join; nothing else about the account
+    ///   changes;
+    /// - an account whose address was never proved (created by an admin who
+    ///   chose its password): whoever proves the mailbox now reclaims it.
+    ///   The password replaces the old one; every earlier session, API key,
+    ///   link and second factor ends; no organization manages the account
+    ///   any more; every organization of the account records
+    ///   [`Action::AccountReclaimed`].
+    ///
+    /// Any token problem (unknown, expired, revoked, used, another kind, no
+    /// pending membership), a wrong current password and a deactivated
+    /// account are all [`Error::InvalidCredentials`]; a wrong secret for a
+    /// live link, or a wrong current password, counts towards the
+    /// invitee's lockout (SECURITY.md 12); a password the policy refuses
+    /// leaves the link usable.
     pub async fn accept_invitation(&self, token: &str, password: Password) -> Result<UserId> {
         self.accept_invitation_with_profile(token, password, &ProfileUpdate::default())
             .await
@@ -378,7 +403,7 @@ impl<S: Store> Iam<S> {
         // An invite link is a guessable secret like a password: a wrong
         // secret for a live link counts towards its invitee's lockout, and
         // a locked invitee cannot accept until the lock ends (SECURITY.md 12).
-        let user = {
+        let (user, stored) = {
             let mut tx = self.begin().await?;
             let id = iamkit_credentials::TokenId::from_uuid(presented.id());
             let record = tx.get_token(id).await?;
@@ -390,9 +415,12 @@ impl<S: Store> Iam<S> {
                 ),
                 None => (None, false, false),
             };
-            let locked = match &user {
-                Some(u) => tx.get_throttle(u.id).await?.check(now).is_err(),
-                None => false,
+            let (locked, stored) = match &user {
+                Some(u) => (
+                    tx.get_throttle(u.id).await?.check(now).is_err(),
+                    tx.get_password_hash(u.id).await?,
+                ),
+                None => (false, None),
             };
             tx.rollback().await?;
             let user = user.ok_or(Error::InvalidCredentials)?;
@@ -405,9 +433,23 @@ impl<S: Store> Iam<S> {
                 }
                 return Err(Error::InvalidCredentials);
             }
-            user
+            (user, stored)
         };
-        let hash = self.hash_new_password(password, &user.email, &user.username)?;
+        let joining = Joining::of(&user).ok_or(Error::InvalidCredentials)?;
+        // argon2 outside the transaction, as in log in.
+        let hash = match joining {
+            Joining::Consent => {
+                let check = self.inner.hasher.verify(&password, stored.as_ref());
+                if matches!(check, iamkit_credentials::PasswordCheck::Invalid) {
+                    self.count_failure(user.id, &Actor::system(), None).await?;
+                    return Err(Error::InvalidCredentials);
+                }
+                None
+            }
+            Joining::FirstPassword | Joining::Reclaim => {
+                Some(self.hash_new_password(password, &user.email, &user.username)?)
+            }
+        };
         let actor = Actor::new(crate::actor::ActorKind::User {
             user: user.id,
             session: iamkit_identity::SessionId::generate(now, &mut os_rng()),
@@ -421,30 +463,63 @@ impl<S: Store> Iam<S> {
                 .get_user(record.subject)
                 .await?
                 .ok_or(Error::InvalidCredentials)?;
+            // The account may have changed since the password was checked.
+            if Joining::of(&account) != Some(joining) {
+                return Err(Error::InvalidCredentials.into());
+            }
+            // The link's organization only; a link from before links had
+            // one accepts every pending membership, as it did then.
+            let pending: Vec<Membership> = tx
+                .list_memberships_of_user(account.id)
+                .await?
+                .into_iter()
+                .filter(|m| {
+                    m.status == UserStatus::Invited && record.org.is_none_or(|org| m.org == org)
+                })
+                .collect();
+            if pending.is_empty() {
+                return Err(Error::InvalidCredentials.into());
+            }
             if account.status == UserStatus::Invited {
                 account.apply(StatusChange::AcceptInvitation, now)?;
             }
             profile.apply(&mut account.profile);
             account.email_verified = true;
             account.updated_at = now;
-            tx.update_user(&account).await?;
-            tx.set_password_hash(account.id, &hash).await?;
-            tx.reset_throttle(account.id).await?;
-            self.bump_orgs_of(&mut tx, account.id).await?;
-            for mut membership in tx.list_memberships_of_user(account.id).await? {
-                if membership.status == UserStatus::Invited {
-                    membership.status = UserStatus::Active;
-                    membership.updated_at = now;
-                    tx.update_membership(&membership).await?;
-                    self.audit(
-                        &mut tx,
-                        membership.org,
-                        &actor,
-                        Action::InviteAccepted,
-                        Target::User(account.id),
-                    )
-                    .await?;
+            if joining == Joining::Reclaim {
+                // SECURITY.md 33: proving the mailbox beats having created
+                // the account. Whatever the creator set up ends here.
+                account.managed_by = None;
+                tx.revoke_sessions_of(account.id, None, now).await?;
+                tx.revoke_api_keys_of(account.id, now).await?;
+                tx.revoke_tokens_of(account.id, now).await?;
+                if tx.get_totp(account.id).await?.is_some() {
+                    tx.delete_totp(account.id).await?;
                 }
+            }
+            tx.update_user(&account).await?;
+            if let Some(hash) = &hash {
+                tx.set_password_hash(account.id, hash).await?;
+            }
+            tx.reset_throttle(account.id).await?;
+            if joining == Joining::Reclaim {
+                self.audit_in_orgs_of(&mut tx, account.id, &actor, Action::AccountReclaimed)
+                    .await?;
+            }
+            self.bump_orgs_of(&mut tx, account.id).await?;
+            for mut membership in pending {
+                membership.status = UserStatus::Active;
+                membership.updated_at = now;
+                tx.update_membership(&membership).await?;
+                self.joined(&mut tx, account.id, membership.org).await?;
+                self.audit(
+                    &mut tx,
+                    membership.org,
+                    &actor,
+                    Action::InviteAccepted,
+                    Target::User(account.id),
+                )
+                .await?;
             }
             Ok(account.id)
         }
@@ -453,8 +528,17 @@ impl<S: Store> Iam<S> {
     }
 
     /// Creates an account with a password chosen by the admin: ACTIVE at
-    /// once, email unverified, a verification link queued. Requires
-    /// `users.invite` (and the escalation guard for the placement).
+    /// once, email unverified, a verification link queued, managed by
+    /// `org` (SECURITY.md 32). Requires `users.invite` (and the escalation
+    /// guard for the placement).
+    ///
+    /// When the address already has an account, no account is created and
+    /// the password is discarded: the account is invited exactly as by
+    /// [`invite`](Self::invite) (INVITED until its holder accepts), and
+    /// the call answers alike (SECURITY.md 34). Someone who pre-creates an
+    /// account for another person's address gains nothing: the
+    /// mailbox's owner reclaims it through any invitation link
+    /// (see [`accept_invitation`](Self::accept_invitation)).
     pub async fn create_user(
         &self,
         actor: &Actor,
@@ -477,7 +561,17 @@ impl<S: Store> Iam<S> {
                     Target::Org(org),
                 )
                 .await?;
-            let user = User::new(input, now, &mut os_rng());
+            if tx.find_user_by_email(&input.email).await?.is_some() {
+                let input = iamkit_identity::NewUser {
+                    status: UserStatus::Invited,
+                    ..input
+                };
+                return self
+                    .invite_in(&mut tx, actor, &mut authz, org, input, placement)
+                    .await;
+            }
+            let mut user = User::new(input, now, &mut os_rng());
+            user.managed_by = Some(org);
             tx.insert_user(&user).await.map_err(Error::from_store)?;
             tx.set_password_hash(user.id, &hash).await?;
             tx.insert_membership(&Membership {
@@ -512,5 +606,30 @@ impl<S: Store> Iam<S> {
         }
         .await;
         self.finish(tx, actor, outcome).await
+    }
+}
+
+/// What accepting an invitation proves and does, by the account's state
+/// (SECURITY.md 33).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Joining {
+    /// A new account: the password given is its first.
+    FirstPassword,
+    /// The holder has proved the address: the password given must be the
+    /// current one (consent by authentication).
+    Consent,
+    /// The address was never proved: the link's holder reclaims the account.
+    Reclaim,
+}
+
+impl Joining {
+    /// `None` for a deactivated account: it joins nothing.
+    fn of(account: &User) -> Option<Self> {
+        match account.status {
+            UserStatus::Invited => Some(Self::FirstPassword),
+            UserStatus::Active if account.email_verified => Some(Self::Consent),
+            UserStatus::Active => Some(Self::Reclaim),
+            UserStatus::Deactivated => None,
+        }
     }
 }

@@ -83,6 +83,7 @@ impl<S: Store> Iam<S> {
             self.authorize(&mut tx, actor, UPDATE, Scope::Organization(org), target)
                 .await?;
             let (account, _) = self.member(&mut tx, org, user).await?;
+            Self::ensure_manages(org, &account)?;
             if !account.is_active() {
                 return Err(Error::NotFound.into());
             }

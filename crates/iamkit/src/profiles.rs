@@ -120,6 +120,11 @@ impl<S: Store> Iam<S> {
                 .await?;
             let (mut account, mut membership) = self.member(&mut tx, org, user).await?;
             let mut fields = parsed.apply(&mut account.profile);
+            // The global profile is the account's: only its holder and its
+            // managing organization change it (SECURITY.md 32).
+            if !fields.is_empty() && actor.user() != Some(user) {
+                Self::ensure_manages(org, &account)?;
+            }
             if let Some(department) = update.department {
                 if let Some(id) = department {
                     let known = tx.list_departments(org).await?.iter().any(|d| d.id == id);

@@ -261,7 +261,8 @@ impl<S: Store> Iam<S> {
                 Target::User(user),
             )
             .await?;
-            self.member(&mut tx, org, user).await?;
+            let (account, _) = self.member(&mut tx, org, user).await?;
+            Self::ensure_manages(org, &account)?;
             let ended = self.revoke_and_audit(&mut tx, user, None, actor).await?;
             Ok(ended)
         }
@@ -320,7 +321,9 @@ fn allows(
     }
     match kind {
         ActorKind::System => false,
-        ActorKind::User { user, .. } => !index.is_deactivated(*user) && index.check(*user, id, scope),
+        ActorKind::User { user, .. } => {
+            !index.is_deactivated(*user) && index.check(*user, id, scope)
+        }
         ActorKind::ApiKey {
             creator,
             org: key_org,

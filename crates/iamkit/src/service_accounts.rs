@@ -81,7 +81,7 @@ impl<S: Store> Iam<S> {
         let profile = Profile::parse(display_name, "Service account", None, None, None)
             .map_err(|e| e.for_field("display_name"))?;
         let now = self.now();
-        let user = User::new(
+        let mut user = User::new(
             NewUser {
                 username,
                 email,
@@ -91,6 +91,7 @@ impl<S: Store> Iam<S> {
             now,
             &mut os_rng(),
         );
+        user.managed_by = Some(org);
         let mut tx = self.begin().await?;
         let outcome: Flow<UserId> = async {
             let mut authz = self

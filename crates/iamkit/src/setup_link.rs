@@ -70,7 +70,8 @@ impl<S: Store> Iam<S> {
         }
         let now = self.now();
         let org = self.new_organization(name, slug, now)?;
-        let user = User::new(account.parse(UserStatus::Active)?, now, &mut os_rng());
+        let mut user = User::new(account.parse(UserStatus::Active)?, now, &mut os_rng());
+        user.managed_by = Some(org.id);
         let user_id = user.id;
         let owner = OwnerRecord::New {
             user: Box::new(user),

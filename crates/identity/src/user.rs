@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::email::Email;
 use crate::error::{IdentityError, Result};
-use crate::ids::UserId;
+use crate::ids::{OrgId, UserId};
 use crate::profile::Profile;
 use crate::username::Username;
 
@@ -139,6 +139,14 @@ pub struct User {
     pub updated_at: DateTime<Utc>,
     /// When the user last signed in, if ever.
     pub last_sign_in_at: Option<DateTime<Utc>>,
+    /// The organization that manages the account itself (status, global
+    /// profile, password and 2FA resets, all sessions, deletion): the one
+    /// that verified the email's domain, or else the one that created the
+    /// account, for as long as it belongs to no other. `None`: the account
+    /// manages itself, and every organization acts on its own membership
+    /// only (SECURITY.md 32).
+    #[serde(default)]
+    pub managed_by: Option<OrgId>,
 }
 
 /// The validated input of a new account.
@@ -167,6 +175,7 @@ impl User {
             created_at: now,
             updated_at: now,
             last_sign_in_at: None,
+            managed_by: None,
         }
     }
 

@@ -61,6 +61,7 @@ impl TokenRepository for MemoryTx {
             |_, earlier| {
                 earlier.subject == token.subject
                     && earlier.kind.secret_kind() == kind
+                    && earlier.org == token.org
                     && earlier.consumed_at.is_none()
                     && earlier.revoked_at.is_none()
             },

@@ -57,6 +57,7 @@ fn token_of(row: &PgRow) -> Result<TokenRecord> {
         id: TokenId::from_uuid(get(row, "id")?),
         kind,
         subject: UserId::from_uuid(get(row, "subject")?),
+        org: get::<Option<Uuid>>(row, "org_id")?.map(OrgId::from_uuid),
         secret_hash: get_digest(row, "secret_hash")?,
         created_at: get(row, "created_at")?,
         expires_at: get(row, "expires_at")?,
@@ -76,22 +77,25 @@ impl PgTx {
         self.lock_key("tokens", subject).await?;
         sqlx::query(
             "UPDATE tokens SET revoked_at = $1
-             WHERE subject = $2 AND kind = $3 AND consumed_at IS NULL AND revoked_at IS NULL",
+             WHERE subject = $2 AND kind = $3 AND org_id IS NOT DISTINCT FROM $4
+               AND consumed_at IS NULL AND revoked_at IS NULL",
         )
         .bind(token.created_at)
         .bind(subject)
         .bind(kind)
+        .bind(token.org.map(|o| o.as_uuid()))
         .execute(self.conn())
         .await
         .map_err(db)?;
         sqlx::query(
-            "INSERT INTO tokens (id, kind, by_admin, subject, secret_hash, created_at, expires_at,
-             consumed_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO tokens (id, kind, by_admin, subject, org_id, secret_hash, created_at,
+             expires_at, consumed_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(token.id.as_uuid())
         .bind(kind)
         .bind(by_admin)
         .bind(subject)
+        .bind(token.org.map(|o| o.as_uuid()))
         .bind(token.secret_hash.to_bytes().to_vec())
         .bind(token.created_at)
         .bind(token.expires_at)

@@ -15,8 +15,14 @@ use crate::codec::db;
 
 /// The schema migrations, `(version, name, sql)`, applied in order by
 /// [`PgStore::migrate`](crate::PgStore::migrate).
-pub const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "schema", include_str!("../migrations/0001_schema.sql"))];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "schema", include_str!("../migrations/0001_schema.sql")),
+    (
+        2,
+        "managed_accounts",
+        include_str!("../migrations/0002_managed_accounts.sql"),
+    ),
+];
 
 /// Serializes migrators of the current schema until the transaction ends.
 async fn lock(conn: &mut PgConnection) -> Result<(), StoreError> {

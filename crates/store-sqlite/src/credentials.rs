@@ -76,6 +76,9 @@ fn token_of(row: &SqliteRow) -> Result<TokenRecord> {
         id: TokenId::from_uuid(get_uuid(row, "id")?),
         kind,
         subject: UserId::from_uuid(get_uuid(row, "subject")?),
+        org: get::<Option<String>>(row, "org_id")?
+            .map(|o| parse_uid(&o, "tokens.org_id").map(OrgId::from_uuid))
+            .transpose()?,
         secret_hash: get_digest(row, "secret_hash")?,
         created_at: get_ts(row, "created_at")?,
         expires_at: get_ts(row, "expires_at")?,
@@ -97,22 +100,25 @@ impl TokenRepository for SqliteTx {
         }
         sqlx::query(
             "UPDATE tokens SET revoked_at = ?
-             WHERE subject = ? AND kind = ? AND consumed_at IS NULL AND revoked_at IS NULL",
+             WHERE subject = ? AND kind = ? AND org_id IS ?
+               AND consumed_at IS NULL AND revoked_at IS NULL",
         )
         .bind(ts(token.created_at))
         .bind(uid(token.subject.as_uuid()))
         .bind(kind)
+        .bind(token.org.map(|o| uid(o.as_uuid())))
         .execute(self.conn())
         .await
         .map_err(db)?;
         sqlx::query(
-            "INSERT INTO tokens (id, kind, by_admin, subject, secret_hash, created_at, expires_at,
-             consumed_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO tokens (id, kind, by_admin, subject, org_id, secret_hash, created_at,
+             expires_at, consumed_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(uid(token.id.as_uuid()))
         .bind(kind)
         .bind(by_admin)
         .bind(uid(token.subject.as_uuid()))
+        .bind(token.org.map(|o| uid(o.as_uuid())))
         .bind(token.secret_hash.to_bytes().to_vec())
         .bind(ts(token.created_at))
         .bind(ts(token.expires_at))

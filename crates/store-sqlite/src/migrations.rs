@@ -15,6 +15,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "authz_versions_pending_emails",
         include_str!("../migrations/0002_authz_versions_pending_emails.sql"),
     ),
+    (
+        3,
+        "managed_accounts",
+        include_str!("../migrations/0003_managed_accounts.sql"),
+    ),
 ];
 
 pub(crate) async fn apply(pool: &SqlitePool) -> Result<(), StoreError> {

@@ -198,7 +198,6 @@ pub(super) async fn invite<S: Store>(
         StatusCode::CREATED,
         Json(json!({
             "user": invited.user,
-            "existing_account": invited.existing_account,
         })),
     )
         .into_response())

@@ -190,6 +190,8 @@ impl From<iamkit::Error> for ApiError {
                 }
             }
             E::LastOwner => Self::new(StatusCode::CONFLICT, "last_owner", E::LastOwner),
+            // The organization may act on the membership, not the account.
+            E::NotManaged => Self::new(StatusCode::FORBIDDEN, "not_managed", E::NotManaged),
             E::IllegalTransition { from, change } => Self::new(
                 StatusCode::CONFLICT,
                 "illegal_transition",

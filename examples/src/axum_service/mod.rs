@@ -78,6 +78,7 @@
 //! | `InvalidCredentials` | 401 | always the same body (unknown user = wrong password = locked account) |
 //! | `Forbidden { permission }` | 403 | `forbidden`, `permission` |
 //! | `Escalation { missing }` | 403 | `escalation`, `missing` |
+//! | `NotManaged` (an account another organization or its holder manages) | 403 | `not_managed` |
 //! | `NotFound` (also another tenant's object) | 404 | `not_found` |
 //! | `Conflict(_)` | 409 | `conflict`, `conflict` kind (`email_taken`, ...) |
 //! | `LastOwner` | 409 | `last_owner` |

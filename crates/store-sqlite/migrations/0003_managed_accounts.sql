@@ -1,0 +1,13 @@
+-- Tenant isolation of accounts: an invitation link belongs to its
+-- organization (NULL: an account-wide link), and each account records the
+-- organization that manages it (User.managed_by, inside the JSON).
+
+ALTER TABLE tokens ADD COLUMN org_id TEXT;
+
+-- Accounts from before managing organizations: one that belongs to exactly
+-- one organization is managed by it; one in several manages itself.
+UPDATE users
+SET data = json_set(data, '$.managed_by',
+                    (SELECT m.org_id FROM memberships m WHERE m.user_id = users.id))
+WHERE json_type(data, '$.managed_by') IS NULL
+  AND (SELECT count(*) FROM memberships m WHERE m.user_id = users.id) = 1;
