@@ -165,7 +165,7 @@ async fn organizations_of_a_user_are_their_active_memberships() {
     let mine = w.iam.organizations_of(&bob_actor).await.unwrap();
     assert_eq!(mine.iter().map(|o| o.id).collect::<Vec<_>>(), vec![w.org]);
     // A second organization lists Bob only once he is active there: an
-    // invitation of an active account adds him at once.
+    // invitation of his account waits for his consent (SECURITY.md 33).
     w.clock.advance(Duration::minutes(1));
     let (other, _) = bootstrap(&w.iam, "globex", "grace").await;
     let grace = sign_in(&w.iam, "grace").await;
@@ -179,15 +179,28 @@ async fn organizations_of_a_user_are_their_active_memberships() {
         .await
         .unwrap();
     let mine = w.iam.organizations_of(&bob_actor).await.unwrap();
+    assert_eq!(mine.iter().map(|o| o.id).collect::<Vec<_>>(), vec![w.org]);
+    let link = invitation_link(&w, bob).await;
+    w.iam
+        .accept_invitation(&link, Password::new(PASSWORD))
+        .await
+        .unwrap();
+    let mine = w.iam.organizations_of(&bob_actor).await.unwrap();
     assert_eq!(
         mine.iter().map(|o| o.id).collect::<Vec<_>>(),
         vec![w.org, other],
         "oldest first"
     );
-    // Deactivated: his session says nothing any more.
+    // Suspended in Acme (his account is his own now): Acme is no longer
+    // listed, Globex still is.
     w.iam.deactivate(&w.owner, w.org, bob).await.unwrap();
+    let mine = w.iam.organizations_of(&bob_actor).await.unwrap();
+    assert_eq!(mine.iter().map(|o| o.id).collect::<Vec<_>>(), vec![other]);
+    // A deactivated account: its session says nothing any more.
+    let (carl, carl_actor) = member(&w, "carl", BuiltinRole::ReadOnly).await;
+    w.iam.deactivate(&w.owner, w.org, carl).await.unwrap();
     assert!(matches!(
-        w.iam.organizations_of(&bob_actor).await,
+        w.iam.organizations_of(&carl_actor).await,
         Err(Error::InvalidCredentials)
     ));
     assert!(matches!(

@@ -9,6 +9,7 @@ pub mod fixtures;
 pub mod identity;
 pub mod instances;
 pub mod rbac;
+pub mod tenancy;
 
 /// Runs one case on a fresh store from `factory`, on a multi-threaded
 /// runtime so concurrency cases use real threads.
@@ -60,6 +61,18 @@ macro_rules! conformance_tests {
                 directory_filters,
                 directory_pages_cover_every_match_once,
                 directory_is_tenant_isolated,
+            }
+            tenancy {
+                a_precreated_account_buys_no_access_and_the_mailbox_reclaims_it,
+                another_organization_acts_on_its_membership_only,
+                invitation_links_belong_to_their_organization,
+                inherited_owners_are_guarded_like_direct_ones,
+                a_foreign_workspace_grants_nothing,
+                workspace_grants_are_checked_at_the_workspace,
+                keys_stop_under_two_factor_enforcement,
+                foreign_refusals_stay_out_of_the_targets_chain,
+                no_organization_learns_which_addresses_have_accounts,
+                access_requests_refuse_foreign_roles_when_filed,
             }
             audit {
                 append_assigns_sequences_and_the_chain_verifies,
