@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 
 use iamkit::credentials::NewApiKey;
-use iamkit::identity::WorkspaceId;
+use iamkit::identity::{OrganizationRepository, UserRepository, UserStatus, WorkspaceId};
 use iamkit::rbac::{AssignableAt, BuiltinRole};
-use iamkit::{Error, Placement, RoleSpec};
+use iamkit::{Error, Placement, RoleSpec, Store, Transaction};
 
 mod common;
 use common::*;
@@ -92,8 +92,9 @@ async fn security_26_a_service_account_key_never_exceeds_its_issuer() {
         .unwrap();
 }
 
-/// SECURITY.md 27: deactivating a global account in one organization must
-/// not leave another organization of the user without an active Owner.
+/// SECURITY.md 27 and 32: Bea owns Globex (she joined it with her own
+/// account, so she manages it herself). Deactivating her in Acme suspends
+/// her Acme membership only and never leaves Globex without an Owner.
 #[tokio::test]
 async fn security_27_deactivation_in_one_org_keeps_an_owner_in_the_others() {
     let w = world().await;
@@ -109,15 +110,14 @@ async fn security_27_deactivation_in_one_org_keeps_an_owner_in_the_others() {
         .await
         .unwrap()
         .org;
-    let before = audit_len(&w.store, w.org).await;
-    let err = w.iam.deactivate(&w.owner, w.org, bea).await.unwrap_err();
-    assert!(matches!(err, Error::LastOwner), "{err:?}");
-    assert_eq!(
-        audit_len(&w.store, w.org).await,
-        before + 1,
-        "the denial is audited once, nothing else is written"
-    );
-    // Nothing changed: Bea still signs in and runs Globex.
+    w.iam.deactivate(&w.owner, w.org, bea).await.unwrap();
+    let mut tx = w.store.begin().await.unwrap();
+    let membership = tx.get_membership(w.org, bea).await.unwrap().unwrap();
+    let account = tx.get_user(bea).await.unwrap().unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(membership.status, UserStatus::Deactivated);
+    assert_eq!(account.status, UserStatus::Active);
+    // Bea still signs in and runs Globex.
     let bea_actor = sign_in(&w.iam, "bea").await;
     w.iam
         .create_workspace(&bea_actor, globex, "Ops")
@@ -125,14 +125,15 @@ async fn security_27_deactivation_in_one_org_keeps_an_owner_in_the_others() {
         .unwrap();
 }
 
-/// SECURITY.md 27: an approved offboarding deactivates the global account,
-/// so it must not leave another organization without an active Owner.
+/// SECURITY.md 27 and 32: an approved offboarding in Acme suspends Bea's
+/// Acme membership; Globex, which she owns, keeps its Owner.
 #[tokio::test]
 async fn security_27_offboarding_in_one_org_keeps_an_owner_in_the_others() {
     let w = world().await;
     let (bea, _) = member(&w, "bea", BuiltinRole::ReadOnly).await;
     let (_, requester) = member(&w, "cid", BuiltinRole::Requester).await;
-    w.iam
+    let globex = w
+        .iam
         .bootstrap(
             &iamkit::Actor::system(),
             "Globex",
@@ -140,7 +141,8 @@ async fn security_27_offboarding_in_one_org_keeps_an_owner_in_the_others() {
             iamkit::FirstOwner::Existing(bea),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .org;
     let request = w
         .iam
         .request_access(
@@ -150,16 +152,24 @@ async fn security_27_offboarding_in_one_org_keeps_an_owner_in_the_others() {
         )
         .await
         .unwrap();
-    let err = w
-        .iam
+    w.iam
         .approve_access_request(&w.owner, w.org, request)
         .await
-        .unwrap_err();
-    assert!(matches!(err, Error::LastOwner), "{err:?}");
-    // Nothing changed: the request is still pending, Bea still signs in.
-    let requests = w.iam.list_access_requests(&w.owner, w.org).await.unwrap();
-    assert_eq!(requests[0].status, iamkit::RequestStatus::Pending);
-    sign_in(&w.iam, "bea").await;
+        .unwrap();
+    let bea_actor = sign_in(&w.iam, "bea").await;
+    assert!(
+        !w.iam
+            .is_allowed(
+                &bea_actor,
+                "users.read",
+                iamkit::rbac::Scope::Organization(w.org)
+            )
+            .await
+    );
+    w.iam
+        .create_workspace(&bea_actor, globex, "Ops")
+        .await
+        .unwrap();
 }
 
 /// SECURITY.md 26: editing a custom role revokes its old permissions from

@@ -24,8 +24,9 @@ use crate::instances::{PASSWORD, account, bootstrap, clock, iam_over, member, si
 const SQUATTER_PASSWORD: &str = "globex chose this secret phrase";
 const RECLAIMED_PASSWORD: &str = "the mailbox owner proves it here";
 
-/// The newest link of `kind` queued for `user` (the outbox is drained).
-async fn link_for<S: Store>(iam: &Iam<S>, user: UserId, kind: MessageKind) -> String {
+/// The newest link of `kind` queued for `user` (drains and acknowledges
+/// the whole outbox).
+pub async fn link_for<S: Store>(iam: &Iam<S>, user: UserId, kind: MessageKind) -> String {
     let messages = iam.drain_outbox(1000).await.expect("workflow step");
     let link = messages
         .iter()
