@@ -62,13 +62,6 @@ impl<S: Store> Iam<S> {
                     Target::Workspace(workspace),
                 )
                 .await?;
-            if tx
-                .get_workspace(workspace)
-                .await?
-                .is_none_or(|w| w.org != org)
-            {
-                return Err(Error::NotFound.into());
-            }
             let creator = match &actor.kind {
                 ActorKind::User { user, .. } => *user,
                 // A key cannot mint keys: a denial, audited like any other.
@@ -164,13 +157,6 @@ impl<S: Store> Iam<S> {
             let authz = self
                 .authorize(&mut tx, actor, CREATE, scope, Target::Workspace(workspace))
                 .await?;
-            if tx
-                .get_workspace(workspace)
-                .await?
-                .is_none_or(|w| w.org != org)
-            {
-                return Err(Error::NotFound.into());
-            }
             let manages = self
                 .catalogue()
                 .id(MANAGE)

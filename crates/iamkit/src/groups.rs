@@ -358,11 +358,6 @@ impl<S: Store> Iam<S> {
                 .authorize(&mut tx, actor, ASSIGN, scope, target)
                 .await?;
             self.collective_in(&mut tx, org, collective).await?;
-            if let Scope::Workspace(_, ws) = scope
-                && tx.get_workspace(ws).await?.is_none_or(|w| w.org != org)
-            {
-                return Err(Error::NotFound.into());
-            }
             let (from, action) = self
                 .set_grant_in(
                     &mut tx,

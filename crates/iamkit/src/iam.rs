@@ -634,16 +634,6 @@ impl<S: Store> Iam<S> {
         let forbidden = || Error::Forbidden {
             permission: permission.to_owned(),
         };
-        // SECURITY.md 36: another organization's workspace is no scope of
-        // this one; it looks absent.
-        if let Scope::Workspace(_, workspace) = scope
-            && tx
-                .get_workspace(workspace)
-                .await?
-                .is_none_or(|w| w.org != org)
-        {
-            return Err(Error::NotFound.into());
-        }
         let missing_reason = DenialReason::MissingPermission {
             permission: PermissionName::new(permission).map_err(|_| Error::Internal)?,
         };
@@ -669,6 +659,7 @@ impl<S: Store> Iam<S> {
                 {
                     return Err(denied(DenialReason::SecondFactorRequired, forbidden()));
                 }
+                self.ensure_scope_in_org(tx, scope).await?;
                 let index = self.load_index(tx, org).await?;
                 if index.is_deactivated(*user) {
                     return Err(denied(DenialReason::ActorDeactivated, forbidden()));
@@ -705,6 +696,7 @@ impl<S: Store> Iam<S> {
                 {
                     return Err(denied(DenialReason::SecondFactorRequired, forbidden()));
                 }
+                self.ensure_scope_in_org(tx, scope).await?;
                 let index = self.load_index(tx, org).await?;
                 if index.is_deactivated(*creator) {
                     return Err(denied(DenialReason::ActorDeactivated, forbidden()));
@@ -733,6 +725,20 @@ impl<S: Store> Iam<S> {
                 })
             }
         }
+    }
+
+    /// SECURITY.md 36: a workspace scope must name a workspace of its
+    /// organization; another organization's workspace looks absent.
+    async fn ensure_scope_in_org(&self, tx: &mut S::Tx, scope: Scope) -> Result<()> {
+        if let Scope::Workspace(org, workspace) = scope
+            && tx
+                .get_workspace(workspace)
+                .await?
+                .is_none_or(|w| w.org != org)
+        {
+            return Err(Error::NotFound);
+        }
+        Ok(())
     }
 
     /// The user and their membership of `org`; [`Error::NotFound`] when the

@@ -7,10 +7,9 @@ use iamkit_identity::{OrgId, RoleId, UserId, WorkspaceId};
 use iamkit_rbac::{Grantee, Scope};
 
 use crate::actor::Actor;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::iam::{Flow, Iam};
 use crate::store::Store;
-use crate::store::repositories::*;
 
 const ASSIGN: &str = "roles.assign";
 
@@ -32,14 +31,6 @@ impl<S: Store> Iam<S> {
                 .authorize(&mut tx, actor, ASSIGN, scope, target)
                 .await?;
             self.member(&mut tx, org, user).await?;
-            if let Scope::Workspace(_, workspace) = scope
-                && tx
-                    .get_workspace(workspace)
-                    .await?
-                    .is_none_or(|w| w.org != org)
-            {
-                return Err(Error::NotFound.into());
-            }
             let (from, action) = self
                 .set_grant_in(
                     &mut tx,
