@@ -335,7 +335,7 @@ async fn service_accounts_act_only_through_keys_with_their_own_roles() {
     let err = w
         .iam
         .log_in(
-            "ci-bot",
+            "sa.acme.ci-bot",
             &iamkit::credentials::Password::new(PASSWORD),
             Default::default(),
         )

@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::iam::{Flow, Iam, os_rng};
 use crate::store::Store;
 use crate::store::repositories::*;
+use iamkit_identity::{InvalidInput, Rule};
 
 /// A new account's details, as an admin form or an API sends them.
 #[derive(Debug, Clone)]
@@ -33,9 +34,25 @@ pub struct NewAccount {
 impl NewAccount {
     /// Validates every field; the error names the field and the rule.
     pub(crate) fn parse(&self, status: UserStatus) -> Result<NewUser> {
+        let username = Username::parse(&self.username)?;
+        let email = Email::parse(&self.email)?;
+        // Service accounts' names and addresses are their organization's
+        // (see `create_service_account`): a person can take neither, so no
+        // tenant squats or probes another's service-account names.
+        if crate::service_accounts::is_reserved(&username, &email) {
+            let field = if email.domain() == crate::SERVICE_ACCOUNT_DOMAIN {
+                "email"
+            } else {
+                "username"
+            };
+            return Err(Error::InvalidInput(InvalidInput::new(
+                field,
+                Rule::Reserved,
+            )));
+        }
         Ok(NewUser {
-            username: Username::parse(&self.username)?,
-            email: Email::parse(&self.email)?,
+            username,
+            email,
             profile: Profile::parse(
                 &self.first_name,
                 &self.last_name,

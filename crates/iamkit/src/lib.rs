@@ -54,7 +54,9 @@ pub use password_reset::MAX_PENDING_RESETS;
 pub use passwords::PasswordRepository;
 pub use profiles::ProfileUpdate;
 pub use self_service::SessionSummary;
-pub use service_accounts::{SERVICE_ACCOUNT_DOMAIN, ServiceAccount, ServiceAccountRepository};
+pub use service_accounts::{
+    SERVICE_ACCOUNT_DOMAIN, SERVICE_ACCOUNT_PREFIX, ServiceAccount, ServiceAccountRepository,
+};
 pub use sessions::{STAMP_LIFETIME, SignedIn, TOUCH_GRANULARITY};
 pub use setup_link::BootstrappedWithLink;
 pub use store::{Store, Transaction};

@@ -26,6 +26,18 @@ use crate::store::repositories::*;
 /// (RFC 2606 `.invalid`: no mail can ever be delivered there).
 pub const SERVICE_ACCOUNT_DOMAIN: &str = "service-accounts.invalid";
 
+/// The username prefix of service accounts: `sa.<organization slug>.<name>`.
+/// People's usernames may not start with it, nor their addresses use
+/// [`SERVICE_ACCOUNT_DOMAIN`].
+pub const SERVICE_ACCOUNT_PREFIX: &str = "sa.";
+
+/// Whether a person's `username` or `email` is reserved for service
+/// accounts.
+pub(crate) fn is_reserved(username: &Username, email: &Email) -> bool {
+    username.as_str().starts_with(SERVICE_ACCOUNT_PREFIX)
+        || email.domain() == SERVICE_ACCOUNT_DOMAIN
+}
+
 /// A stored service account: the user that is one, and its organization.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceAccount {
@@ -64,34 +76,29 @@ pub trait ServiceAccountRepository: Send {
 }
 
 impl<S: Store> Iam<S> {
-    /// Creates a service account `username` (shown as `display_name`) in
-    /// `org` with `placement`'s roles. It is ACTIVE but has no password, so
-    /// it never signs in. Requires `users.invite` and the escalation guard
+    /// Creates a service account `name` (shown as `display_name`) in `org`
+    /// with `placement`'s roles. It is ACTIVE but has no password, so it
+    /// never signs in. Requires `users.invite` and the escalation guard
     /// for the roles.
+    ///
+    /// The name belongs to the organization: the account's username is
+    /// `sa.<organization slug>.<name>` (at most 64 characters in all,
+    /// else `username` is too long), so two organizations may both have a
+    /// `ci` account and neither learns of the other's (SECURITY.md 34);
+    /// within one organization a name is taken once
+    /// ([`Conflict::UsernameTaken`](crate::Conflict::UsernameTaken)).
     pub async fn create_service_account(
         &self,
         actor: &Actor,
         org: OrgId,
-        username: &str,
+        name: &str,
         display_name: &str,
         placement: &Placement,
     ) -> Result<UserId> {
-        let username = Username::parse(username)?;
-        let email = Email::parse(&format!("{}@{SERVICE_ACCOUNT_DOMAIN}", username.as_str()))?;
+        let name = Username::parse(name)?;
         let profile = Profile::parse(display_name, "Service account", None, None, None)
             .map_err(|e| e.for_field("display_name"))?;
         let now = self.now();
-        let mut user = User::new(
-            NewUser {
-                username,
-                email,
-                profile,
-                status: UserStatus::Active,
-            },
-            now,
-            &mut os_rng(),
-        );
-        user.managed_by = Some(org);
         let mut tx = self.begin().await?;
         let outcome: Flow<UserId> = async {
             let mut authz = self
@@ -104,6 +111,24 @@ impl<S: Store> Iam<S> {
                 )
                 .await?;
             let created_by = actor.user().ok_or(Error::NotFound)?;
+            let slug = tx.get_organization(org).await?.ok_or(Error::NotFound)?.slug;
+            let username = Username::parse(&format!(
+                "{SERVICE_ACCOUNT_PREFIX}{}.{}",
+                slug.as_str(),
+                name.as_str()
+            ))?;
+            let email = Email::parse(&format!("{}@{SERVICE_ACCOUNT_DOMAIN}", username.as_str()))?;
+            let mut user = User::new(
+                NewUser {
+                    username,
+                    email,
+                    profile,
+                    status: UserStatus::Active,
+                },
+                now,
+                &mut os_rng(),
+            );
+            user.managed_by = Some(org);
             tx.insert_user(&user).await.map_err(Error::from_store)?;
             tx.insert_membership(&Membership {
                 org,

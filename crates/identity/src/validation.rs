@@ -41,6 +41,8 @@ pub enum Rule {
     NotInOrganization,
     /// An opaque value (a cursor) that this library did not produce.
     Malformed,
+    /// Reserved for accounts iamkit names itself (service accounts).
+    Reserved,
     /// Outside the allowed numeric range.
     OutOfRange {
         /// Smallest allowed value.
@@ -69,6 +71,7 @@ impl fmt::Display for Rule {
             Self::Unsupported => f.write_str("is not a supported value"),
             Self::NotInOrganization => f.write_str("does not belong to this organization"),
             Self::Malformed => f.write_str("is malformed"),
+            Self::Reserved => f.write_str("is reserved"),
             Self::OutOfRange { min, max } => write!(f, "must be between {min} and {max}"),
         }
     }

@@ -73,6 +73,7 @@ macro_rules! conformance_tests {
                 foreign_refusals_stay_out_of_the_targets_chain,
                 no_organization_learns_which_addresses_have_accounts,
                 access_requests_refuse_foreign_roles_when_filed,
+                service_account_names_belong_to_their_organization,
             }
             audit {
                 append_assigns_sequences_and_the_chain_verifies,

@@ -719,3 +719,55 @@ pub async fn access_requests_refuse_foreign_roles_when_filed<S: Store>(store: S)
         .expect("workflow step");
     assert!(listed.is_empty());
 }
+
+/// Service-account names belong to their organization (SECURITY.md 34):
+/// Acme and Globex may both have `ci-bot`; one organization cannot have two;
+/// and no person can take a service account's username or address, so no
+/// tenant probes or squats another's.
+pub async fn service_account_names_belong_to_their_organization<S: Store>(store: S) {
+    let t = tenants(store).await;
+    for (actor, org) in [(&t.owner, t.acme), (&t.gowner, t.globex)] {
+        t.iam
+            .create_service_account(actor, org, "ci-bot", "CI", &Placement::default())
+            .await
+            .expect("each organization has its own `ci-bot`");
+    }
+    let again = t
+        .iam
+        .create_service_account(&t.owner, t.acme, "ci-bot", "CI", &Placement::default())
+        .await;
+    assert!(
+        matches!(again, Err(Error::Conflict(iamkit::Conflict::UsernameTaken))),
+        "{again:?}"
+    );
+    let mut squatter = account("squat");
+    squatter.username = "sa.acme.deploy".to_owned();
+    let refused = t
+        .iam
+        .invite(&t.gowner, t.globex, &squatter, &Placement::default())
+        .await;
+    assert!(
+        matches!(&refused, Err(Error::InvalidInput(i)) if i.field == "username"),
+        "{refused:?}"
+    );
+    let mut squatter = account("squat");
+    squatter.email = "sa.acme.ci-bot@service-accounts.invalid".to_owned();
+    let refused = t
+        .iam
+        .create_user(
+            &t.gowner,
+            t.globex,
+            &squatter,
+            Password::new(SQUATTER_PASSWORD),
+            &Placement::default(),
+        )
+        .await;
+    assert!(
+        matches!(&refused, Err(Error::InvalidInput(i)) if i.field == "email"),
+        "{refused:?}"
+    );
+    t.iam
+        .create_service_account(&t.owner, t.acme, "deploy", "Deploy", &Placement::default())
+        .await
+        .expect("the name Globex tried to squat is free");
+}
