@@ -399,42 +399,7 @@ impl<S: Store> Iam<S> {
         let profile = ParsedUpdate::parse(profile)?;
         let presented = PresentedSecret::parse_as(token, SecretKind::Invite)
             .map_err(|_| Error::InvalidCredentials)?;
-        let now = self.now();
-        // An invite link is a guessable secret like a password: a wrong
-        // secret for a live link counts towards its invitee's lockout, and
-        // a locked invitee cannot accept until the lock ends (SECURITY.md 12).
-        let (user, stored) = {
-            let mut tx = self.begin().await?;
-            let id = iamkit_credentials::TokenId::from_uuid(presented.id());
-            let record = tx.get_token(id).await?;
-            let (user, accepted, live) = match &record {
-                Some(r) => (
-                    tx.get_user(r.subject).await?,
-                    r.accepts(&presented, now),
-                    r.is_redeemable(now),
-                ),
-                None => (None, false, false),
-            };
-            let (locked, stored) = match &user {
-                Some(u) => (
-                    tx.get_throttle(u.id).await?.check(now).is_err(),
-                    tx.get_password_hash(u.id).await?,
-                ),
-                None => (false, None),
-            };
-            tx.rollback().await?;
-            let user = user.ok_or(Error::InvalidCredentials)?;
-            if locked {
-                return Err(Error::InvalidCredentials);
-            }
-            if !accepted {
-                if live {
-                    self.count_failure(user.id, &Actor::system(), None).await?;
-                }
-                return Err(Error::InvalidCredentials);
-            }
-            (user, stored)
-        };
+        let (user, stored) = self.open_invitation(&presented).await?;
         let joining = Joining::of(&user).ok_or(Error::InvalidCredentials)?;
         // argon2 outside the transaction, as in log in.
         let hash = match joining {
@@ -450,13 +415,97 @@ impl<S: Store> Iam<S> {
                 Some(self.hash_new_password(password, &user.email, &user.username)?)
             }
         };
+        self.join_by_invitation(&presented, &user, joining, hash, Some(profile))
+            .await
+    }
+
+    /// Accepts an invitation to another organization as the signed-in
+    /// `actor` (SECURITY.md 33: the session is the holder's consent, no
+    /// password asked): `token` must be a live invitation of the actor's
+    /// own account, which must have a verified address. Only that
+    /// organization's membership becomes active. Anything else (another
+    /// account's link, a pending second factor, an unverified address,
+    /// which must accept through the link with a password and so reclaims
+    /// the account) is [`Error::InvalidCredentials`], changing nothing.
+    pub async fn accept_invitation_signed_in(&self, actor: &Actor, token: &str) -> Result<UserId> {
+        let presented = PresentedSecret::parse_as(token, SecretKind::Invite)
+            .map_err(|_| Error::InvalidCredentials)?;
+        let me = {
+            let mut tx = self.begin_read().await?;
+            let me = self.session_user(&mut tx, actor).await;
+            tx.rollback().await?;
+            me?
+        };
+        let (user, _) = self.open_invitation(&presented).await?;
+        if user.id != me.id || Joining::of(&user) != Some(Joining::Consent) {
+            return Err(Error::InvalidCredentials);
+        }
+        self.join_by_invitation(&presented, &user, Joining::Consent, None, None)
+            .await
+    }
+
+    /// Reads the invitation `presented` stands for: its subject and the
+    /// subject's password hash. An invite link is a guessable secret like a
+    /// password: a wrong secret for a live link counts towards its
+    /// invitee's lockout, and a locked invitee cannot accept until the lock
+    /// ends (SECURITY.md 12).
+    async fn open_invitation(
+        &self,
+        presented: &PresentedSecret,
+    ) -> Result<(User, Option<iamkit_credentials::PasswordHash>)> {
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        let id = iamkit_credentials::TokenId::from_uuid(presented.id());
+        let record = tx.get_token(id).await?;
+        let (user, accepted, live) = match &record {
+            Some(r) => (
+                tx.get_user(r.subject).await?,
+                r.accepts(presented, now),
+                r.is_redeemable(now),
+            ),
+            None => (None, false, false),
+        };
+        let (locked, stored) = match &user {
+            Some(u) => (
+                tx.get_throttle(u.id).await?.check(now).is_err(),
+                tx.get_password_hash(u.id).await?,
+            ),
+            None => (false, None),
+        };
+        tx.rollback().await?;
+        let user = user.ok_or(Error::InvalidCredentials)?;
+        if locked {
+            return Err(Error::InvalidCredentials);
+        }
+        if !accepted {
+            if live {
+                self.count_failure(user.id, &Actor::system(), None).await?;
+            }
+            return Err(Error::InvalidCredentials);
+        }
+        Ok((user, stored))
+    }
+
+    /// Redeems `presented` and activates the invitation's membership in one
+    /// transaction, as `joining` says (see
+    /// [`accept_invitation`](Self::accept_invitation)); `hash` is the new
+    /// password's, when there is one.
+    async fn join_by_invitation(
+        &self,
+        presented: &PresentedSecret,
+        user: &User,
+        joining: Joining,
+        hash: Option<iamkit_credentials::PasswordHash>,
+        mut profile: Option<ParsedUpdate>,
+    ) -> Result<UserId> {
+        let now = self.now();
         let actor = Actor::new(crate::actor::ActorKind::User {
             user: user.id,
             session: iamkit_identity::SessionId::generate(now, &mut os_rng()),
         });
         let mut tx = self.begin().await?;
         let outcome: Flow<UserId> = async {
-            let Some(record) = tx.consume_token(&presented, now).await? else {
+            let Some(record) = tx.consume_token(presented, now).await? else {
                 return Err(Error::InvalidCredentials.into());
             };
             let mut account = tx
@@ -483,7 +532,9 @@ impl<S: Store> Iam<S> {
             if account.status == UserStatus::Invited {
                 account.apply(StatusChange::AcceptInvitation, now)?;
             }
-            profile.apply(&mut account.profile);
+            if let Some(profile) = profile.take() {
+                profile.apply(&mut account.profile);
+            }
             account.email_verified = true;
             account.updated_at = now;
             if joining == Joining::Reclaim {

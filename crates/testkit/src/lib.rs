@@ -74,6 +74,7 @@ macro_rules! conformance_tests {
                 no_organization_learns_which_addresses_have_accounts,
                 access_requests_refuse_foreign_roles_when_filed,
                 service_account_names_belong_to_their_organization,
+                signed_in_acceptance_is_the_accounts_own,
             }
             audit {
                 append_assigns_sequences_and_the_chain_verifies,

@@ -147,6 +147,17 @@ pub async fn a_precreated_account_buys_no_access_and_the_mailbox_reclaims_it<S: 
     assert!(!t.iam.is_allowed(&squatter, "users.read", acme).await);
 
     let link = link_for(&t.iam, jane, MessageKind::Invitation).await;
+    // Even holding the link, a session of the unverified account is no
+    // consent: the address must be proved (and the account reclaimed).
+    let refused = t.iam.accept_invitation_signed_in(&squatter, &link).await;
+    assert!(
+        matches!(refused, Err(Error::InvalidCredentials)),
+        "{refused:?}"
+    );
+    assert_eq!(
+        membership_status(&t.store, t.acme, jane).await,
+        Some(UserStatus::Invited)
+    );
     t.iam
         .accept_invitation(&link, Password::new(RECLAIMED_PASSWORD))
         .await
@@ -770,4 +781,40 @@ pub async fn service_account_names_belong_to_their_organization<S: Store>(store:
         .create_service_account(&t.owner, t.acme, "deploy", "Deploy", &Placement::default())
         .await
         .expect("the name Globex tried to squat is free");
+}
+
+/// SECURITY.md 33: a signed-in session is consent only for its own
+/// account. Another member's session cannot use the link; the holder's
+/// can, and only the inviting organization's membership becomes active.
+pub async fn signed_in_acceptance_is_the_accounts_own<S: Store>(store: S) {
+    let t = tenants(store).await;
+    let (bea, bea_actor) = member(&t.iam, &t.owner, t.acme, "bea", BuiltinRole::ReadOnly).await;
+    let (_, carl) = member(&t.iam, &t.owner, t.acme, "carl", BuiltinRole::ReadOnly).await;
+    t.iam
+        .invite(&t.gowner, t.globex, &account("bea"), &Placement::default())
+        .await
+        .expect("workflow step");
+    let link = link_for(&t.iam, bea, MessageKind::Invitation).await;
+    let refused = t.iam.accept_invitation_signed_in(&carl, &link).await;
+    assert!(
+        matches!(refused, Err(Error::InvalidCredentials)),
+        "{refused:?}"
+    );
+    assert_eq!(
+        membership_status(&t.store, t.globex, bea).await,
+        Some(UserStatus::Invited)
+    );
+    let joined = t
+        .iam
+        .accept_invitation_signed_in(&bea_actor, &link)
+        .await
+        .expect("bea accepts as herself");
+    assert_eq!(joined, bea);
+    assert_eq!(
+        membership_status(&t.store, t.globex, bea).await,
+        Some(UserStatus::Active)
+    );
+    // The link is used up.
+    let again = t.iam.accept_invitation_signed_in(&bea_actor, &link).await;
+    assert!(matches!(again, Err(Error::InvalidCredentials)), "{again:?}");
 }
