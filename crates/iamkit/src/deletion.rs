@@ -83,7 +83,7 @@ impl<S: Store> Iam<S> {
             }
             if remove_only {
                 self.revoke_keys_in(&mut tx, org, user, now).await?;
-                tx.delete_membership(org, user).await?;
+                self.leave(&mut tx, account, org).await?;
             } else {
                 tx.revoke_sessions_of(user, None, now).await?;
                 tx.revoke_api_keys_of(user, now).await?;

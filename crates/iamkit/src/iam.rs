@@ -778,6 +778,19 @@ impl<S: Store> Iam<S> {
         Ok(())
     }
 
+    /// Removes `account`'s membership of `org` (its group and team places
+    /// go with it). An organization that leaves an account it manages
+    /// manages it no more (SECURITY.md 32): the account is its holder's.
+    pub(crate) async fn leave(&self, tx: &mut S::Tx, mut account: User, org: OrgId) -> Result<()> {
+        tx.delete_membership(org, account.id).await?;
+        if account.managed_by == Some(org) {
+            account.managed_by = None;
+            account.updated_at = self.now();
+            tx.update_user(&account).await?;
+        }
+        Ok(())
+    }
+
     /// Sets (`Some`) or removes (`None`) `grantee`'s role at `scope` in
     /// `tx`, after the guards: the actor (whose index is `authz`) must be
     /// allowed to grant both the new and the replaced role (SECURITY.md 26),

@@ -341,7 +341,7 @@ impl<S: Store> Iam<S> {
                 tx.revoke_tokens_of(user, now).await?;
                 tx.delete_user(user).await?;
             } else {
-                tx.delete_membership(org, user).await?;
+                self.leave(&mut tx, account, org).await?;
             }
             self.audit(
                 &mut tx,

@@ -75,6 +75,7 @@ macro_rules! conformance_tests {
                 access_requests_refuse_foreign_roles_when_filed,
                 service_account_names_belong_to_their_organization,
                 signed_in_acceptance_is_the_accounts_own,
+                removing_a_member_ends_the_management_of_the_account,
             }
             audit {
                 append_assigns_sequences_and_the_chain_verifies,

@@ -5,7 +5,7 @@
 //! changes nothing on Acme's side (store, checks, audit chain).
 //!
 //! Acme is bootstrapped by `owner`, Globex by `gowner`; every account is
-//! `<name>@acme.example` (see [`instances::account`]).
+//! `<name>@acme.example` (see [`account`]).
 
 use iamkit::audit::{ActionKind, AuditRepository, EventQuery};
 use iamkit::credentials::{ClientMetadata, NewApiKey, Password};
@@ -817,4 +817,30 @@ pub async fn signed_in_acceptance_is_the_accounts_own<S: Store>(store: S) {
     // The link is used up.
     let again = t.iam.accept_invitation_signed_in(&bea_actor, &link).await;
     assert!(matches!(again, Err(Error::InvalidCredentials)), "{again:?}");
+}
+
+/// SECURITY.md 32: management lasts as long as the membership. Acme
+/// created Dana; Globex invited her (pending). When Acme removes her, the
+/// account stays (it has Globex's invitation) but Acme manages it no more.
+pub async fn removing_a_member_ends_the_management_of_the_account<S: Store>(store: S) {
+    let t = tenants(store).await;
+    let (dana, _) = member(&t.iam, &t.owner, t.acme, "dana", BuiltinRole::ReadOnly).await;
+    let managed_by = |store: S| async move {
+        let mut tx = store.begin().await.expect("workflow step");
+        let user = tx.get_user(dana).await.expect("workflow step");
+        tx.rollback().await.expect("workflow step");
+        user.map(|u| u.managed_by)
+    };
+    assert_eq!(managed_by(t.store.clone()).await, Some(Some(t.acme)));
+    t.iam
+        .invite(&t.gowner, t.globex, &account("dana"), &Placement::default())
+        .await
+        .expect("workflow step");
+    assert_eq!(managed_by(t.store.clone()).await, Some(Some(t.acme)));
+    t.iam
+        .delete_user(&t.owner, t.acme, dana)
+        .await
+        .expect("workflow step");
+    assert_eq!(membership_status(&t.store, t.acme, dana).await, None);
+    assert_eq!(managed_by(t.store.clone()).await, Some(None));
 }
