@@ -129,6 +129,22 @@ pub trait ThrottleRepository: Send {
         user: UserId,
     ) -> impl Future<Output = Result<ThrottleState, StoreError>> + Send;
 
+    /// Reserves one guess before the secret is checked (SECURITY.md 38):
+    /// in one atomic step, while the user is locked at `now` it MUST return
+    /// `Ok(None)` and change nothing; otherwise it MUST count the guess as
+    /// a failure ([`ThrottleState::after_failure`]) and return the new
+    /// state. A guess found right is then forgiven by
+    /// [`reset_throttle`](Self::reset_throttle). So however many callers
+    /// race, at most `max_failures` reservations succeed per lock period:
+    /// of N concurrent calls on an unlocked user with no failures, exactly
+    /// `min(N, max_failures)` MUST get `Some`.
+    fn reserve_attempt(
+        &mut self,
+        user: UserId,
+        config: &ThrottleConfig,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<ThrottleState>, StoreError>> + Send;
+
     /// Counts one failure and returns the new state, computed with
     /// [`ThrottleState::after_failure`]. MUST be atomic: N concurrent calls
     /// MUST raise the count by exactly N (SECURITY.md 11).

@@ -383,6 +383,22 @@ impl ThrottleRepository for MemoryTx {
         Ok(next)
     }
 
+    async fn reserve_attempt(
+        &mut self,
+        user: UserId,
+        config: &ThrottleConfig,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ThrottleState>, StoreError> {
+        let throttle = &mut self.state.credentials.throttle;
+        let current = throttle.get(&user).copied().unwrap_or_default();
+        if current.check(now).is_err() {
+            return Ok(None);
+        }
+        let next = current.after_failure(config, now);
+        throttle.insert(user, next);
+        Ok(Some(next))
+    }
+
     async fn reset_throttle(&mut self, user: UserId) -> Result<(), StoreError> {
         self.state.credentials.throttle.remove(&user);
         Ok(())

@@ -662,6 +662,42 @@ impl ThrottleRepository for PgTx {
         Ok(next)
     }
 
+    async fn reserve_attempt(
+        &mut self,
+        user: UserId,
+        config: &ThrottleConfig,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ThrottleState>> {
+        // The no-op upsert creates or locks the user's row until the
+        // transaction ends, so concurrent reservations of one user run one
+        // after the other, each seeing the count the previous one left.
+        let (failures, locked_until): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
+            "INSERT INTO throttle (user_id, failures, locked_until) VALUES ($1, 0, NULL)
+             ON CONFLICT (user_id) DO UPDATE SET failures = throttle.failures
+             RETURNING failures, locked_until",
+        )
+        .bind(user.as_uuid())
+        .fetch_one(self.conn())
+        .await
+        .map_err(db)?;
+        let current = ThrottleState {
+            failures: u32::try_from(failures).map_err(|_| corrupt("throttle.failures"))?,
+            locked_until,
+        };
+        if current.check(now).is_err() {
+            return Ok(None);
+        }
+        let next = current.after_failure(config, now);
+        sqlx::query("UPDATE throttle SET failures = $1, locked_until = $2 WHERE user_id = $3")
+            .bind(i64::from(next.failures))
+            .bind(next.locked_until)
+            .bind(user.as_uuid())
+            .execute(self.conn())
+            .await
+            .map_err(db)?;
+        Ok(Some(next))
+    }
+
     async fn reset_throttle(&mut self, user: UserId) -> Result<()> {
         sqlx::query("DELETE FROM throttle WHERE user_id = $1")
             .bind(user.as_uuid())

@@ -656,6 +656,33 @@ impl ThrottleRepository for SqliteTx {
         Ok(next)
     }
 
+    async fn reserve_attempt(
+        &mut self,
+        user: UserId,
+        config: &ThrottleConfig,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ThrottleState>> {
+        // The transaction holds SQLite's write lock (`BEGIN IMMEDIATE`), so
+        // the read and the write below are one step for other writers.
+        let current = self.get_throttle(user).await?;
+        if current.check(now).is_err() {
+            return Ok(None);
+        }
+        let next = current.after_failure(config, now);
+        sqlx::query(
+            "INSERT INTO throttle (user_id, failures, locked_until) VALUES (?, ?, ?)
+             ON CONFLICT (user_id) DO UPDATE
+             SET failures = excluded.failures, locked_until = excluded.locked_until",
+        )
+        .bind(uid(user.as_uuid()))
+        .bind(i64::from(next.failures))
+        .bind(opt_ts(next.locked_until))
+        .execute(self.conn())
+        .await
+        .map_err(db)?;
+        Ok(Some(next))
+    }
+
     async fn reset_throttle(&mut self, user: UserId) -> Result<()> {
         sqlx::query("DELETE FROM throttle WHERE user_id = ?")
             .bind(uid(user.as_uuid()))

@@ -920,3 +920,70 @@ pub async fn concurrent_failures_are_all_counted<S: Store>(store: S) {
     assert_eq!(state.failures, RACERS as u32);
     assert!(state.check(now).is_err(), "32 failures lock the account");
 }
+
+/// SECURITY.md 38: reservations limit evaluations. Of 32 concurrent
+/// reservations on a fresh user with a limit of 10, exactly 10 succeed
+/// (the tenth locks), the rest are refused and change nothing; a reset
+/// (a right guess) makes room again; a locked user stays locked.
+pub async fn concurrent_reservations_stop_at_the_limit<S: Store>(store: S) {
+    let mut f = Fixture::default();
+    let alice = user(&mut f);
+    let now = f.now();
+    let config = ThrottleConfig::default();
+    let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
+    let mut tasks = Vec::new();
+    for _ in 0..RACERS {
+        let store = store.clone();
+        let barrier = Arc::clone(&barrier);
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            // Retry on conflict: a conflicted reservation was not made.
+            for _ in 0..MAX_RETRIES {
+                let mut tx = store.begin().await.expect("begin");
+                match tx.reserve_attempt(alice, &config, now).await {
+                    Ok(reserved) => match tx.commit().await {
+                        Ok(()) => return reserved.is_some(),
+                        Err(e) => assert_eq!(e.kind(), &ErrorKind::Conflict),
+                    },
+                    Err(e) => assert_eq!(e.kind(), &ErrorKind::Conflict),
+                }
+            }
+            panic!("a reservation still conflicted after {MAX_RETRIES} tries");
+        }));
+    }
+    let mut granted = 0;
+    for task in tasks {
+        if task.await.expect("task") {
+            granted += 1;
+        }
+    }
+    assert_eq!(granted, config.max_failures(), "one lock period's worth");
+    let mut tx = store.begin().await.expect("begin");
+    let state = tx.get_throttle(alice).await.expect("get");
+    assert_eq!(state.failures, config.max_failures());
+    assert!(state.check(now).is_err(), "the tenth reservation locks");
+    assert_eq!(
+        tx.reserve_attempt(alice, &config, now).await.expect("reserve"),
+        None,
+        "refused while locked"
+    );
+    assert_eq!(
+        tx.get_throttle(alice).await.expect("get"),
+        state,
+        "a refusal changes nothing"
+    );
+    let later = state.locked_until.expect("locked") + Duration::seconds(1);
+    let next = tx
+        .reserve_attempt(alice, &config, later)
+        .await
+        .expect("reserve")
+        .expect("granted once the lock ends");
+    assert_eq!(next.failures, config.max_failures() + 1);
+    tx.reset_throttle(alice).await.expect("reset");
+    assert!(
+        tx.reserve_attempt(alice, &config, now)
+            .await
+            .expect("reserve")
+            .is_some()
+    );
+}

@@ -102,6 +102,7 @@ macro_rules! conformance_tests {
                 recovery_codes_contract,
                 concurrent_consumes_of_one_recovery_code_one_wins,
                 throttle_contract,
+                concurrent_reservations_stop_at_the_limit,
                 concurrent_failures_are_all_counted,
             }
             rbac {
