@@ -10,6 +10,7 @@ use iamkit_identity::{
 use iamkit_rbac::{Change, Collective, CollectiveMember, Grant, Grantee, Scope};
 
 use crate::actor::Actor;
+use crate::attempts::Guess;
 use crate::bootstrap::NewAccount;
 use crate::error::{Conflict, Error, Result};
 use crate::iam::{Authorized, Denial, Failure, Flow, Iam, os_rng, rbac_denial};
@@ -399,14 +400,14 @@ impl<S: Store> Iam<S> {
         let profile = ParsedUpdate::parse(profile)?;
         let presented = PresentedSecret::parse_as(token, SecretKind::Invite)
             .map_err(|_| Error::InvalidCredentials)?;
-        let (user, stored) = self.open_invitation(&presented).await?;
+        let (user, stored, guess) = self.open_invitation(&presented).await?;
         let joining = Joining::of(&user).ok_or(Error::InvalidCredentials)?;
         // argon2 outside the transaction, as in log in.
         let hash = match joining {
             Joining::Consent => {
                 let check = self.inner.hasher.verify(&password, stored.as_ref());
                 if matches!(check, iamkit_credentials::PasswordCheck::Invalid) {
-                    self.count_failure(user.id, &Actor::system(), None).await?;
+                    self.wrong_guess(guess, &Actor::system(), None).await?;
                     return Err(Error::InvalidCredentials);
                 }
                 None
@@ -436,7 +437,7 @@ impl<S: Store> Iam<S> {
             tx.rollback().await?;
             me?
         };
-        let (user, _) = self.open_invitation(&presented).await?;
+        let (user, _, _) = self.open_invitation(&presented).await?;
         if user.id != me.id || Joining::of(&user) != Some(Joining::Consent) {
             return Err(Error::InvalidCredentials);
         }
@@ -445,45 +446,39 @@ impl<S: Store> Iam<S> {
     }
 
     /// Reads the invitation `presented` stands for: its subject and the
-    /// subject's password hash. An invite link is a guessable secret like a
-    /// password: a wrong secret for a live link counts towards its
-    /// invitee's lockout, and a locked invitee cannot accept until the lock
-    /// ends (SECURITY.md 12).
+    /// subject's password hash, with the guess this acceptance is. An invite
+    /// link is a guessable secret like a password: a guess at a live link
+    /// is counted towards its invitee's lockout before the secret is
+    /// compared, a locked invitee cannot accept until the lock ends, and
+    /// only a completed acceptance forgives it (SECURITY.md 12, 38).
     async fn open_invitation(
         &self,
         presented: &PresentedSecret,
-    ) -> Result<(User, Option<iamkit_credentials::PasswordHash>)> {
+    ) -> Result<(User, Option<iamkit_credentials::PasswordHash>, Guess)> {
         let now = self.now();
         let mut tx = self.begin().await?;
         let id = iamkit_credentials::TokenId::from_uuid(presented.id());
-        let record = tx.get_token(id).await?;
-        let (user, accepted, live) = match &record {
-            Some(r) => (
-                tx.get_user(r.subject).await?,
-                r.accepts(presented, now),
-                r.is_redeemable(now),
-            ),
-            None => (None, false, false),
+        let record = tx.get_token(id).await?.filter(|r| r.is_redeemable(now));
+        let user = match &record {
+            Some(r) => tx.get_user(r.subject).await?,
+            None => None,
         };
-        let (locked, stored) = match &user {
-            Some(u) => (
-                tx.get_throttle(u.id).await?.check(now).is_err(),
-                tx.get_password_hash(u.id).await?,
-            ),
-            None => (false, None),
+        let stored = match &user {
+            Some(u) => tx.get_password_hash(u.id).await?,
+            None => None,
         };
         tx.rollback().await?;
-        let user = user.ok_or(Error::InvalidCredentials)?;
-        if locked {
+        let (Some(record), Some(user)) = (record, user) else {
+            return Err(Error::InvalidCredentials);
+        };
+        let Some(guess) = self.reserve_guess(user.id).await? else {
+            return Err(Error::InvalidCredentials);
+        };
+        if !record.accepts(presented, now) {
+            self.wrong_guess(guess, &Actor::system(), None).await?;
             return Err(Error::InvalidCredentials);
         }
-        if !accepted {
-            if live {
-                self.count_failure(user.id, &Actor::system(), None).await?;
-            }
-            return Err(Error::InvalidCredentials);
-        }
-        Ok((user, stored))
+        Ok((user, stored, guess))
     }
 
     /// Redeems `presented` and activates the invitation's membership in one

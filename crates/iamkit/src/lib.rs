@@ -3,6 +3,7 @@
 mod access_requests;
 mod actor;
 mod api_keys;
+mod attempts;
 mod authentication;
 mod authorization;
 mod auto_join;

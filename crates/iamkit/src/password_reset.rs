@@ -1,10 +1,9 @@
 //! Passwords after sign-up: change (knowing the current one), reset by an
 //! admin's link, and self-service reset from the sign-in page.
 
-use iamkit_audit::{Action, ResetInitiator, SignInFailure, Target};
+use iamkit_audit::{Action, ResetInitiator, Target};
 use iamkit_credentials::{
-    Password, PasswordCheck, PasswordContext, PasswordHash, PresentedSecret, SecretKind, TokenId,
-    TokenKind,
+    Password, PasswordContext, PasswordHash, PresentedSecret, SecretKind, TokenId, TokenKind,
 };
 use iamkit_identity::{Email, OrgId, User, UserId};
 use iamkit_rbac::Scope;
@@ -35,31 +34,18 @@ impl<S: Store> Iam<S> {
         new: Password,
     ) -> Result<()> {
         let now = self.now();
-        let (user, stored, locked, enforced) = {
-            let mut tx = self.begin().await?;
-            let user = self.session_user(&mut tx, actor).await?;
-            let stored = tx.get_password_hash(user.id).await?;
-            let locked = tx.get_throttle(user.id).await?.check(now).is_err();
-            let enforced = second_factor_enforced(&mut tx, user.id).await?;
+        let user = self.check_current_password(actor, current).await?;
+        let enforced = {
+            let mut tx = self.begin_read().await?;
+            let enforced = second_factor_enforced(&mut tx, user.id).await;
             tx.rollback().await?;
-            (user, stored, locked, enforced)
+            enforced?
         };
-        let check = self
-            .inner
-            .hasher
-            .verify(current, if locked { None } else { stored.as_ref() });
-        if locked {
-            return Err(Error::InvalidCredentials);
-        }
-        if matches!(check, PasswordCheck::Invalid) {
-            self.count_failure(user.id, actor, Some(SignInFailure::WrongPassword))
-                .await?;
-            return Err(Error::InvalidCredentials);
-        }
         let hash = self.hash_password_for(new, &user, enforced)?;
         let mut tx = self.begin().await?;
         let outcome: Flow<()> = async {
             let user = self.session_user(&mut tx, actor).await?;
+            tx.reset_throttle(user.id).await?;
             tx.set_password_hash(user.id, &hash).await?;
             tx.revoke_sessions_of(user.id, actor.session(), now).await?;
             self.audit_in_orgs_of(&mut tx, user.id, actor, Action::PasswordChanged)
@@ -246,38 +232,29 @@ impl<S: Store> Iam<S> {
     ) -> Result<(UserId, PasswordHash)> {
         let now = self.now();
         let mut tx = self.begin().await?;
-        let record = tx.get_token(TokenId::from_uuid(presented.id())).await?;
-        let (record, accepted) = match record {
-            Some(r) => {
-                let accepted = r.accepts(presented, now);
-                (Some(r), accepted)
-            }
-            None => (None, false),
-        };
+        let record = tx
+            .get_token(TokenId::from_uuid(presented.id()))
+            .await?
+            .filter(|r| r.is_redeemable(now));
         let subject = match &record {
             Some(r) => tx.get_user(r.subject).await?.filter(|u| u.is_active()),
             None => None,
-        };
-        let locked = match &subject {
-            Some(u) => tx.get_throttle(u.id).await?.check(now).is_err(),
-            None => false,
         };
         let enforced = match &subject {
             Some(u) => second_factor_enforced(&mut tx, u.id).await?,
             None => false,
         };
         tx.rollback().await?;
-        let Some(subject) = subject else {
+        let (Some(record), Some(subject)) = (record, subject) else {
             return Err(Error::InvalidCredentials);
         };
-        if locked {
+        // A guess at a live link is counted before the secret is compared
+        // (SECURITY.md 12, 38); the completed reset forgives it.
+        let Some(guess) = self.reserve_guess(subject.id).await? else {
             return Err(Error::InvalidCredentials);
-        }
-        if !accepted {
-            if record.is_some_and(|r| r.is_redeemable(now)) {
-                self.count_failure(subject.id, &Actor::system(), None)
-                    .await?;
-            }
+        };
+        if !record.accepts(presented, now) {
+            self.wrong_guess(guess, &Actor::system(), None).await?;
             return Err(Error::InvalidCredentials);
         }
         let hash = self.hash_password_for(new, &subject, enforced)?;

@@ -84,19 +84,23 @@ impl<S: Store> Iam<S> {
         client: ClientMetadata,
     ) -> Result<SignedIn> {
         let now = self.now();
-        let (user, stored, locked) = {
+        let (user, stored) = {
             let mut tx = self.begin().await?;
             let user = find_account(&mut tx, identifier).await?;
-            let (stored, locked) = match &user {
-                Some(u) => (
-                    tx.get_password_hash(u.id).await?,
-                    tx.get_throttle(u.id).await?.check(now).is_err(),
-                ),
-                None => (None, false),
+            let stored = match &user {
+                Some(u) => tx.get_password_hash(u.id).await?,
+                None => None,
             };
             tx.rollback().await?;
-            (user, stored, locked)
+            (user, stored)
         };
+        // SECURITY.md 38: the guess is counted before it is checked, so
+        // racing guesses cannot outrun the lockout.
+        let guess = match &user {
+            Some(u) => self.reserve_guess(u.id).await?,
+            None => None,
+        };
+        let locked = user.is_some() && guess.is_none();
         let check = self
             .inner
             .hasher
@@ -113,7 +117,6 @@ impl<S: Store> Iam<S> {
         let Some(mut user) = user else {
             return Err(Error::InvalidCredentials);
         };
-        let system = Actor::system();
         let actor = Actor::new(ActorKind::User {
             user: user.id,
             session: SessionId::generate(now, &mut os_rng()),
@@ -126,32 +129,21 @@ impl<S: Store> Iam<S> {
             .map(|m| m.org)
             .collect();
         if let Some(reason) = failure {
-            if reason == SignInFailure::WrongPassword {
-                let state = tx
-                    .record_throttle_failure(user.id, &self.config().throttle, now)
-                    .await?;
-                if state.check(now).is_err() {
-                    for org in &orgs {
-                        self.audit(
-                            &mut tx,
-                            *org,
-                            &system,
-                            Action::AccountLocked,
-                            Target::User(user.id),
-                        )
+            match guess {
+                // The wrong guess is counted already; it may have locked.
+                Some(guess) => {
+                    self.audit_wrong_guess(&mut tx, guess, &actor, Some(reason))
                         .await?;
-                    }
                 }
-            }
-            for org in &orgs {
-                self.audit(
-                    &mut tx,
-                    *org,
-                    &actor,
-                    Action::SignInFailed { reason },
-                    Target::User(user.id),
-                )
-                .await?;
+                None => {
+                    self.audit_in_orgs_of(
+                        &mut tx,
+                        user.id,
+                        &actor,
+                        Action::SignInFailed { reason },
+                    )
+                    .await?;
+                }
             }
             tx.commit().await?;
             return Err(Error::InvalidCredentials);

@@ -4,7 +4,7 @@
 use iamkit_audit::{Action, SignInFailure, SignInMethod};
 use iamkit_credentials::RecoveryCodeRepository as _;
 use iamkit_credentials::{
-    Password, PasswordCheck, PresentedSecret, RecoveryCode, SecretKind, TotpEnrollment, TotpSetup,
+    Password, PresentedSecret, RecoveryCode, SecretKind, TotpEnrollment, TotpSetup,
     generate_recovery_codes,
 };
 use iamkit_identity::{SessionId, UserId};
@@ -70,21 +70,23 @@ impl<S: Store> Iam<S> {
         let now = self.now();
         let mut tx = self.begin().await?;
         let user = self.session_user(&mut tx, actor).await?;
-        let throttled = tx.get_throttle(user.id).await?.check(now).is_err();
-        let pending = tx.get_totp(user.id).await?;
-        let step = match &pending {
-            Some(e) if e.confirmed_at.is_none() && !throttled => {
-                e.verify(&self.inner.sealer, code, now).ok()
-            }
-            _ => None,
-        };
-        let Some(step) = step else {
-            tx.rollback().await?;
-            if pending.is_some_and(|e| e.confirmed_at.is_none()) && !throttled {
-                self.count_failure(user.id, actor, None).await?;
-            }
+        let pending = tx
+            .get_totp(user.id)
+            .await?
+            .filter(|e| e.confirmed_at.is_none());
+        tx.rollback().await?;
+        let Some(pending) = pending else {
             return Err(Error::InvalidCredentials);
         };
+        // SECURITY.md 38: counted before it is checked.
+        let Some(guess) = self.reserve_guess(user.id).await? else {
+            return Err(Error::InvalidCredentials);
+        };
+        let Ok(step) = pending.verify(&self.inner.sealer, code, now) else {
+            self.wrong_guess(guess, actor, None).await?;
+            return Err(Error::InvalidCredentials);
+        };
+        let mut tx = self.begin().await?;
         let outcome: Flow<Vec<RecoveryCode>> = async {
             if !tx.confirm_totp(user.id, step, now).await? {
                 return Err(Error::InvalidCredentials.into());
@@ -126,31 +128,11 @@ impl<S: Store> Iam<S> {
     /// (SECURITY.md 18), which is throttled like a sign-in. Deletes the
     /// TOTP key and the recovery codes and notifies the user.
     pub async fn disable_two_factor(&self, actor: &Actor, password: &Password) -> Result<()> {
-        let now = self.now();
-        let (user, stored, locked) = {
-            let mut tx = self.begin().await?;
-            let user = self.session_user(&mut tx, actor).await?;
-            let stored = tx.get_password_hash(user.id).await?;
-            let locked = tx.get_throttle(user.id).await?.check(now).is_err();
-            tx.rollback().await?;
-            (user, stored, locked)
-        };
-        // argon2 outside the transaction, as in log in.
-        let check = self
-            .inner
-            .hasher
-            .verify(password, if locked { None } else { stored.as_ref() });
-        if locked {
-            return Err(Error::InvalidCredentials);
-        }
-        if matches!(check, PasswordCheck::Invalid) {
-            self.count_failure(user.id, actor, Some(SignInFailure::WrongPassword))
-                .await?;
-            return Err(Error::InvalidCredentials);
-        }
+        self.check_current_password(actor, password).await?;
         let mut tx = self.begin().await?;
         let outcome: Flow<()> = async {
             let user = self.session_user(&mut tx, actor).await?;
+            tx.reset_throttle(user.id).await?;
             if !tx.delete_totp(user.id).await? {
                 return Err(Error::NotFound.into());
             }
@@ -210,9 +192,15 @@ impl<S: Store> Iam<S> {
             user: user.id,
             session: session_id,
         });
-        let failure = if tx.get_throttle(user.id).await?.check(now).is_err() {
-            Some(SignInFailure::AccountLocked)
-        } else {
+        // SECURITY.md 38: the code is a guess, counted before it is checked
+        // (in a transaction of its own, so racing codes see each other).
+        tx.rollback().await?;
+        let Some(guess) = self.reserve_guess(user.id).await? else {
+            self.locked_guess(user.id, &actor).await?;
+            return Err(Error::InvalidCredentials);
+        };
+        let mut tx = self.begin().await?;
+        let failure = {
             match factor {
                 SecondFactor::Totp(code) => {
                     let enrollment = tx
@@ -236,14 +224,7 @@ impl<S: Store> Iam<S> {
         };
         if let Some(reason) = failure {
             tx.rollback().await?;
-            if reason == SignInFailure::AccountLocked {
-                let mut tx = self.begin().await?;
-                self.audit_in_orgs_of(&mut tx, user.id, &actor, Action::SignInFailed { reason })
-                    .await?;
-                tx.commit().await?;
-            } else {
-                self.count_failure(user.id, &actor, Some(reason)).await?;
-            }
+            self.wrong_guess(guess, &actor, Some(reason)).await?;
             return Err(Error::InvalidCredentials);
         }
         let method = match factor {
@@ -263,32 +244,6 @@ impl<S: Store> Iam<S> {
         }
         .await;
         self.finish(tx, &actor, outcome).await
-    }
-
-    /// Counts a failed guess of `user`'s secret atomically (SECURITY.md
-    /// 11, 12) in a transaction of its own, audits the reason (when it is a
-    /// sign-in step) and the lockout it causes.
-    pub(crate) async fn count_failure(
-        &self,
-        user: UserId,
-        actor: &Actor,
-        reason: Option<SignInFailure>,
-    ) -> Result<()> {
-        let now = self.now();
-        let mut tx = self.begin().await?;
-        let state = tx
-            .record_throttle_failure(user, &self.config().throttle, now)
-            .await?;
-        if state.check(now).is_err() {
-            self.audit_in_orgs_of(&mut tx, user, &Actor::system(), Action::AccountLocked)
-                .await?;
-        }
-        if let Some(reason) = reason {
-            self.audit_in_orgs_of(&mut tx, user, actor, Action::SignInFailed { reason })
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
     }
 }
 

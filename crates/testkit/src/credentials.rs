@@ -963,7 +963,9 @@ pub async fn concurrent_reservations_stop_at_the_limit<S: Store>(store: S) {
     assert_eq!(state.failures, config.max_failures());
     assert!(state.check(now).is_err(), "the tenth reservation locks");
     assert_eq!(
-        tx.reserve_attempt(alice, &config, now).await.expect("reserve"),
+        tx.reserve_attempt(alice, &config, now)
+            .await
+            .expect("reserve"),
         None,
         "refused while locked"
     );

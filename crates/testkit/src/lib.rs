@@ -8,6 +8,7 @@ pub mod facade;
 pub mod fixtures;
 pub mod identity;
 pub mod instances;
+pub mod lockout;
 pub mod rbac;
 pub mod tenancy;
 
@@ -61,6 +62,10 @@ macro_rules! conformance_tests {
                 directory_filters,
                 directory_pages_cover_every_match_once,
                 directory_is_tenant_isolated,
+            }
+            lockout {
+                security_38_concurrent_wrong_passwords_evaluate_at_most_the_limit,
+                security_38_concurrent_wrong_codes_evaluate_at_most_the_limit,
             }
             tenancy {
                 a_precreated_account_buys_no_access_and_the_mailbox_reclaims_it,

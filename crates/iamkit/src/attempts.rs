@@ -1,0 +1,119 @@
+//! Guesses of a secret (password, TOTP code, recovery code, link secret)
+//! under the account's lockout. A guess is reserved, that is counted as a
+//! failure in a transaction of its own, *before* the secret is checked,
+//! and only a right guess forgives it: so however many guesses race, at
+//! most the limit are ever evaluated per lock period (SECURITY.md 11, 12,
+//! 38; Zitadel CVE-2023-47111).
+
+use iamkit_audit::{Action, SignInFailure};
+use iamkit_credentials::{Password, PasswordCheck, ThrottleState};
+use iamkit_identity::{User, UserId};
+
+use crate::actor::Actor;
+use crate::error::{Error, Result};
+use crate::iam::Iam;
+use crate::store::repositories::*;
+use crate::store::{Store, Transaction};
+
+/// A reserved guess: check the secret, then report a wrong one with
+/// [`Iam::wrong_guess`] or forgive a right one with `reset_throttle` in the
+/// workflow's transaction.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Guess {
+    pub(crate) user: UserId,
+    /// The account's state with this guess counted.
+    pub(crate) state: ThrottleState,
+}
+
+impl<S: Store> Iam<S> {
+    /// Reserves one guess of `user`'s secret. `None` while the account is
+    /// locked: the secret must then not be checked at all.
+    pub(crate) async fn reserve_guess(&self, user: UserId) -> Result<Option<Guess>> {
+        let mut tx = self.begin().await?;
+        let state = tx
+            .reserve_attempt(user, &self.config().throttle, self.now())
+            .await?;
+        tx.commit().await?;
+        Ok(state.map(|state| Guess { user, state }))
+    }
+
+    /// Audits a guess found wrong (it is counted already): the sign-in
+    /// failure, when there is one to name, and the lock it caused.
+    pub(crate) async fn wrong_guess(
+        &self,
+        guess: Guess,
+        actor: &Actor,
+        reason: Option<SignInFailure>,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        self.audit_wrong_guess(&mut tx, guess, actor, reason)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// [`wrong_guess`](Self::wrong_guess) in the caller's `tx`.
+    pub(crate) async fn audit_wrong_guess(
+        &self,
+        tx: &mut S::Tx,
+        guess: Guess,
+        actor: &Actor,
+        reason: Option<SignInFailure>,
+    ) -> Result<()> {
+        if guess.state.check(self.now()).is_err() {
+            self.audit_in_orgs_of(tx, guess.user, &Actor::system(), Action::AccountLocked)
+                .await?;
+        }
+        if let Some(reason) = reason {
+            self.audit_in_orgs_of(tx, guess.user, actor, Action::SignInFailed { reason })
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Checks the signed-in `actor`'s current `password` (a reserved guess;
+    /// argon2 outside any transaction): the actor's account when right,
+    /// else [`Error::InvalidCredentials`] with the wrong guess audited.
+    /// The caller forgives the guess (`reset_throttle`) in its workflow.
+    pub(crate) async fn check_current_password(
+        &self,
+        actor: &Actor,
+        password: &Password,
+    ) -> Result<User> {
+        let (user, stored) = {
+            let mut tx = self.begin().await?;
+            let user = self.session_user(&mut tx, actor).await?;
+            let stored = tx.get_password_hash(user.id).await?;
+            tx.rollback().await?;
+            (user, stored)
+        };
+        let Some(guess) = self.reserve_guess(user.id).await? else {
+            return Err(Error::InvalidCredentials);
+        };
+        if matches!(
+            self.inner.hasher.verify(password, stored.as_ref()),
+            PasswordCheck::Invalid
+        ) {
+            self.wrong_guess(guess, actor, Some(SignInFailure::WrongPassword))
+                .await?;
+            return Err(Error::InvalidCredentials);
+        }
+        Ok(user)
+    }
+
+    /// Audits a guess refused unchecked because the account is locked.
+    pub(crate) async fn locked_guess(&self, user: UserId, actor: &Actor) -> Result<()> {
+        let mut tx = self.begin().await?;
+        self.audit_in_orgs_of(
+            &mut tx,
+            user,
+            actor,
+            Action::SignInFailed {
+                reason: SignInFailure::AccountLocked,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
