@@ -155,7 +155,8 @@ async fn main() -> Result<(), AnyError> {
     let code = authenticator_app(&setup, &clock)?;
     let alan = iam
         .complete_sign_in_with_totp(signed.token.expose(), &code)
-        .await?;
+        .await?
+        .actor;
     println!(
         "   with code {code}: may run workflows: {}",
         iam.is_allowed(&alan, "workflows.run", Scope::Organization(org))

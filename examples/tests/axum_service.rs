@@ -457,6 +457,13 @@ async fn the_admin_story_over_http() {
         )
         .await;
     assert_eq!(second.status, ok, "{}", second.body);
+    // SECURITY.md 40: the pending cookie is replaced by a new session's.
+    assert_eq!(
+        svc.get("/me", Auth::Cookie(&ada)).await.status,
+        StatusCode::UNAUTHORIZED,
+        "the pending token no longer works"
+    );
+    let ada = second.session_token();
     assert_eq!(svc.get("/me", Auth::Cookie(&ada)).await.status, ok);
 
     // 8. Ada makes Bob Admin; Bob signs in.

@@ -235,7 +235,8 @@ async fn organizations_of_a_pending_second_factor_session_is_refused() {
         .iam
         .complete_sign_in_with_totp(pending.token.expose(), code.expose())
         .await
-        .unwrap();
+        .unwrap()
+        .actor;
     assert_eq!(w.iam.organizations_of(&actor).await.unwrap().len(), 1);
 }
 

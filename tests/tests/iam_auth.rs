@@ -321,8 +321,18 @@ async fn two_factor_sign_in_is_pending_until_a_valid_code() {
         .complete_sign_in_with_totp(&token, &code)
         .await
         .unwrap();
-    assert_eq!(done.user(), Some(ada));
-    let actor = w.iam.authenticate_session(&token).await.unwrap();
+    assert_eq!(done.actor.user(), Some(ada));
+    // SECURITY.md 40: the pending token ends; the new one authorizes.
+    assert!(matches!(
+        w.iam.authenticate_session(&token).await,
+        Err(Error::InvalidCredentials)
+    ));
+    assert_ne!(done.token.expose(), token.as_str());
+    let actor = w
+        .iam
+        .authenticate_session(done.token.expose())
+        .await
+        .unwrap();
     assert!(
         w.iam
             .is_allowed(&actor, "workflows.run", Scope::Organization(w.org))
@@ -537,7 +547,8 @@ async fn org_enforcement_leaves_only_enrolment() {
         .iam
         .complete_sign_in_with_totp(again.token.expose(), &code_now(&w, &setup))
         .await
-        .unwrap();
+        .unwrap()
+        .actor;
     assert!(
         w.iam
             .is_allowed(&actor, "users.read", Scope::Organization(w.org))

@@ -418,7 +418,7 @@ impl Harness {
                     )
                     .await;
                 if let Ok(signed) = &result {
-                    let token = signed.token.expose().to_owned();
+                    let mut token = signed.token.expose().to_owned();
                     prop_assert_eq!(signed.second_factor_required, model.totp[user]);
                     if let Some(setup) = &self.totp[user] {
                         // SECURITY.md 17: nothing until the second factor.
@@ -426,6 +426,12 @@ impl Harness {
                         let code = self.code(setup);
                         let done = iam.complete_sign_in_with_totp(&token, &code).await;
                         prop_assert!(done.is_ok(), "a fresh code completes the sign-in");
+                        // SECURITY.md 40: the pending token is replaced.
+                        let pending = std::mem::take(&mut token);
+                        if let Ok(done) = done {
+                            token = done.token.expose().to_owned();
+                        }
+                        prop_assert!(iam.authenticate_session(&pending).await.is_err());
                         self.next_step();
                     }
                     let actor = iam.authenticate_session(&token).await;

@@ -61,6 +61,7 @@ pub use service_accounts::{
 pub use sessions::{STAMP_LIFETIME, SignedIn, TOUCH_GRANULARITY};
 pub use setup_link::BootstrappedWithLink;
 pub use store::{Store, Transaction};
+pub use two_factor::SignInCompleted;
 
 /// The audit domain: events, the hash chain, queries, export.
 pub use iamkit_audit as audit;

@@ -4,8 +4,8 @@
 use iamkit_audit::{Action, SignInFailure, SignInMethod};
 use iamkit_credentials::RecoveryCodeRepository as _;
 use iamkit_credentials::{
-    Password, PresentedSecret, RecoveryCode, SecretKind, TotpEnrollment, TotpSetup,
-    generate_recovery_codes,
+    Password, PresentedSecret, RecoveryCode, SecretKind, SecretString, Session, SessionState,
+    TotpEnrollment, TotpSetup, generate_recovery_codes,
 };
 use iamkit_identity::{SessionId, UserId};
 
@@ -21,6 +21,28 @@ use crate::store::{Store, Transaction};
 enum SecondFactor<'a> {
     Totp(&'a str),
     RecoveryCode(&'a str),
+}
+
+/// A sign-in completed with its second factor: the new session, whose
+/// token replaces the pending one (SECURITY.md 40).
+pub struct SignInCompleted {
+    /// The signed-in actor (on the new session).
+    pub actor: Actor,
+    /// The new session.
+    pub session: SessionId,
+    /// The new session's token (`iamk_ses_...`): give it to the client in
+    /// place of the pending one, which no longer works.
+    pub token: SecretString,
+}
+
+impl std::fmt::Debug for SignInCompleted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignInCompleted")
+            .field("actor", &self.actor)
+            .field("session", &self.session)
+            .field("token", &self.token)
+            .finish()
+    }
 }
 
 impl<S: Store> Iam<S> {
@@ -148,15 +170,18 @@ impl<S: Store> Iam<S> {
     }
 
     /// Completes a sign-in whose [`SignedIn::second_factor_required`](crate::SignedIn)
-    /// is set, with a code from the authenticator app. The session token
-    /// stays the same and now authorizes. A code's time step is accepted at
-    /// most once (SECURITY.md 14); failures are throttled per account
-    /// (SECURITY.md 12) and all answer [`Error::InvalidCredentials`].
+    /// is set, with a code from the authenticator app. The pending session
+    /// ends and a new session with a new token takes its place (SECURITY.md
+    /// 40: a token seen before the second factor never authorizes); give
+    /// the client [`SignInCompleted::token`]. A code's time step is accepted
+    /// at most once (SECURITY.md 14); guesses are throttled per account
+    /// (SECURITY.md 12, 38) and all failures answer
+    /// [`Error::InvalidCredentials`].
     pub async fn complete_sign_in_with_totp(
         &self,
         session_token: &str,
         code: &str,
-    ) -> Result<Actor> {
+    ) -> Result<SignInCompleted> {
         self.complete_sign_in(session_token, SecondFactor::Totp(code))
             .await
     }
@@ -167,12 +192,16 @@ impl<S: Store> Iam<S> {
         &self,
         session_token: &str,
         code: &str,
-    ) -> Result<Actor> {
+    ) -> Result<SignInCompleted> {
         self.complete_sign_in(session_token, SecondFactor::RecoveryCode(code))
             .await
     }
 
-    async fn complete_sign_in(&self, token: &str, factor: SecondFactor<'_>) -> Result<Actor> {
+    async fn complete_sign_in(
+        &self,
+        token: &str,
+        factor: SecondFactor<'_>,
+    ) -> Result<SignInCompleted> {
         let presented = PresentedSecret::parse_as(token, SecretKind::Session)
             .map_err(|_| Error::InvalidCredentials)?;
         let now = self.now();
@@ -182,8 +211,8 @@ impl<S: Store> Iam<S> {
             return Err(Error::InvalidCredentials);
         };
         let config = &self.config().sessions;
-        let pending = session.accepts(&presented, config, now)
-            && session.state == iamkit_credentials::SessionState::MfaPending;
+        let pending =
+            session.accepts(&presented, config, now) && session.state == SessionState::MfaPending;
         let active = tx.get_user(session.user).await?.filter(|u| u.is_active());
         let (true, Some(mut user)) = (pending, active) else {
             return Err(Error::InvalidCredentials);
@@ -231,16 +260,39 @@ impl<S: Store> Iam<S> {
             SecondFactor::Totp(_) => SignInMethod::PasswordAndTotp,
             SecondFactor::RecoveryCode(_) => SignInMethod::PasswordAndRecoveryCode,
         };
-        let outcome: Flow<Actor> = async {
+        let outcome: Flow<SignInCompleted> = async {
+            // Single use: of two completions of one pending session, one
+            // passes this step.
             if !tx.complete_session_mfa(session_id, now).await? {
                 return Err(Error::InvalidCredentials.into());
             }
+            // SECURITY.md 40: the pending token ends here; a new one with
+            // the same client takes over.
+            tx.revoke_session(session_id, now).await?;
+            let (fresh, token) = Session::start(
+                user.id,
+                session.org,
+                SessionState::Full,
+                session.client.clone(),
+                now,
+                &mut os_rng(),
+            );
+            let fresh_id = fresh.id;
+            tx.insert_session(fresh).await?;
+            let actor = Actor::new(ActorKind::User {
+                user: user.id,
+                session: fresh_id,
+            });
             tx.reset_throttle(user.id).await?;
             user.last_sign_in_at = Some(now);
             tx.update_user(&user).await?;
             self.audit_in_orgs_of(&mut tx, user.id, &actor, Action::SignedIn { method })
                 .await?;
-            Ok(actor.clone())
+            Ok(SignInCompleted {
+                actor,
+                session: fresh_id,
+                token: token.to_text(),
+            })
         }
         .await;
         self.finish(tx, &actor, outcome).await

@@ -72,16 +72,17 @@ pub(super) struct SecondFactorBody {
 }
 
 /// Completes a sign-in waiting for its second factor, identified by the
-/// session cookie that `POST /sessions` set. The token stays the same and
-/// now authorizes. Wrong, replayed or missing codes: 401, throttled per
-/// account (SECURITY.md 12, 14).
+/// session cookie that `POST /sessions` set. The pending session ends and
+/// the cookie is replaced by a new session's (SECURITY.md 40). Wrong,
+/// replayed or missing codes: 401, throttled per account (SECURITY.md 12,
+/// 14, 38).
 pub(super) async fn complete_second_factor<S: Store>(
     State(app): State<AppState<S>>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<SecondFactorBody>,
 ) -> Result<Response, ApiError> {
     let token = session_cookie(&headers).ok_or_else(ApiError::unauthenticated)?;
-    let actor = match (body.code, body.recovery_code) {
+    let done = match (body.code, body.recovery_code) {
         (Some(code), None) => app.iam.complete_sign_in_with_totp(&token, &code).await?,
         (None, Some(code)) => {
             app.iam
@@ -95,7 +96,15 @@ pub(super) async fn complete_second_factor<S: Store>(
             ));
         }
     };
-    Ok(Json(json!({ "user": actor.user() })).into_response())
+    let cookie = session_set_cookie(done.token.expose())?;
+    Ok((
+        [
+            (header::SET_COOKIE, cookie),
+            (header::CACHE_CONTROL, no_store()),
+        ],
+        Json(json!({ "user": done.actor.user() })),
+    )
+        .into_response())
 }
 
 /// A link secret and the password it sets.
