@@ -91,7 +91,7 @@ impl<S: Store> Iam<S> {
             return Err(Error::InvalidCredentials);
         };
         if matches!(
-            self.inner.hasher.verify(password, stored.as_ref()),
+            self.inner.hashing.verify(password, stored).await?,
             PasswordCheck::Invalid
         ) {
             self.wrong_guess(guess, actor, Some(SignInFailure::WrongPassword))

@@ -91,7 +91,7 @@ pub struct Bootstrapped {
 impl<S: Store> Iam<S> {
     /// Hashes a new password after checking it against the policy for this
     /// account (no lock held: argon2 runs outside any transaction).
-    pub(crate) fn hash_new_password(
+    pub(crate) async fn hash_new_password(
         &self,
         password: Password,
         email: &Email,
@@ -107,10 +107,7 @@ impl<S: Store> Iam<S> {
             .password_policy
             .check(password, &context)
             .map_err(Error::from_credentials)?;
-        self.inner
-            .hasher
-            .hash(&checked, &mut os_rng())
-            .map_err(Error::from_credentials)
+        self.inner.hashing.hash(checked).await
     }
 
     /// Creates an organization (`name`, URL `slug`) with its first Owner.
@@ -133,7 +130,9 @@ impl<S: Store> Iam<S> {
         let owner = match owner {
             FirstOwner::NewUser { account, password } => {
                 let input = account.parse(UserStatus::Active)?;
-                let hash = self.hash_new_password(password, &input.email, &input.username)?;
+                let hash = self
+                    .hash_new_password(password, &input.email, &input.username)
+                    .await?;
                 let mut user = User::new(input, now, &mut os_rng());
                 user.managed_by = Some(org.id);
                 OwnerRecord::New {

@@ -1,6 +1,7 @@
 //! Settings of an [`Iam`](crate::Iam), reusing the credentials crate's
 //! validated configuration types.
 
+pub use crate::hashing::HashingConfig;
 use iamkit_credentials::{
     Argon2Params, PasswordPolicy, SessionConfig, ThrottleConfig, TokenConfig, TotpConfig,
 };
@@ -24,6 +25,9 @@ pub struct Config {
     /// step. Default: issuer "iamkit", SHA1, 6 digits, 30 s — what every
     /// authenticator app supports (RFC 6238).
     pub totp: TotpConfig,
+    /// The threads that run argon2 and how many hashes may wait for them
+    /// (see [`HashingConfig`]).
+    pub hashing: HashingConfig,
 }
 
 impl Default for Config {
@@ -35,6 +39,7 @@ impl Default for Config {
             sessions: SessionConfig::default(),
             throttle: ThrottleConfig::default(),
             totp: TotpConfig::new("iamkit"),
+            hashing: HashingConfig::default(),
         }
     }
 }

@@ -49,6 +49,11 @@ pub enum Error {
     /// (SECURITY.md 32). Suspend or remove the membership instead.
     #[error("the account is not managed by this organization; act on its membership instead")]
     NotManaged,
+    /// Too many password hashes are waiting for the hashing pool (see
+    /// [`HashingConfig`](crate::HashingConfig)): nothing was done; retry
+    /// shortly (an HTTP service answers 503 with `Retry-After`).
+    #[error("busy: too many password checks in progress; retry shortly")]
+    Busy,
     /// The change would leave the organization without an active Owner
     /// (SECURITY.md 27).
     #[error("the organization would be left without an active Owner")]

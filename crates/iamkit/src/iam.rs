@@ -23,6 +23,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::deletion::LinkedData;
 use crate::error::{Error, Result};
+use crate::hashing::HashPool;
 use crate::outbox::{MessageId, MessageKind, OutboxRecord};
 use crate::store::repositories::*;
 use crate::store::{Store, Transaction};
@@ -71,7 +72,8 @@ pub(crate) struct Inner<S> {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) sealer: XChaChaSealer,
     pub(crate) config: Config,
-    pub(crate) hasher: PasswordHasher,
+    /// argon2, on its own threads.
+    pub(crate) hashing: HashPool,
     pub(crate) catalogue: Catalogue,
     pub(crate) linked_data: Option<Arc<dyn LinkedData>>,
     /// Each organization's compiled index and the version it was built at.
@@ -190,6 +192,7 @@ impl<S: Store> IamBuilder<S> {
             .validate()
             .map_err(Error::from_credentials)?;
         let hasher = PasswordHasher::new(self.config.argon2).map_err(Error::from_credentials)?;
+        let hashing = HashPool::new(hasher, self.config.hashing)?;
         let mut catalogue = Catalogue::new();
         for (name, held_by) in self.permissions {
             let permission =
@@ -204,7 +207,7 @@ impl<S: Store> IamBuilder<S> {
                 clock: self.clock,
                 sealer: self.sealer,
                 config: self.config,
-                hasher,
+                hashing,
                 catalogue,
                 linked_data: self.linked_data,
                 indexes: Mutex::new(HashMap::new()),

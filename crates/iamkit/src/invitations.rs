@@ -405,16 +405,17 @@ impl<S: Store> Iam<S> {
         // argon2 outside the transaction, as in log in.
         let hash = match joining {
             Joining::Consent => {
-                let check = self.inner.hasher.verify(&password, stored.as_ref());
+                let check = self.inner.hashing.verify(&password, stored).await?;
                 if matches!(check, iamkit_credentials::PasswordCheck::Invalid) {
                     self.wrong_guess(guess, &Actor::system(), None).await?;
                     return Err(Error::InvalidCredentials);
                 }
                 None
             }
-            Joining::FirstPassword | Joining::Reclaim => {
-                Some(self.hash_new_password(password, &user.email, &user.username)?)
-            }
+            Joining::FirstPassword | Joining::Reclaim => Some(
+                self.hash_new_password(password, &user.email, &user.username)
+                    .await?,
+            ),
         };
         self.join_by_invitation(&presented, &user, joining, hash, Some(profile))
             .await
@@ -594,7 +595,9 @@ impl<S: Store> Iam<S> {
         placement: &Placement,
     ) -> Result<UserId> {
         let input = account.parse(UserStatus::Active)?;
-        let hash = self.hash_new_password(password, &input.email, &input.username)?;
+        let hash = self
+            .hash_new_password(password, &input.email, &input.username)
+            .await?;
         let now = self.now();
         let mut tx = self.begin().await?;
         let outcome: Flow<UserId> = async {

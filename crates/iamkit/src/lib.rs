@@ -17,6 +17,7 @@ mod directory;
 mod email_verification;
 mod error;
 mod groups;
+mod hashing;
 mod iam;
 mod invitations;
 mod organizations;
@@ -40,7 +41,7 @@ pub use authentication::{ApiKeyContext, AuthenticationRepository, SessionContext
 pub use authorization::AuthzVersionRepository;
 pub use bootstrap::{Bootstrapped, FirstOwner, NewAccount};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::Config;
+pub use config::{Config, HashingConfig};
 pub use custom_roles::RoleSpec;
 pub use deletion::{LinkedData, LinkedRecord};
 pub use directory::{ActivityLine, RECENT_ACTIVITY, UserDetail};

@@ -10,7 +10,7 @@ use iamkit_rbac::Scope;
 
 use crate::actor::Actor;
 use crate::error::{Error, Result};
-use crate::iam::{Flow, Iam, os_rng};
+use crate::iam::{Flow, Iam};
 use crate::outbox::MessageKind;
 use crate::store::repositories::*;
 use crate::store::{Store, Transaction};
@@ -41,7 +41,7 @@ impl<S: Store> Iam<S> {
             tx.rollback().await?;
             enforced?
         };
-        let hash = self.hash_password_for(new, &user, enforced)?;
+        let hash = self.hash_password_for(new, &user, enforced).await?;
         let mut tx = self.begin().await?;
         let outcome: Flow<()> = async {
             let user = self.session_user(&mut tx, actor).await?;
@@ -257,14 +257,14 @@ impl<S: Store> Iam<S> {
             self.wrong_guess(guess, &Actor::system(), None).await?;
             return Err(Error::InvalidCredentials);
         }
-        let hash = self.hash_password_for(new, &subject, enforced)?;
+        let hash = self.hash_password_for(new, &subject, enforced).await?;
         Ok((subject.id, hash))
     }
 
     /// Checks a new password against the policy for `user` and hashes it.
     /// The minimum is the shorter one (8) only when a second factor is
     /// enforced (SECURITY.md 9, NIST 800-63B rev. 4 3.1.1.2).
-    fn hash_password_for(
+    async fn hash_password_for(
         &self,
         password: Password,
         user: &User,
@@ -280,10 +280,7 @@ impl<S: Store> Iam<S> {
             .password_policy
             .check(password, &context)
             .map_err(Error::from_credentials)?;
-        self.inner
-            .hasher
-            .hash(&checked, &mut os_rng())
-            .map_err(Error::from_credentials)
+        self.inner.hashing.hash(checked).await
     }
 }
 

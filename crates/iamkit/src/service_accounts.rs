@@ -16,7 +16,7 @@ use iamkit_store_api::StoreError;
 
 use crate::actor::Actor;
 use crate::api_keys::CreatedApiKey;
-use crate::error::{Error, Result};
+use crate::error::{Conflict, Error, Result};
 use crate::iam::{Denial, Failure, Flow, Iam, os_rng};
 use crate::invitations::Placement;
 use crate::store::Store;
@@ -129,7 +129,16 @@ impl<S: Store> Iam<S> {
                 &mut os_rng(),
             );
             user.managed_by = Some(org);
-            tx.insert_user(&user).await.map_err(Error::from_store)?;
+            // The address is made from the name: either taken means the
+            // name is.
+            tx.insert_user(&user)
+                .await
+                .map_err(|e| match Error::from_store(e) {
+                    Error::Conflict(Conflict::EmailTaken) => {
+                        Error::Conflict(Conflict::UsernameTaken)
+                    }
+                    other => other,
+                })?;
             tx.insert_membership(&Membership {
                 org,
                 user: user.id,

@@ -101,10 +101,13 @@ impl<S: Store> Iam<S> {
             None => None,
         };
         let locked = user.is_some() && guess.is_none();
+        // On the hashing pool; a locked account is checked against the
+        // dummy hash, at the same cost (SECURITY.md 10).
         let check = self
             .inner
-            .hasher
-            .verify(password, if locked { None } else { stored.as_ref() });
+            .hashing
+            .verify(password, if locked { None } else { stored })
+            .await?;
         let failure = match (&user, check) {
             (None, _) => Some(SignInFailure::UnknownUser),
             (Some(_), _) if locked => Some(SignInFailure::AccountLocked),
@@ -151,11 +154,13 @@ impl<S: Store> Iam<S> {
         // Re-hash with the current parameters (SECURITY.md 8) when the
         // password still passes the policy; otherwise keep the old hash.
         if let PasswordCheck::Valid { needs_rehash: true } = check
-            && let Ok(fresh) = self.hash_new_password(
-                Password::new(password.expose()),
-                &user.email,
-                &user.username,
-            )
+            && let Ok(fresh) = self
+                .hash_new_password(
+                    Password::new(password.expose()),
+                    &user.email,
+                    &user.username,
+                )
+                .await
         {
             tx.set_password_hash(user.id, &fresh).await?;
         }

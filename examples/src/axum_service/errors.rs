@@ -210,6 +210,8 @@ impl From<iamkit::Error> for ApiError {
             E::InvalidRole { reason } => Self::invalid("role", reason),
             E::RoleNotAssignable => Self::invalid("role", "is not assignable here"),
             E::InvalidPermission { reason } => Self::invalid("permissions", reason),
+            // The password-hashing pool is saturated: shed the load.
+            E::Busy => Self::unavailable(),
             E::Store(store)
                 if matches!(store.kind(), ErrorKind::Unavailable | ErrorKind::Conflict) =>
             {
@@ -290,6 +292,13 @@ mod tests {
         assert_eq!(
             ApiError::from(iamkit::Error::RoleNotAssignable).status(),
             StatusCode::UNPROCESSABLE_ENTITY
+        );
+        let busy = ApiError::from(iamkit::Error::Busy);
+        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(busy.retry_after_secs, Some(1), "Retry-After is set");
+        assert_eq!(
+            ApiError::from(iamkit::Error::NotManaged).status(),
+            StatusCode::FORBIDDEN
         );
         assert_eq!(
             ApiError::from(iamkit::Error::Store(

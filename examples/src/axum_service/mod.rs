@@ -85,7 +85,7 @@
 //! | `IllegalTransition { from, change }` | 409 | `illegal_transition` |
 //! | `LinkedData { records }` | 409 | `linked_data` |
 //! | `InvalidInput`, `InvalidPassword`, `InvalidField`, `InvalidRole`, `RoleNotAssignable`, `InvalidPermission` | 422 | `invalid_input`, `field`, `rule` |
-//! | `Store` (unavailable or a concurrent conflict) | 503 | `unavailable`, `Retry-After: 1` |
+//! | `Busy` (the password-hashing pool is full), `Store` (unavailable or a concurrent conflict) | 503 | `unavailable`, `Retry-After: 1` |
 //! | `Store` (other), `Crypto`, `Internal`, later variants | 500 | `internal` (details logged) |
 //!
 //! The service adds: 429 `rate_limited` with `Retry-After` from the
