@@ -105,8 +105,8 @@ impl Service {
         let state = AppState::new(
             iam,
             &ServiceConfig {
-                public_url: base.clone(),
                 credential_rate_limit: limit,
+                ..ServiceConfig::for_public_url(&base).unwrap()
             },
         );
         let (stop, stopped) = oneshot::channel::<()>();
