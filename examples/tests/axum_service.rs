@@ -272,6 +272,7 @@ fn generous() -> RateLimit {
     RateLimit {
         max_requests: 1_000,
         window: Duration::from_secs(60),
+        max_clients: RateLimit::DEFAULT_MAX_CLIENTS,
     }
 }
 
@@ -804,6 +805,7 @@ async fn a_client_address_is_limited_on_the_credential_endpoints() {
     let svc = Service::start(RateLimit {
         max_requests: 3,
         window: Duration::from_secs(60),
+        max_clients: RateLimit::DEFAULT_MAX_CLIENTS,
     })
     .await;
     for _ in 0..3 {

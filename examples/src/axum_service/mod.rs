@@ -21,9 +21,12 @@
 //! - **Errors** ([`ApiError`]): every [`iamkit::Error`] variant maps to a
 //!   status on purpose — see the table below.
 //! - **Rate limiting** ([`IpRateLimiter`]): iamkit locks an *account* after
-//!   repeated failures; this fixed-window limiter caps what one *client
-//!   address* may try on the credential endpoints, which spraying one
-//!   password over many accounts would otherwise not hit.
+//!   repeated failures; this fixed-window limiter caps what one *client*
+//!   may try on the credential endpoints, which spraying one password over
+//!   many accounts would otherwise not hit. A client is an IPv4 address or
+//!   an IPv6 /64 (one host holds a whole /64); the limiter tracks at most
+//!   [`RateLimit::max_clients`] of them and, when all are in a running
+//!   window, refuses new ones rather than forget a spent budget.
 //! - **Outbox delivery** ([`DevMailer`]): a background task drains
 //!   [`Iam::drain_outbox`], "sends" each message by printing recipient,
 //!   kind and link to stdout, and acknowledges it only once printed
@@ -98,7 +101,7 @@
 //! | cause | status | body |
 //! |---|---|---|
 //! | a state-changing request from another origin (`Sec-Fetch-Site: cross-site` or `same-site`, or an `Origin` not allowed), whatever the route, with or without a body | 403 | `cross_origin` |
-//! | the client's budget on the credential endpoints is spent | 429 | `rate_limited`, `Retry-After` |
+//! | on the credential endpoints: the client's budget is spent, or the limiter is full and the client new | 429 | `rate_limited`, `Retry-After` |
 //! | a body that is not `application/json` | 415 | `unsupported_media_type` |
 //! | malformed JSON | 400 | `malformed_json` |
 //! | a body over 2 MB | 413 | `body_too_large` |
@@ -141,7 +144,9 @@
 //! Serve it behind TLS (the cookie is `Secure`; browsers and curl send it
 //! over plain http only to `localhost`). Behind a reverse proxy the client
 //! address the limiter sees is the proxy's: take it from the proxy's
-//! header only when the proxy is trusted to set it.
+//! header only when the proxy is trusted to set it. The limiter counts in
+//! memory, per process; its bound (100 000 clients by default, a few
+//! megabytes) caps what a flood of addresses can make it hold.
 //!
 //! Cross-site request forgery (SECURITY.md 41, ASVS 5.0 V3.5): every
 //! request whose method is not GET, HEAD or OPTIONS goes through one
@@ -251,7 +256,8 @@ pub struct ServiceConfig {
     /// any other origin is refused with 403 `cross_origin` (SECURITY.md
     /// 41). [`ServiceConfig::for_public_url`] fills it in.
     pub allowed_origins: Vec<Origin>,
-    /// The per-client-address limit on the credential endpoints.
+    /// The per-client limit on the credential endpoints (a client is an
+    /// IPv4 address or an IPv6 /64), and how many clients it tracks.
     pub credential_rate_limit: RateLimit,
 }
 
@@ -279,11 +285,12 @@ impl Default for ServiceConfig {
             public_url: "http://127.0.0.1:3000".to_owned(),
             allowed_origins: Origin::http("127.0.0.1", 3000).with_loopback_aliases(),
             // A person signs in a few times an hour; 20 tries a minute from
-            // one address leaves room for a shared office NAT and none for
-            // guessing.
+            // one client (address, or IPv6 /64) leaves room for a shared
+            // office NAT and none for guessing.
             credential_rate_limit: RateLimit {
                 max_requests: 20,
                 window: Duration::from_secs(60),
+                max_clients: RateLimit::DEFAULT_MAX_CLIENTS,
             },
         }
     }
