@@ -18,7 +18,7 @@ use iamkit::credentials::{
 };
 use iamkit::{Config, MessageKind, SystemClock};
 use iamkit_examples::axum_service::{
-    AppState, FirstOwnerSpec, Origin, RateLimit, SESSION_COOKIE, ServiceConfig,
+    AppState, FirstOwnerSpec, IpRateLimiter, Origin, RateLimit, SESSION_COOKIE, ServiceConfig,
     bootstrap_first_owner, build_iam, serve,
 };
 use iamkit_store_sqlite::SqliteStore;
@@ -840,6 +840,129 @@ async fn a_client_address_is_limited_on_the_credential_endpoints() {
         StatusCode::UNAUTHORIZED
     );
     svc.stop().await;
+}
+
+#[tokio::test]
+async fn a_full_limiter_refuses_new_clients_and_keeps_counting_known_ones() {
+    let svc = Service::start(RateLimit {
+        max_requests: 2,
+        window: Duration::from_secs(60),
+        max_clients: 1,
+    })
+    .await;
+    // Linux routes all of 127.0.0.0/8 to the loopback interface: a second
+    // client address without a second machine. Elsewhere it may not exist.
+    let second_address = std::net::IpAddr::from([127, 0, 0, 2]);
+    if std::net::UdpSocket::bind((second_address, 0)).is_err() {
+        eprintln!("notice: 127.0.0.2 is not a local address here; test skipped");
+        svc.stop().await;
+        return;
+    }
+    let other_client = reqwest::Client::builder()
+        .local_address(second_address)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let sign_in_from = |client: &reqwest::Client| {
+        client
+            .post(format!("{}/sessions", svc.base))
+            .json(&json!({ "identifier": "nobody", "password": "whatever it may be" }))
+            .send()
+    };
+    // 127.0.0.1 takes the only place.
+    assert_eq!(
+        svc.sign_in("nobody", "whatever it may be").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    // 127.0.0.2 is new and the limiter is full: refused rather than
+    // tracked, with a Retry-After within the first client's window.
+    let refused = sign_in_from(&other_client).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = refused.headers()[RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], json!("rate_limited"));
+    // 127.0.0.1 keeps its own budget: one more try, then limited.
+    assert_eq!(
+        svc.sign_in("nobody", "whatever it may be").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        svc.sign_in("nobody", "whatever it may be").await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Only the credential endpoints are limited.
+    let health = other_client
+        .get(format!("{}/health", svc.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    svc.stop().await;
+}
+
+#[test]
+fn clients_rotating_through_one_ipv6_64_share_one_budget() {
+    let limiter = IpRateLimiter::new(RateLimit {
+        max_requests: 5,
+        window: Duration::from_secs(60),
+        max_clients: RateLimit::DEFAULT_MAX_CLIENTS,
+    });
+    let now = std::time::Instant::now();
+    let in_64 = |low: u64| {
+        std::net::IpAddr::V6(std::net::Ipv6Addr::from(
+            (0x2001_0db8_00aa_00bb_u128 << 64) | u128::from(low),
+        ))
+    };
+    let admitted = (1..=50_u64)
+        .filter(|n| limiter.check(in_64(n * 0x1_0001_0001), now).is_ok())
+        .count();
+    assert_eq!(admitted, 5, "one budget for the whole /64");
+    assert_eq!(limiter.tracked_clients(), 1);
+    let next_64 = std::net::IpAddr::V6(std::net::Ipv6Addr::from(0x2001_0db8_00aa_00bc_u128 << 64));
+    assert_eq!(limiter.check(next_64, now), Ok(()));
+    // IPv4 counts by the full address, also when a dual-stack socket
+    // reports it IPv4-mapped.
+    let v4 = std::net::IpAddr::from([203, 0, 113, 7]);
+    let mapped: std::net::IpAddr = "::ffff:203.0.113.7".parse().unwrap();
+    for _ in 0..5 {
+        assert_eq!(limiter.check(v4, now), Ok(()));
+    }
+    assert!(limiter.check(mapped, now).is_err());
+    assert_eq!(
+        limiter.check(std::net::IpAddr::from([203, 0, 113, 8]), now),
+        Ok(())
+    );
+}
+
+#[test]
+fn the_limiter_never_tracks_more_clients_than_its_bound() {
+    let limiter = IpRateLimiter::new(RateLimit {
+        max_requests: 1,
+        window: Duration::from_secs(60),
+        max_clients: 500,
+    });
+    let now = std::time::Instant::now();
+    let mut refused = 0;
+    for n in 0..5_000_u32 {
+        // Every address in its own /64: each is a new client.
+        let ip = std::net::IpAddr::V6(std::net::Ipv6Addr::from(u128::from(n) << 64));
+        if limiter.check(ip, now).is_err() {
+            refused += 1;
+        }
+        assert!(limiter.tracked_clients() <= 500, "after {n}");
+    }
+    assert_eq!(limiter.tracked_clients(), 500);
+    assert_eq!(refused, 4_500);
+    // Once the windows end, new clients get in again.
+    let later = now + Duration::from_secs(60);
+    let newcomer = std::net::IpAddr::from([198, 51, 100, 1]);
+    assert_eq!(limiter.check(newcomer, later), Ok(()));
+    assert_eq!(limiter.tracked_clients(), 1);
 }
 
 /// Bootstraps Acme with Ada as its Owner, sets her password and signs her
