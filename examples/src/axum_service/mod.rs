@@ -111,7 +111,7 @@
 //! iamkit answers a locked account with `InvalidCredentials` on purpose
 //! (a distinct answer would tell that the account exists, SECURITY.md 29),
 //! so the library's throttling shows as 401 and only this service's
-//! per-address limiter answers 429.
+//! per-client limiter answers 429.
 //!
 //! # Try it with curl
 //!
@@ -171,7 +171,9 @@
 //! `SameSite=Lax` and the JSON-only bodies (a cross-site form cannot send
 //! `application/json` without a CORS preflight, which this service never
 //! allows) remain as further layers. Set `--public-url` to the URL users
-//! type: a browser request from any other spelling of the host is refused.
+//! type: a state-changing browser request from a page on any other
+//! spelling of the host is refused (the service prints the origins it
+//! accepts when it starts).
 
 mod api_keys;
 mod auth;
