@@ -103,7 +103,13 @@ impl Options {
                         .parse()
                         .map_err(|e| format!("--listen: {e}\n\n{USAGE}"))?;
                 }
-                "--public-url" => public_url = Some(value()?),
+                "--public-url" => {
+                    let url = value()?;
+                    // Checked here, before anything is opened or created:
+                    // the allowed origins derive from it.
+                    Origin::of_url(&url).map_err(|e| format!("--public-url: {e}\n\n{USAGE}"))?;
+                    public_url = Some(url);
+                }
                 "--allowed-origin" => allowed_origins.push(
                     Origin::parse(&value()?)
                         .map_err(|e| format!("--allowed-origin: {e}\n\n{USAGE}"))?,
@@ -292,6 +298,14 @@ mod tests {
         );
         assert!(parse(&["--allowed-origin", "https://console.acme.example/app"]).is_err());
         assert!(parse(&["--allowed-origin", "null"]).is_err());
+        assert!(parse(&["--public-url", "app.example"]).is_err());
+        assert_eq!(
+            parse(&["--public-url", "https://app.example/iam"])
+                .unwrap()
+                .public_url
+                .as_deref(),
+            Some("https://app.example/iam")
+        );
         assert!(parse(&["--db"]).is_err());
         assert!(parse(&["--nope"]).is_err());
         assert!(parse(&["--listen", "nowhere"]).is_err());
