@@ -1,6 +1,7 @@
 //! A JSON HTTP service embedding iamkit with axum: sign-in with password
-//! and TOTP behind a session cookie, API keys, admin endpoints, a per-IP
-//! rate limiter and a development mailer draining the outbox. Everything
+//! and TOTP behind a session cookie, API keys, admin endpoints, refusal of
+//! cross-origin state-changing requests, a per-client rate limiter and a
+//! development mailer draining the outbox. Everything
 //! lives in `iamkit_examples::axum_service` (documented there, endpoints
 //! and curl session included) so that `examples/tests/axum_service.rs`
 //! drives the very same service.

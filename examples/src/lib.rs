@@ -4,8 +4,9 @@
 //!
 //! - [`axum_service`]: a JSON HTTP service embedding [`iamkit::Iam`] with
 //!   axum — sign-in with password and TOTP, session cookies and API keys,
-//!   admin endpoints, a per-IP rate limiter and a development mailer that
-//!   drains the outbox. Run it with `cargo run --example axum_service`.
+//!   admin endpoints, refusal of cross-origin state-changing requests, a
+//!   per-client rate limiter and a development mailer that drains the
+//!   outbox. Run it with `cargo run --example axum_service`.
 
 pub mod axum_service;
 

@@ -18,8 +18,8 @@ use iamkit::credentials::{
 };
 use iamkit::{Config, MessageKind, SystemClock};
 use iamkit_examples::axum_service::{
-    AppState, FirstOwnerSpec, RateLimit, SESSION_COOKIE, ServiceConfig, bootstrap_first_owner,
-    build_iam, serve,
+    AppState, FirstOwnerSpec, IpRateLimiter, Origin, RateLimit, SESSION_COOKIE, ServiceConfig,
+    bootstrap_first_owner, build_iam, serve,
 };
 use iamkit_store_sqlite::SqliteStore;
 use reqwest::header::{
@@ -86,6 +86,12 @@ impl Service {
     /// Starts the example's router on a free port of 127.0.0.1 over a
     /// fresh temporary database.
     async fn start(limit: RateLimit) -> Self {
+        Self::start_allowing(limit, &[]).await
+    }
+
+    /// [`Service::start`], with pages of `extra_origins` allowed to change
+    /// state besides the service's own origin.
+    async fn start_allowing(limit: RateLimit, extra_origins: &[&str]) -> Self {
         let store = SqliteStore::temporary().await.unwrap();
         store.migrate().await.unwrap();
         let config = Config {
@@ -102,13 +108,14 @@ impl Service {
         let iam = build_iam(store, key, config).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let state = AppState::new(
-            iam,
-            &ServiceConfig {
-                public_url: base.clone(),
-                credential_rate_limit: limit,
-            },
-        );
+        let mut config = ServiceConfig {
+            credential_rate_limit: limit,
+            ..ServiceConfig::for_public_url(&base).unwrap()
+        };
+        config
+            .allowed_origins
+            .extend(extra_origins.iter().map(|o| Origin::parse(o).unwrap()));
+        let state = AppState::new(iam, &config);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, state.clone(), async {
             let _ = stopped.await;
@@ -139,7 +146,23 @@ impl Service {
         auth: Auth<'_>,
         body: Option<Value>,
     ) -> Answer {
+        self.call_from(method, path, auth, body, &[]).await
+    }
+
+    /// [`Service::call`] with the extra `headers` a browser would add (the
+    /// test client itself sends neither `Origin` nor `Sec-Fetch-Site`).
+    async fn call_from(
+        &self,
+        method: Method,
+        path: &str,
+        auth: Auth<'_>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
         let mut request = self.client.request(method, format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         request = match auth {
             Auth::Anonymous => request,
             Auth::Cookie(token) => request.header(COOKIE, format!("{SESSION_COOKIE}={token}")),
@@ -191,6 +214,26 @@ impl Service {
         .await
     }
 
+    /// The actions of the newest audit events involving `user` (as actor
+    /// or target), as an Owner with session `cookie` sees them.
+    async fn actions_involving(&self, org: &str, user: &str, cookie: &str) -> Vec<String> {
+        let activity = self
+            .get(
+                &format!("/orgs/{org}/users/{user}/activity"),
+                Auth::Cookie(cookie),
+            )
+            .await;
+        assert_eq!(activity.status, StatusCode::OK, "{}", activity.body);
+        activity
+            .body
+            .get("activity")
+            .and_then(Value::as_array)
+            .unwrap()
+            .iter()
+            .filter_map(|e| e.get("action").and_then(Value::as_str).map(str::to_owned))
+            .collect()
+    }
+
     /// The newest link the dev mailer delivered to `to` for `kind`, after a
     /// delivery round (the same round the service's background task runs).
     async fn mailed_link(&self, to: &str, kind: MessageKind) -> String {
@@ -229,6 +272,7 @@ fn generous() -> RateLimit {
     RateLimit {
         max_requests: 1_000,
         window: Duration::from_secs(60),
+        max_clients: RateLimit::DEFAULT_MAX_CLIENTS,
     }
 }
 
@@ -768,6 +812,7 @@ async fn a_client_address_is_limited_on_the_credential_endpoints() {
     let svc = Service::start(RateLimit {
         max_requests: 3,
         window: Duration::from_secs(60),
+        max_clients: RateLimit::DEFAULT_MAX_CLIENTS,
     })
     .await;
     for _ in 0..3 {
@@ -799,6 +844,457 @@ async fn a_client_address_is_limited_on_the_credential_endpoints() {
     );
     assert_eq!(
         svc.get("/me", Auth::Anonymous).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    svc.stop().await;
+}
+
+#[tokio::test]
+async fn a_full_limiter_refuses_new_clients_and_keeps_counting_known_ones() {
+    let svc = Service::start(RateLimit {
+        max_requests: 2,
+        window: Duration::from_secs(60),
+        max_clients: 1,
+    })
+    .await;
+    // Linux routes all of 127.0.0.0/8 to the loopback interface: a second
+    // client address without a second machine. Elsewhere it may not exist.
+    let second_address = std::net::IpAddr::from([127, 0, 0, 2]);
+    if std::net::UdpSocket::bind((second_address, 0)).is_err() {
+        eprintln!("notice: 127.0.0.2 is not a local address here; test skipped");
+        svc.stop().await;
+        return;
+    }
+    let other_client = reqwest::Client::builder()
+        .local_address(second_address)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let sign_in_from = |client: &reqwest::Client| {
+        client
+            .post(format!("{}/sessions", svc.base))
+            .json(&json!({ "identifier": "nobody", "password": "whatever it may be" }))
+            .send()
+    };
+    // 127.0.0.1 takes the only place.
+    assert_eq!(
+        svc.sign_in("nobody", "whatever it may be").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    // 127.0.0.2 is new and the limiter is full: refused rather than
+    // tracked, with a Retry-After within the first client's window.
+    let refused = sign_in_from(&other_client).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = refused.headers()[RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], json!("rate_limited"));
+    // 127.0.0.1 keeps its own budget: one more try, then limited.
+    assert_eq!(
+        svc.sign_in("nobody", "whatever it may be").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        svc.sign_in("nobody", "whatever it may be").await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Only the credential endpoints are limited.
+    let health = other_client
+        .get(format!("{}/health", svc.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    svc.stop().await;
+}
+
+#[test]
+fn clients_rotating_through_one_ipv6_64_share_one_budget() {
+    let limiter = IpRateLimiter::new(RateLimit {
+        max_requests: 5,
+        window: Duration::from_secs(60),
+        max_clients: RateLimit::DEFAULT_MAX_CLIENTS,
+    });
+    let now = std::time::Instant::now();
+    let in_64 = |low: u64| {
+        std::net::IpAddr::V6(std::net::Ipv6Addr::from(
+            (0x2001_0db8_00aa_00bb_u128 << 64) | u128::from(low),
+        ))
+    };
+    let admitted = (1..=50_u64)
+        .filter(|n| limiter.check(in_64(n * 0x1_0001_0001), now).is_ok())
+        .count();
+    assert_eq!(admitted, 5, "one budget for the whole /64");
+    assert_eq!(limiter.tracked_clients(), 1);
+    let next_64 = std::net::IpAddr::V6(std::net::Ipv6Addr::from(0x2001_0db8_00aa_00bc_u128 << 64));
+    assert_eq!(limiter.check(next_64, now), Ok(()));
+    // IPv4 counts by the full address, also when a dual-stack socket
+    // reports it IPv4-mapped.
+    let v4 = std::net::IpAddr::from([203, 0, 113, 7]);
+    let mapped: std::net::IpAddr = "::ffff:203.0.113.7".parse().unwrap();
+    for _ in 0..5 {
+        assert_eq!(limiter.check(v4, now), Ok(()));
+    }
+    assert!(limiter.check(mapped, now).is_err());
+    assert_eq!(
+        limiter.check(std::net::IpAddr::from([203, 0, 113, 8]), now),
+        Ok(())
+    );
+}
+
+#[test]
+fn the_limiter_never_tracks_more_clients_than_its_bound() {
+    let limiter = IpRateLimiter::new(RateLimit {
+        max_requests: 1,
+        window: Duration::from_secs(60),
+        max_clients: 500,
+    });
+    let now = std::time::Instant::now();
+    let mut refused = 0;
+    for n in 0..5_000_u32 {
+        // Every address in its own /64: each is a new client.
+        let ip = std::net::IpAddr::V6(std::net::Ipv6Addr::from(u128::from(n) << 64));
+        if limiter.check(ip, now).is_err() {
+            refused += 1;
+        }
+        assert!(limiter.tracked_clients() <= 500, "after {n}");
+    }
+    assert_eq!(limiter.tracked_clients(), 500);
+    assert_eq!(refused, 4_500);
+    // Once the windows end, new clients get in again.
+    let later = now + Duration::from_secs(60);
+    let newcomer = std::net::IpAddr::from([198, 51, 100, 1]);
+    assert_eq!(limiter.check(newcomer, later), Ok(()));
+    assert_eq!(limiter.tracked_clients(), 1);
+}
+
+/// Bootstraps Acme with Ada as its Owner, sets her password and signs her
+/// in: the organization id, Ada's id and her session token.
+async fn ada_signed_in(svc: &Service) -> (String, String, String) {
+    let done = bootstrap_first_owner(
+        &svc.state.iam,
+        &FirstOwnerSpec::for_email("ada@acme.example", Some("Ada Lovelace"), "Acme", "acme"),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let set = svc
+        .post(
+            "/password-resets/complete",
+            Auth::Anonymous,
+            json!({ "token": done.setup_link.expose(), "password": ADA_PASSWORD }),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+    let signed = svc.sign_in("ada@acme.example", ADA_PASSWORD).await;
+    assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
+    (
+        done.bootstrapped.org.to_string(),
+        done.bootstrapped.owner.to_string(),
+        signed.session_token(),
+    )
+}
+
+/// What browsers send with a request a page of another origin made: a
+/// page on another site, one on a sibling subdomain (same site, so a
+/// `SameSite=Lax` cookie rides along), an older browser without fetch
+/// metadata, a sandboxed page (opaque origin), and fetch metadata alone.
+const FOREIGN_PAGES: [&[(&str, &str)]; 5] = [
+    &[
+        ("sec-fetch-site", "cross-site"),
+        ("origin", "https://evil.example"),
+    ],
+    &[
+        ("sec-fetch-site", "same-site"),
+        ("origin", "http://evil.127.0.0.1.nip.io"),
+    ],
+    &[("origin", "https://evil.example")],
+    &[("sec-fetch-site", "cross-site"), ("origin", "null")],
+    &[("sec-fetch-site", "same-site")],
+];
+
+#[tokio::test]
+async fn cross_origin_state_changes_are_refused_on_every_route() {
+    let svc = Service::start(generous()).await;
+    let (org, ada_id, ada) = ada_signed_in(&svc).await;
+    let invited = svc
+        .post(
+            &format!("/orgs/{org}/invitations"),
+            Auth::Cookie(&ada),
+            json!({
+                "username": "bob", "email": "bob@acme.example",
+                "first_name": "Bob", "last_name": "Marley", "role": "read_only",
+            }),
+        )
+        .await;
+    assert_eq!(invited.status, StatusCode::CREATED, "{}", invited.body);
+    let bob_id = invited.str("user");
+    let link = svc
+        .mailed_link("bob@acme.example", MessageKind::Invitation)
+        .await;
+    let accepted = svc
+        .post(
+            "/invitations/accept",
+            Auth::Anonymous,
+            json!({ "token": link, "password": BOB_PASSWORD }),
+        )
+        .await;
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
+    let bob = svc.sign_in("bob", BOB_PASSWORD).await.session_token();
+    let ws = svc
+        .post(
+            &format!("/orgs/{org}/workspaces"),
+            Auth::Cookie(&ada),
+            json!({ "name": "Operations" }),
+        )
+        .await
+        .str("id");
+    let key = svc
+        .post(
+            &format!("/orgs/{org}/workspaces/{ws}/api-keys"),
+            Auth::Cookie(&ada),
+            json!({ "name": "deploy" }),
+        )
+        .await;
+    assert_eq!(key.status, StatusCode::CREATED, "{}", key.body);
+    let (key_id, key) = (
+        key.body["key"]["id"].as_str().unwrap().to_owned(),
+        key.str("secret"),
+    );
+    let projects = format!("/orgs/{org}/workspaces/{ws}/projects");
+    let deactivate = format!("/orgs/{org}/users/{bob_id}/deactivate");
+    let revoke = format!("/orgs/{org}/api-keys/{key_id}");
+    let bob_detail = format!("/orgs/{org}/users/{bob_id}");
+
+    // Every state-changing route, body-less ones first, from every kind of
+    // foreign page: 403 `cross_origin` before any handler runs.
+    let attempts: [(Method, &str, Auth<'_>, Option<Value>); 9] = [
+        (Method::POST, &deactivate, Auth::Cookie(&ada), None),
+        (Method::DELETE, &revoke, Auth::Cookie(&ada), None),
+        (
+            Method::DELETE,
+            "/sessions/current",
+            Auth::Cookie(&ada),
+            None,
+        ),
+        (
+            Method::DELETE,
+            "/sessions/current",
+            Auth::Cookie(&bob),
+            None,
+        ),
+        (Method::POST, "/me/totp", Auth::Cookie(&bob), None),
+        (
+            Method::PUT,
+            &format!("/orgs/{org}/users/{bob_id}/role"),
+            Auth::Cookie(&ada),
+            Some(json!({ "role": "admin" })),
+        ),
+        (
+            Method::POST,
+            &projects,
+            Auth::Cookie(&ada),
+            Some(json!({ "name": "Apollo" })),
+        ),
+        // Login CSRF: signing the victim's browser into the attacker's
+        // account.
+        (
+            Method::POST,
+            "/sessions",
+            Auth::Anonymous,
+            Some(json!({ "identifier": "bob", "password": BOB_PASSWORD })),
+        ),
+        // No route at all: refused before the fallback, too.
+        (Method::POST, "/no/such/route", Auth::Cookie(&ada), None),
+    ];
+    for page in FOREIGN_PAGES {
+        for (method, path, auth, body) in &attempts {
+            let answer = svc
+                .call_from(method.clone(), path, *auth, body.clone(), page)
+                .await;
+            assert_eq!(
+                answer.status,
+                StatusCode::FORBIDDEN,
+                "{method} {path} from {page:?}: {}",
+                answer.body
+            );
+            assert_eq!(answer.body["error"], json!("cross_origin"));
+            assert!(answer.body["message"].is_string());
+            assert_eq!(answer.set_cookie, None, "{method} {path}");
+        }
+    }
+
+    // Nothing changed: both sessions work, Bob is active and Read-only,
+    // the key works, no project exists, no TOTP enrolment began.
+    assert_eq!(
+        svc.get("/me", Auth::Cookie(&ada)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        svc.get("/me", Auth::Cookie(&bob)).await.status,
+        StatusCode::OK
+    );
+    let detail = svc.get(&bob_detail, Auth::Cookie(&ada)).await;
+    assert_eq!(detail.status, StatusCode::OK, "{}", detail.body);
+    assert_eq!(
+        detail.body["user"]["status"],
+        json!("ACTIVE"),
+        "{}",
+        detail.body
+    );
+    assert_eq!(detail.body["org_role"]["name"], json!("Read-only"));
+    let listed = svc.get(&projects, Auth::Key(&key)).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    assert_eq!(listed.body["projects"], json!([]));
+    let audited = svc.actions_involving(&org, &ada_id, &ada).await;
+    for action in ["deactivated", "api_key_revoked"] {
+        assert!(
+            !audited.iter().any(|a| a == action),
+            "{action} in {audited:?}"
+        );
+    }
+
+    // A foreign page may still read (GET changes nothing; CORS keeps the
+    // answer from the page).
+    let read = svc
+        .call_from(
+            Method::GET,
+            "/me",
+            Auth::Cookie(&ada),
+            None,
+            FOREIGN_PAGES[0],
+        )
+        .await;
+    assert_eq!(read.status, StatusCode::OK);
+
+    // The service's own pages, a typed URL and clients that are no browser
+    // change state as before.
+    let own_origin = svc.base.clone();
+    let same_origin = [
+        ("sec-fetch-site", "same-origin"),
+        ("origin", own_origin.as_str()),
+    ];
+    let created = svc
+        .call_from(
+            Method::POST,
+            &projects,
+            Auth::Cookie(&ada),
+            Some(json!({ "name": "Apollo" })),
+            &same_origin,
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    // The loopback spelling a browser on this machine may use is allowed
+    // by default too.
+    let localhost = own_origin.replace("127.0.0.1", "localhost");
+    let out = svc
+        .call_from(
+            Method::DELETE,
+            "/sessions/current",
+            Auth::Cookie(&bob),
+            None,
+            &[("sec-fetch-site", "same-origin"), ("origin", &localhost)],
+        )
+        .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT, "{}", out.body);
+    assert_eq!(
+        svc.get("/me", Auth::Cookie(&bob)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let deactivated = svc
+        .call_from(
+            Method::POST,
+            &deactivate,
+            Auth::Cookie(&ada),
+            None,
+            &[("sec-fetch-site", "none")],
+        )
+        .await;
+    assert_eq!(
+        deactivated.status,
+        StatusCode::NO_CONTENT,
+        "{}",
+        deactivated.body
+    );
+    let detail = svc.get(&bob_detail, Auth::Cookie(&ada)).await;
+    assert_eq!(
+        detail.body["user"]["status"],
+        json!("DEACTIVATED"),
+        "{}",
+        detail.body
+    );
+    // curl or a script: neither header.
+    let revoked = svc
+        .call(Method::DELETE, &revoke, Auth::Cookie(&ada), None)
+        .await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{}", revoked.body);
+    assert_eq!(
+        svc.get(&projects, Auth::Key(&key)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    // The audit query that showed neither before shows both now.
+    let audited = svc.actions_involving(&org, &ada_id, &ada).await;
+    for action in ["deactivated", "api_key_revoked"] {
+        assert!(
+            audited.iter().any(|a| a == action),
+            "{action} in {audited:?}"
+        );
+    }
+    svc.stop().await;
+}
+
+#[tokio::test]
+async fn a_configured_front_end_origin_may_change_state_and_no_other() {
+    let console = "https://console.acme.example";
+    let svc = Service::start_allowing(generous(), &[console]).await;
+    let (_, _, ada) = ada_signed_in(&svc).await;
+    let from_console = [("sec-fetch-site", "cross-site"), ("origin", console)];
+    let signed = svc
+        .call_from(
+            Method::POST,
+            "/sessions",
+            Auth::Anonymous,
+            Some(json!({ "identifier": "ada", "password": ADA_PASSWORD })),
+            &from_console,
+        )
+        .await;
+    assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
+    let second = signed.session_token();
+    // A sibling of the configured origin is another origin.
+    let sibling = svc
+        .call_from(
+            Method::DELETE,
+            "/sessions/current",
+            Auth::Cookie(&ada),
+            None,
+            &[
+                ("sec-fetch-site", "same-site"),
+                ("origin", "https://evil.acme.example"),
+            ],
+        )
+        .await;
+    assert_eq!(sibling.status, StatusCode::FORBIDDEN);
+    assert_eq!(sibling.body["error"], json!("cross_origin"));
+    assert_eq!(
+        svc.get("/me", Auth::Cookie(&ada)).await.status,
+        StatusCode::OK
+    );
+    let out = svc
+        .call_from(
+            Method::DELETE,
+            "/sessions/current",
+            Auth::Cookie(&second),
+            None,
+            &from_console,
+        )
+        .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT, "{}", out.body);
+    assert_eq!(
+        svc.get("/me", Auth::Cookie(&second)).await.status,
         StatusCode::UNAUTHORIZED
     );
     svc.stop().await;

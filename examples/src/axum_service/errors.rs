@@ -58,6 +58,16 @@ impl ApiError {
         .with("permission", json!(permission))
     }
 
+    /// 403: a state-changing request a page of another origin made the
+    /// browser send (SECURITY.md 41).
+    pub fn cross_origin() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "cross_origin",
+            "cross-origin requests may not change anything here",
+        )
+    }
+
     /// 404: no such object, or not one of the actor's organization.
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", "not found")

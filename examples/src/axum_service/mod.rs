@@ -13,12 +13,20 @@
 //!   Secure; SameSite=Lax; Path=/`) or `Authorization: Bearer iamk_key_…`
 //!   becomes an [`iamkit::Actor`] once per request; a missing or invalid
 //!   credential is 401 with one generic body.
+//! - **Cross-origin refusal** (one layer over the whole [`router`]): a
+//!   request that may change state (any method but GET, HEAD, OPTIONS)
+//!   sent by a browser from a page of another origin is refused with 403
+//!   before any handler runs — with or without a body (SECURITY.md 41).
+//!   See *Deploying something like it* below.
 //! - **Errors** ([`ApiError`]): every [`iamkit::Error`] variant maps to a
 //!   status on purpose — see the table below.
 //! - **Rate limiting** ([`IpRateLimiter`]): iamkit locks an *account* after
-//!   repeated failures; this fixed-window limiter caps what one *client
-//!   address* may try on the credential endpoints, which spraying one
-//!   password over many accounts would otherwise not hit.
+//!   repeated failures; this fixed-window limiter caps what one *client*
+//!   may try on the credential endpoints, which spraying one password over
+//!   many accounts would otherwise not hit. A client is an IPv4 address or
+//!   an IPv6 /64 (one host holds a whole /64); the limiter tracks at most
+//!   [`RateLimit::max_clients`] of them and, when all are in a running
+//!   window, refuses new ones rather than forget a spent budget.
 //! - **Outbox delivery** ([`DevMailer`]): a background task drains
 //!   [`Iam::drain_outbox`], "sends" each message by printing recipient,
 //!   kind and link to stdout, and acknowledges it only once printed
@@ -88,14 +96,22 @@
 //! | `Busy` (the password-hashing pool is full), `Store` (unavailable or a concurrent conflict) | 503 | `unavailable`, `Retry-After: 1` |
 //! | `Store` (other), `Crypto`, `Internal`, later variants | 500 | `internal` (details logged) |
 //!
-//! The service adds: 429 `rate_limited` with `Retry-After` from the
-//! limiter; 415 for a body that is not `application/json`; 400 for
-//! malformed JSON; 413 for a body over 2 MB; 422 for a JSON value of the wrong type (naming its path);
-//! 404 for an id in a path that does not parse. iamkit answers a locked
-//! account with `InvalidCredentials` on purpose (a distinct answer would
-//! tell that the account exists, SECURITY.md 29), so the library's
-//! throttling shows as 401 and only this service's per-address limiter
-//! answers 429.
+//! The service adds its own answers:
+//!
+//! | cause | status | body |
+//! |---|---|---|
+//! | a state-changing request from another origin (`Sec-Fetch-Site: cross-site` or `same-site`, or an `Origin` not allowed), whatever the route, with or without a body | 403 | `cross_origin` |
+//! | on the credential endpoints: the client's budget is spent, or the limiter is full and the client new | 429 | `rate_limited`, `Retry-After` |
+//! | a body that is not `application/json` | 415 | `unsupported_media_type` |
+//! | malformed JSON | 400 | `malformed_json` |
+//! | a body over 2 MB | 413 | `body_too_large` |
+//! | a JSON value of the wrong type | 422 | `invalid_input`, `field` (its path) |
+//! | an id in a path that does not parse, an unknown route | 404 | `not_found` |
+//!
+//! iamkit answers a locked account with `InvalidCredentials` on purpose
+//! (a distinct answer would tell that the account exists, SECURITY.md 29),
+//! so the library's throttling shows as 401 and only this service's
+//! per-client limiter answers 429.
 //!
 //! # Try it with curl
 //!
@@ -128,15 +144,41 @@
 //! Serve it behind TLS (the cookie is `Secure`; browsers and curl send it
 //! over plain http only to `localhost`). Behind a reverse proxy the client
 //! address the limiter sees is the proxy's: take it from the proxy's
-//! header only when the proxy is trusted to set it. Cross-site request
-//! forgery: the cookie is `SameSite=Lax` (no cross-site POST, PUT or DELETE
-//! carries it) and every body must be `application/json`, which a
-//! cross-site form cannot send without a CORS preflight this service never
-//! allows.
+//! header only when the proxy is trusted to set it. The limiter counts in
+//! memory, per process; its bound (100 000 clients by default, a few
+//! megabytes) caps what a flood of addresses can make it hold.
+//!
+//! Cross-site request forgery (SECURITY.md 41, ASVS 5.0 V3.5): every
+//! request whose method is not GET, HEAD or OPTIONS goes through one
+//! check, whatever its route and whether or not it has a body:
+//!
+//! - `Sec-Fetch-Site`, when present, must be `same-origin` or `none`;
+//!   `same-site` and `cross-site` pass only from an allowed origin;
+//! - `Origin`, when present, must be one of
+//!   [`ServiceConfig::allowed_origins`]: the origin of the public URL
+//!   (`--public-url https://app.example` allows `https://app.example`; the
+//!   default `http://127.0.0.1:3000` also allows `localhost` and `[::1]`
+//!   on that port), plus each `--allowed-origin` (a front end served from
+//!   another origin);
+//! - a request with neither header is not from a browser (browsers send
+//!   one of them on every cross-origin request that can change state) and
+//!   passes: curl and API-key callers carry no victim's cookie.
+//!
+//! Anything else is 403 `cross_origin` and reaches no handler. This is what
+//! stops a page on a sibling subdomain (same site, so the `SameSite=Lax`
+//! cookie rides along) from signing the user out, deactivating a colleague
+//! or revoking a key with a body-less POST or DELETE. The cookie's
+//! `SameSite=Lax` and the JSON-only bodies (a cross-site form cannot send
+//! `application/json` without a CORS preflight, which this service never
+//! allows) remain as further layers. Set `--public-url` to the URL users
+//! type: a state-changing browser request from a page on any other
+//! spelling of the host is refused (the service prints the origins it
+//! accepts when it starts).
 
 mod api_keys;
 mod auth;
 mod bootstrap;
+mod cross_origin;
 mod directory;
 mod errors;
 mod json;
@@ -160,6 +202,7 @@ use tokio::net::TcpListener;
 
 pub use auth::{Authenticated, SESSION_COOKIE};
 pub use bootstrap::{FirstOwnerSpec, bootstrap_first_owner};
+pub use cross_origin::{InvalidOrigin, Origin};
 pub use errors::ApiError;
 pub use json::{ApiJson, ApiPath};
 pub use mailer::{DevMailer, SentMail};
@@ -208,20 +251,48 @@ pub fn build_iam<S: Store>(
 pub struct ServiceConfig {
     /// Where users reach the service; the dev mailer builds links on it.
     pub public_url: String,
-    /// The per-client-address limit on the credential endpoints.
+    /// The origins whose pages may send this service state-changing
+    /// requests (anything but GET, HEAD, OPTIONS): the origin of
+    /// `public_url` (for example `https://app.example`), plus a front end
+    /// served from another origin if there is one. A browser request from
+    /// any other origin is refused with 403 `cross_origin` (SECURITY.md
+    /// 41). [`ServiceConfig::for_public_url`] fills it in.
+    pub allowed_origins: Vec<Origin>,
+    /// The per-client limit on the credential endpoints (a client is an
+    /// IPv4 address or an IPv6 /64), and how many clients it tracks.
     pub credential_rate_limit: RateLimit,
 }
 
+impl ServiceConfig {
+    /// The defaults for a service reached at `public_url`: the allowed
+    /// origin is the URL's origin — on a loopback host also its
+    /// `localhost`, `127.0.0.1` and `[::1]` spellings, which a browser on
+    /// the development machine may use.
+    ///
+    /// # Errors
+    /// `public_url` does not start with an http(s) origin.
+    pub fn for_public_url(public_url: &str) -> Result<Self, InvalidOrigin> {
+        Ok(Self {
+            public_url: public_url.to_owned(),
+            allowed_origins: Origin::of_url(public_url)?.with_loopback_aliases(),
+            ..Self::default()
+        })
+    }
+}
+
 impl Default for ServiceConfig {
+    /// A development service on `http://127.0.0.1:3000`.
     fn default() -> Self {
         Self {
             public_url: "http://127.0.0.1:3000".to_owned(),
+            allowed_origins: Origin::http("127.0.0.1", 3000).with_loopback_aliases(),
             // A person signs in a few times an hour; 20 tries a minute from
-            // one address leaves room for a shared office NAT and none for
-            // guessing.
+            // one client (address, or IPv6 /64) leaves room for a shared
+            // office NAT and none for guessing.
             credential_rate_limit: RateLimit {
                 max_requests: 20,
                 window: Duration::from_secs(60),
+                max_clients: RateLimit::DEFAULT_MAX_CLIENTS,
             },
         }
     }
@@ -235,6 +306,7 @@ pub struct AppState<S: Store> {
     /// The development mailer delivering the outbox.
     pub mailer: DevMailer<S>,
     limiter: Arc<IpRateLimiter>,
+    allowed_origins: Arc<[Origin]>,
     projects: projects::Projects,
 }
 
@@ -252,16 +324,30 @@ impl<S: Store> AppState<S> {
             mailer: DevMailer::new(iam.clone(), &config.public_url),
             iam,
             limiter: Arc::new(IpRateLimiter::new(config.credential_rate_limit)),
+            allowed_origins: config.allowed_origins.iter().cloned().collect(),
             projects: projects::Projects::default(),
         }
     }
 }
 
-/// The service's routes over `state`. Serve it with
+/// The service's routes over `state`, every one of them (the fallback
+/// included) behind the cross-origin refusal. Serve it with
 /// `into_make_service_with_connect_info::<SocketAddr>()` (as [`serve`]
 /// does) so the rate limiter sees client addresses; without them every
 /// client shares one budget.
 pub fn router<S: Store>(state: AppState<S>) -> Router {
+    let allowed_origins = Arc::clone(&state.allowed_origins);
+    // One layer over the finished router rather than a check per handler:
+    // a route added to `routes` later is covered without anyone
+    // remembering to (SECURITY.md 41).
+    routes(state).layer(axum::middleware::from_fn_with_state(
+        allowed_origins,
+        cross_origin::refuse_cross_origin,
+    ))
+}
+
+/// Every route and the fallback; [`router`] puts the layers around them.
+fn routes<S: Store>(state: AppState<S>) -> Router {
     let limited = Router::new()
         .route("/sessions", post(sessions::sign_in::<S>))
         .route(

@@ -13,6 +13,7 @@ use rand::rand_core::UnwrapErr;
 use rand::rngs::SysRng;
 
 use super::bootstrap::{FirstOwnerSpec, bootstrap_first_owner};
+use super::cross_origin::Origin;
 use super::{AppState, ServiceConfig, build_iam, serve};
 
 type AnyError = Box<dyn std::error::Error + Send + Sync>;
@@ -26,6 +27,7 @@ const MAILER_EVERY: Duration = Duration::from_secs(1);
 
 const USAGE: &str = "\
 usage: axum_service [--memory | --db PATH] [--listen ADDR] [--public-url URL]
+                    [--allowed-origin ORIGIN]...
                     [--bootstrap-owner EMAIL [--owner-name \"FIRST LAST\"]
                      [--org-name NAME] [--org-slug SLUG]]
 
@@ -34,6 +36,13 @@ usage: axum_service [--memory | --db PATH] [--listen ADDR] [--public-url URL]
   --listen ADDR      address to serve on (default 127.0.0.1:3000)
   --public-url URL   base of the links the dev mailer prints
                      (default http://ADDR)
+  --allowed-origin ORIGIN
+                     another origin (scheme://host[:port]) whose pages may
+                     send state-changing requests, e.g. a front end on its
+                     own host; repeatable. The public URL's origin (on a
+                     loopback host also its localhost, 127.0.0.1 and [::1]
+                     spellings) is always allowed; browser requests from
+                     any other origin that change state are refused (403)
   --bootstrap-owner  create the organization and its first Owner, once,
                      and print a one-time link to set the Owner's password
 
@@ -59,6 +68,8 @@ pub struct Options {
     pub listen: SocketAddr,
     /// The base of links; `http://{listen}` when not given.
     pub public_url: Option<String>,
+    /// Origins allowed besides the public URL's.
+    pub allowed_origins: Vec<Origin>,
     /// The first Owner to bootstrap, if asked.
     pub bootstrap: Option<FirstOwnerSpec>,
 }
@@ -73,6 +84,7 @@ impl Options {
         let mut store = StoreChoice::File(PathBuf::from("iamkit-axum.sqlite3"));
         let mut listen = SocketAddr::from(([127, 0, 0, 1], 3000));
         let mut public_url = None;
+        let mut allowed_origins = Vec::new();
         let mut owner_email = None;
         let mut owner_name = None;
         let mut org_name = "My Organization".to_owned();
@@ -91,7 +103,17 @@ impl Options {
                         .parse()
                         .map_err(|e| format!("--listen: {e}\n\n{USAGE}"))?;
                 }
-                "--public-url" => public_url = Some(value()?),
+                "--public-url" => {
+                    let url = value()?;
+                    // Checked here, before anything is opened or created:
+                    // the allowed origins derive from it.
+                    Origin::of_url(&url).map_err(|e| format!("--public-url: {e}\n\n{USAGE}"))?;
+                    public_url = Some(url);
+                }
+                "--allowed-origin" => allowed_origins.push(
+                    Origin::parse(&value()?)
+                        .map_err(|e| format!("--allowed-origin: {e}\n\n{USAGE}"))?,
+                ),
                 "--bootstrap-owner" => owner_email = Some(value()?),
                 "--owner-name" => owner_name = Some(value()?),
                 "--org-name" => org_name = value()?,
@@ -107,6 +129,7 @@ impl Options {
             store,
             listen,
             public_url,
+            allowed_origins,
             bootstrap,
         })
     }
@@ -172,7 +195,8 @@ fn key_file(db: &Path) -> Result<Vec<u8>, AnyError> {
 ///
 /// # Errors
 /// The store cannot be opened or migrated, the app key is unusable, the
-/// bootstrap is refused, or the address cannot be bound.
+/// public URL has no http(s) origin, the bootstrap is refused, or the
+/// address cannot be bound.
 pub async fn run(options: Options) -> Result<(), AnyError> {
     let store = match &options.store {
         StoreChoice::Memory => {
@@ -192,6 +216,11 @@ pub async fn run(options: Options) -> Result<(), AnyError> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{local}"));
+    let mut config = ServiceConfig::for_public_url(&public_url)
+        .map_err(|e| format!("--public-url {public_url:?}: {e}"))?;
+    config
+        .allowed_origins
+        .extend(options.allowed_origins.iter().cloned());
     if let Some(spec) = &options.bootstrap {
         match bootstrap_first_owner(&iam, spec).await? {
             Some(done) => {
@@ -213,13 +242,18 @@ pub async fn run(options: Options) -> Result<(), AnyError> {
             ),
         }
     }
-    let config = ServiceConfig {
-        public_url,
-        ..ServiceConfig::default()
-    };
     let state = AppState::new(iam, &config);
     let mailer = state.mailer.spawn(MAILER_EVERY);
     println!("listening on http://{local}");
+    let origins: Vec<String> = config
+        .allowed_origins
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    println!(
+        "state-changing browser requests accepted from {}",
+        origins.join(", ")
+    );
     let shutdown = async {
         // Without a Ctrl-C handler the server runs until killed.
         if tokio::signal::ctrl_c().await.is_err() {
@@ -249,6 +283,8 @@ mod tests {
             "ada@acme.example",
             "--org-slug",
             "acme",
+            "--allowed-origin",
+            "https://console.acme.example",
         ])
         .unwrap();
         assert_eq!(o.store, StoreChoice::Memory);
@@ -256,6 +292,20 @@ mod tests {
         let spec = o.bootstrap.unwrap();
         assert_eq!(spec.org_slug, "acme");
         assert_eq!(spec.owner.username, "ada");
+        assert_eq!(
+            o.allowed_origins,
+            vec![Origin::parse("https://console.acme.example").unwrap()]
+        );
+        assert!(parse(&["--allowed-origin", "https://console.acme.example/app"]).is_err());
+        assert!(parse(&["--allowed-origin", "null"]).is_err());
+        assert!(parse(&["--public-url", "app.example"]).is_err());
+        assert_eq!(
+            parse(&["--public-url", "https://app.example/iam"])
+                .unwrap()
+                .public_url
+                .as_deref(),
+            Some("https://app.example/iam")
+        );
         assert!(parse(&["--db"]).is_err());
         assert!(parse(&["--nope"]).is_err());
         assert!(parse(&["--listen", "nowhere"]).is_err());
