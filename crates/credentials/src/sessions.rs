@@ -100,6 +100,10 @@ pub struct Session {
     pub created_at: DateTime<Utc>,
     /// Last activity.
     pub last_seen_at: DateTime<Utc>,
+    /// When the user last proved a factor in this session (signing in,
+    /// or re-authenticating): sensitive changes need it recent
+    /// (SECURITY.md 39).
+    pub authenticated_at: DateTime<Utc>,
     /// App-supplied client details.
     pub client: ClientMetadata,
     /// When revoked (sign-out, password change, deactivation, admin).
@@ -126,6 +130,7 @@ impl Session {
             state,
             created_at: now,
             last_seen_at: now,
+            authenticated_at: now,
             client,
             revoked_at: None,
         };
@@ -199,6 +204,15 @@ pub trait SessionRepository: Send {
     /// returns whether it did. A revoked or already full session MUST stay
     /// as it is.
     fn complete_session_mfa(
+        &mut self,
+        id: SessionId,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Records a fresh proof of a factor: sets `authenticated_at = now` if
+    /// the session exists and is not revoked; returns whether it did. It
+    /// MUST NOT revive a revoked session.
+    fn reauthenticate_session(
         &mut self,
         id: SessionId,
         now: DateTime<Utc>,

@@ -101,6 +101,49 @@ impl<S: Store> Iam<S> {
         Ok(user)
     }
 
+    /// Proves the signed-in `actor`'s current password again: the session
+    /// counts as freshly authenticated for [`Config::reauth_window`], so
+    /// the changes that need it (email change, new recovery codes) go
+    /// through (SECURITY.md 39). A wrong password is a guess like any
+    /// other (SECURITY.md 38) and answers [`Error::InvalidCredentials`].
+    ///
+    /// [`Config::reauth_window`]: crate::Config::reauth_window
+    pub async fn reauthenticate(&self, actor: &Actor, password: &Password) -> Result<()> {
+        let user = self.check_current_password(actor, password).await?;
+        let session = actor.session().ok_or(Error::InvalidCredentials)?;
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        if !tx.reauthenticate_session(session, now).await? {
+            tx.rollback().await?;
+            return Err(Error::InvalidCredentials);
+        }
+        tx.reset_throttle(user.id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// SECURITY.md 39: the actor's session proved a factor within
+    /// [`Config::reauth_window`](crate::Config::reauth_window).
+    pub(crate) async fn ensure_recently_authenticated(
+        &self,
+        tx: &mut S::Tx,
+        actor: &Actor,
+    ) -> Result<()> {
+        let session = actor.session().ok_or(Error::InvalidCredentials)?;
+        let session = tx
+            .get_session(session)
+            .await?
+            .ok_or(Error::InvalidCredentials)?;
+        let fresh_until = session
+            .authenticated_at
+            .checked_add_signed(self.config().reauth_window)
+            .unwrap_or(session.authenticated_at);
+        if self.now() >= fresh_until {
+            return Err(Error::ReauthenticationRequired);
+        }
+        Ok(())
+    }
+
     /// Audits a guess refused unchecked because the account is locked.
     pub(crate) async fn locked_guess(&self, user: UserId, actor: &Actor) -> Result<()> {
         let mut tx = self.begin().await?;

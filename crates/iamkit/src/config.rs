@@ -28,6 +28,12 @@ pub struct Config {
     /// The threads that run argon2 and how many hashes may wait for them
     /// (see [`HashingConfig`]).
     pub hashing: HashingConfig,
+    /// How recent a proof of a factor must be for a sensitive change of
+    /// one's own account (email, recovery codes): older sessions answer
+    /// [`Error::ReauthenticationRequired`](crate::Error::ReauthenticationRequired)
+    /// until [`Iam::reauthenticate`](crate::Iam::reauthenticate). Default
+    /// 10 minutes (SECURITY.md 39).
+    pub reauth_window: chrono::Duration,
 }
 
 impl Default for Config {
@@ -40,6 +46,7 @@ impl Default for Config {
             throttle: ThrottleConfig::default(),
             totp: TotpConfig::new("iamkit"),
             hashing: HashingConfig::default(),
+            reauth_window: chrono::Duration::minutes(10),
         }
     }
 }

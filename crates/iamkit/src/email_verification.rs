@@ -53,6 +53,7 @@ impl<S: Store> Iam<S> {
             if user.email == email {
                 return Ok(());
             }
+            self.ensure_recently_authenticated(&mut tx, actor).await?;
             if tx.find_user_by_email(&email).await?.is_some() {
                 self.audit_in_orgs_of(&mut tx, user.id, actor, Action::EmailChangeRequested)
                     .await?;
@@ -137,7 +138,13 @@ impl<S: Store> Iam<S> {
             if let Some((owner, email)) = tx.get_pending_email(record.id).await?
                 && owner == user.id
             {
+                // SECURITY.md 39: the previous address hears of it.
+                let previous = user.clone();
                 user.email = email;
+                if previous.email != user.email {
+                    self.queue_message(&mut tx, None, &previous, MessageKind::EmailChanged, None)
+                        .await?;
+                }
             }
             user.email_verified = true;
             user.updated_at = now;

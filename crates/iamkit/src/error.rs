@@ -49,6 +49,11 @@ pub enum Error {
     /// (SECURITY.md 32). Suspend or remove the membership instead.
     #[error("the account is not managed by this organization; act on its membership instead")]
     NotManaged,
+    /// The change needs a recent proof of a factor (SECURITY.md 39): call
+    /// [`Iam::reauthenticate`](crate::Iam::reauthenticate) with the current
+    /// password, then retry. Nothing was done.
+    #[error("re-authentication required")]
+    ReauthenticationRequired,
     /// Too many password hashes are waiting for the hashing pool (see
     /// [`HashingConfig`](crate::HashingConfig)): nothing was done; retry
     /// shortly (an HTTP service answers 503 with `Retry-After`).

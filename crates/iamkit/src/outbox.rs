@@ -32,6 +32,11 @@ pub enum MessageKind {
     PasswordReset,
     /// Two-factor authentication was turned on or off.
     TwoFactorChanged,
+    /// The account's email address changed: sent to the previous address
+    /// (SECURITY.md 39).
+    EmailChanged,
+    /// The account's password changed (changed by the user or reset).
+    PasswordChanged,
 }
 
 impl MessageKind {
@@ -176,6 +181,30 @@ pub const fn default_text(kind: MessageKind, language: Language) -> (&'static st
         (K::TwoFactorChanged, Pt) => (
             "A autenticação em dois fatores mudou",
             "A autenticação em dois fatores da sua conta foi alterada. Se não foi você, contate seu administrador.",
+        ),
+        (K::EmailChanged, En) => (
+            "Your email address was changed",
+            "The email address of your account was changed, and this address no longer signs in. If this was not you, contact your administrator.",
+        ),
+        (K::EmailChanged, Es) => (
+            "Se cambió tu correo electrónico",
+            "Se cambió el correo electrónico de tu cuenta y esta dirección ya no sirve para iniciar sesión. Si no fuiste tú, contacta con tu administrador.",
+        ),
+        (K::EmailChanged, Pt) => (
+            "Seu e-mail foi alterado",
+            "O e-mail da sua conta foi alterado e este endereço não serve mais para entrar. Se não foi você, contate seu administrador.",
+        ),
+        (K::PasswordChanged, En) => (
+            "Your password was changed",
+            "The password of your account was changed. If this was not you, reset it now and contact your administrator.",
+        ),
+        (K::PasswordChanged, Es) => (
+            "Se cambió tu contraseña",
+            "Se cambió la contraseña de tu cuenta. Si no fuiste tú, restablécela ahora y contacta con tu administrador.",
+        ),
+        (K::PasswordChanged, Pt) => (
+            "Sua senha foi alterada",
+            "A senha da sua conta foi alterada. Se não foi você, redefina-a agora e contate seu administrador.",
         ),
     }
 }

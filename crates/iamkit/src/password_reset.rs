@@ -47,6 +47,8 @@ impl<S: Store> Iam<S> {
             let user = self.session_user(&mut tx, actor).await?;
             tx.reset_throttle(user.id).await?;
             tx.set_password_hash(user.id, &hash).await?;
+            self.queue_message(&mut tx, None, &user, MessageKind::PasswordChanged, None)
+                .await?;
             tx.revoke_sessions_of(user.id, actor.session(), now).await?;
             self.audit_in_orgs_of(&mut tx, user.id, actor, Action::PasswordChanged)
                 .await?;
@@ -215,6 +217,8 @@ impl<S: Store> Iam<S> {
                 tx.update_user(&account).await?;
             }
             self.audit_in_orgs_of(&mut tx, account.id, &actor, Action::PasswordResetCompleted)
+                .await?;
+            self.queue_message(&mut tx, None, &account, MessageKind::PasswordChanged, None)
                 .await?;
             Ok(account.id)
         }

@@ -136,6 +136,7 @@ impl<S: Store> Iam<S> {
             if !has_two_factor(&mut tx, user.id).await? {
                 return Err(Error::NotFound.into());
             }
+            self.ensure_recently_authenticated(&mut tx, actor).await?;
             let set = generate_recovery_codes(user.id, now, &mut os_rng());
             tx.replace_recovery_codes(user.id, set.records).await?;
             self.audit_in_orgs_of(&mut tx, user.id, actor, Action::RecoveryCodesRegenerated)

@@ -147,6 +147,20 @@ impl SessionRepository for MemoryTx {
         }
     }
 
+    async fn reauthenticate_session(
+        &mut self,
+        id: SessionId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        match self.state.credentials.sessions.get_mut(&id) {
+            Some(s) if s.revoked_at.is_none() => {
+                s.authenticated_at = now;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn revoke_session(
         &mut self,
         id: SessionId,

@@ -190,6 +190,11 @@ pub(crate) fn session_of(row: &PgRow) -> Result<Session> {
         state,
         created_at: get(row, "created_at")?,
         last_seen_at: get(row, "last_seen_at")?,
+        // Sessions from before the column: signed in when they started.
+        authenticated_at: match get::<Option<DateTime<Utc>>>(row, "authenticated_at")? {
+            Some(at) => at,
+            None => get(row, "created_at")?,
+        },
         client: ClientMetadata {
             ip: get(row, "client_ip")?,
             user_agent: get(row, "user_agent")?,
@@ -203,8 +208,8 @@ impl SessionRepository for PgTx {
         self.savepoint().await?;
         let done = sqlx::query(
             "INSERT INTO sessions (id, user_id, org_id, secret_hash, state, created_at,
-             last_seen_at, client_ip, user_agent, revoked_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             last_seen_at, authenticated_at, client_ip, user_agent, revoked_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(session.id.as_uuid())
         .bind(session.user.as_uuid())
@@ -213,6 +218,7 @@ impl SessionRepository for PgTx {
         .bind(session_state(session.state))
         .bind(session.created_at)
         .bind(session.last_seen_at)
+        .bind(session.authenticated_at)
         .bind(session.client.ip.clone())
         .bind(session.client.user_agent.clone())
         .bind(session.revoked_at)
@@ -248,6 +254,18 @@ impl SessionRepository for PgTx {
         let done = sqlx::query(
             "UPDATE sessions SET state = 'full', last_seen_at = $1
              WHERE id = $2 AND revoked_at IS NULL AND state = 'mfa_pending'",
+        )
+        .bind(now)
+        .bind(id.as_uuid())
+        .execute(self.conn())
+        .await
+        .map_err(db)?;
+        Ok(changed(done))
+    }
+
+    async fn reauthenticate_session(&mut self, id: SessionId, now: DateTime<Utc>) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE sessions SET authenticated_at = $1 WHERE id = $2 AND revoked_at IS NULL",
         )
         .bind(now)
         .bind(id.as_uuid())

@@ -58,6 +58,8 @@ fn message_kind_name(kind: MessageKind) -> Result<&'static str> {
         MessageKind::EmailVerification => "email_verification",
         MessageKind::PasswordReset => "password_reset",
         MessageKind::TwoFactorChanged => "two_factor_changed",
+        MessageKind::EmailChanged => "email_changed",
+        MessageKind::PasswordChanged => "password_changed",
         // A kind added after this adapter: refuse rather than mislabel.
         _ => return Err(corrupt("outbox.kind")),
     })
@@ -69,6 +71,8 @@ fn outbox_of(row: &PgRow) -> Result<OutboxRecord> {
         "email_verification" => MessageKind::EmailVerification,
         "password_reset" => MessageKind::PasswordReset,
         "two_factor_changed" => MessageKind::TwoFactorChanged,
+        "email_changed" => MessageKind::EmailChanged,
+        "password_changed" => MessageKind::PasswordChanged,
         _ => return Err(corrupt("outbox.kind")),
     };
     let Json(to) = get::<Json<Email>>(row, "to_email")?;

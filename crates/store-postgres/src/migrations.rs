@@ -22,6 +22,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "managed_accounts",
         include_str!("../migrations/0002_managed_accounts.sql"),
     ),
+    (
+        3,
+        "reauthentication",
+        include_str!("../migrations/0003_reauthentication.sql"),
+    ),
 ];
 
 /// Serializes migrators of the current schema until the transaction ends.

@@ -206,6 +206,11 @@ pub(crate) fn session_of(row: &SqliteRow) -> Result<Session> {
         state,
         created_at: get_ts(row, "created_at")?,
         last_seen_at: get_ts(row, "last_seen_at")?,
+        // Sessions from before the column: signed in when they started.
+        authenticated_at: match get_opt_ts(row, "authenticated_at")? {
+            Some(at) => at,
+            None => get_ts(row, "created_at")?,
+        },
         client: ClientMetadata {
             ip: get(row, "client_ip")?,
             user_agent: get(row, "user_agent")?,
@@ -218,8 +223,8 @@ impl SessionRepository for SqliteTx {
     async fn insert_session(&mut self, session: Session) -> Result<()> {
         sqlx::query(
             "INSERT INTO sessions (id, user_id, org_id, secret_hash, state, created_at,
-             last_seen_at, client_ip, user_agent, revoked_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             last_seen_at, authenticated_at, client_ip, user_agent, revoked_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(uid(session.id.as_uuid()))
         .bind(uid(session.user.as_uuid()))
@@ -228,6 +233,7 @@ impl SessionRepository for SqliteTx {
         .bind(session_state(session.state))
         .bind(ts(session.created_at))
         .bind(ts(session.last_seen_at))
+        .bind(ts(session.authenticated_at))
         .bind(session.client.ip.clone())
         .bind(session.client.user_agent.clone())
         .bind(opt_ts(session.revoked_at))
@@ -261,6 +267,18 @@ impl SessionRepository for SqliteTx {
         let done = sqlx::query(
             "UPDATE sessions SET state = 'full', last_seen_at = ?
              WHERE id = ? AND revoked_at IS NULL AND state = 'mfa_pending'",
+        )
+        .bind(ts(now))
+        .bind(uid(id.as_uuid()))
+        .execute(self.conn())
+        .await
+        .map_err(db)?;
+        Ok(changed(done))
+    }
+
+    async fn reauthenticate_session(&mut self, id: SessionId, now: DateTime<Utc>) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE sessions SET authenticated_at = ? WHERE id = ? AND revoked_at IS NULL",
         )
         .bind(ts(now))
         .bind(uid(id.as_uuid()))

@@ -84,6 +84,8 @@ fn message_kind_name(kind: MessageKind) -> Result<&'static str> {
         MessageKind::EmailVerification => "email_verification",
         MessageKind::PasswordReset => "password_reset",
         MessageKind::TwoFactorChanged => "two_factor_changed",
+        MessageKind::EmailChanged => "email_changed",
+        MessageKind::PasswordChanged => "password_changed",
         // A kind added after this adapter: refuse rather than mislabel.
         _ => return Err(corrupt("outbox.kind")),
     })
@@ -95,6 +97,8 @@ fn outbox_of(row: &SqliteRow) -> Result<OutboxRecord> {
         "email_verification" => MessageKind::EmailVerification,
         "password_reset" => MessageKind::PasswordReset,
         "two_factor_changed" => MessageKind::TwoFactorChanged,
+        "email_changed" => MessageKind::EmailChanged,
+        "password_changed" => MessageKind::PasswordChanged,
         _ => return Err(corrupt("outbox.kind")),
     };
     Ok(OutboxRecord {

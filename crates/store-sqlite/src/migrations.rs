@@ -20,6 +20,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "managed_accounts",
         include_str!("../migrations/0003_managed_accounts.sql"),
     ),
+    (
+        4,
+        "reauthentication",
+        include_str!("../migrations/0004_reauthentication.sql"),
+    ),
 ];
 
 pub(crate) async fn apply(pool: &SqlitePool) -> Result<(), StoreError> {

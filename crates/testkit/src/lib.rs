@@ -10,6 +10,7 @@ pub mod identity;
 pub mod instances;
 pub mod lockout;
 pub mod rbac;
+pub mod reauthentication;
 pub mod tenancy;
 
 /// Runs one case on a fresh store from `factory`, on a multi-threaded
@@ -66,6 +67,11 @@ macro_rules! conformance_tests {
             lockout {
                 security_38_concurrent_wrong_passwords_evaluate_at_most_the_limit,
                 security_38_concurrent_wrong_codes_evaluate_at_most_the_limit,
+            }
+            reauthentication {
+                security_39_sensitive_changes_need_a_recent_proof,
+                security_39_the_previous_address_is_told_of_changes,
+                security_40_the_second_factor_rotates_the_session_token,
             }
             tenancy {
                 a_precreated_account_buys_no_access_and_the_mailbox_reclaims_it,
