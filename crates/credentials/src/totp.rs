@@ -11,7 +11,7 @@ use rand::CryptoRng;
 use subtle::ConstantTimeEq;
 
 use crate::error::{Error, FieldRule, Result};
-use crate::sealing::{SealedSecret, SecretSealer};
+use crate::sealing::{SealedSecret, SealingKeyId, SecretSealer};
 use crate::secret::{SecretBytes, SecretString};
 
 /// The HMAC of a TOTP. SHA1 is what every authenticator app supports.
@@ -332,6 +332,18 @@ impl TotpEnrollment {
         Ok((enrollment, TotpSetup { secret, uri }))
     }
 
+    /// The secret sealed again under the sealer's current key (after a key
+    /// rotation), bound to the same user; to be stored with
+    /// [`TotpRepository::replace_sealed_totp`]. [`Error::Sealing`] if no
+    /// key of the sealer opens the stored value.
+    pub fn resealed(
+        &self,
+        sealer: &impl SecretSealer,
+        rng: &mut (impl CryptoRng + ?Sized),
+    ) -> Result<SealedSecret> {
+        sealer.reseal(&self.sealed_secret, &seal_context(self.user), rng)
+    }
+
     /// Checks `code` at `now` within ±1 step and returns the matched time
     /// step, which must then be recorded atomically
     /// ([`TotpRepository::confirm_totp`] / [`TotpRepository::accept_totp_step`]).
@@ -416,6 +428,32 @@ pub trait TotpRepository: Send {
     fn delete_totp(
         &mut self,
         user: UserId,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Enrolments, pending and confirmed, whose secret is not sealed under
+    /// `key` (those whose [`SealedSecret::is_under`]`(key)` is false,
+    /// including values sealed before key ids existed), for resealing
+    /// after a key rotation. MUST return them in ascending user-id order,
+    /// only users after `after` (all when `None`), at most `limit`; paging
+    /// with the last user returned as `after` MUST visit every such
+    /// enrolment once.
+    fn list_totp_to_reseal(
+        &mut self,
+        key: SealingKeyId,
+        after: Option<UserId>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<TotpEnrollment>, StoreError>> + Send;
+
+    /// Replaces the user's sealed secret with `resealed`, MUST atomically
+    /// and only if the stored one is still `expected` (byte for byte: an
+    /// enrolment replaced or deleted meanwhile is left alone); returns
+    /// whether it did. Nothing else of the enrolment changes: a pending
+    /// one stays pending, `confirmed_at` and `last_step` are kept.
+    fn replace_sealed_totp(
+        &mut self,
+        user: UserId,
+        expected: &SealedSecret,
+        resealed: &SealedSecret,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 

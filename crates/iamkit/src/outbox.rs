@@ -11,7 +11,7 @@
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
-use iamkit_credentials::{SealedSecret, SecretString};
+use iamkit_credentials::{SealedSecret, SealingKeyId, SecretString};
 use iamkit_identity::{Email, Language, OrgId, UserId};
 use iamkit_store_api::StoreError;
 
@@ -86,6 +86,31 @@ pub trait OutboxRepository: Send {
         &mut self,
         id: MessageId,
         now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Undelivered messages with a link secret not sealed under `key`
+    /// (whose [`SealedSecret::is_under`]`(key)` is false, including links
+    /// sealed before key ids existed), for resealing after a key rotation.
+    /// MUST return them in ascending id order, only ids after `after` (all
+    /// when `None`), at most `limit`; messages without a link and delivered
+    /// messages MUST NOT be returned. Paging with the last id returned as
+    /// `after` MUST visit every such message once.
+    fn list_outbox_to_reseal(
+        &mut self,
+        key: SealingKeyId,
+        after: Option<MessageId>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<OutboxRecord>, StoreError>> + Send;
+
+    /// Replaces an undelivered message's sealed link with `resealed`, MUST
+    /// atomically and only if the message is still undelivered and its
+    /// link is still `expected` (byte for byte); returns whether it did.
+    /// Nothing else of the message changes.
+    fn replace_sealed_link(
+        &mut self,
+        id: MessageId,
+        expected: &SealedSecret,
+        resealed: &SealedSecret,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
