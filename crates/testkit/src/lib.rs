@@ -10,6 +10,7 @@ pub mod identity;
 pub mod instances;
 pub mod lockout;
 pub mod rbac;
+pub mod sealing;
 pub mod tenancy;
 
 /// Runs one case on a fresh store from `factory`, on a multi-threaded
@@ -120,6 +121,11 @@ macro_rules! conformance_tests {
                 assign_grant_replaces_one_role_per_scope,
                 grant_listings_contract,
                 rbac_changes_roll_back,
+            }
+            sealing {
+                a_rotated_key_keeps_two_factor_and_links_working,
+                reseal_runs_in_batches_and_resumes_after_a_crash,
+                reseal_stops_at_a_value_no_key_opens,
             }
             facade {
                 password_hash_round_trip,
