@@ -214,6 +214,10 @@ impl<S: crate::Store> crate::Iam<S> {
     /// was deactivated or deleted since are dropped instead, so a drain may
     /// return fewer than `limit` while more wait.
     ///
+    /// Fails with [`Error::Unsealable`](crate::Error::Unsealable) naming a
+    /// message whose link no key of the sealer opens (its key was dropped
+    /// too early): acknowledge it to move on.
+    ///
     /// First it looks up the self-service reset requests this `Iam` queued
     /// (see [`request_password_reset`](Self::request_password_reset)) and
     /// queues their links, so run it in a loop (every second or so) even
@@ -247,13 +251,18 @@ impl<S: crate::Store> crate::Iam<S> {
         for record in deliverable {
             let link_secret = match &record.sealed_link {
                 Some(sealed) => {
+                    // Names the message, so the app can acknowledge it when
+                    // its key is lost (see `reseal`).
+                    let unsealable = || crate::Error::Unsealable {
+                        value: crate::SealedValue::OutboxLink(record.id),
+                    };
                     let bytes = self
                         .inner
                         .sealer
                         .open(sealed, record.id.as_uuid().as_bytes())
-                        .map_err(|_| crate::Error::Crypto)?;
-                    let text = String::from_utf8(bytes.expose().to_vec())
-                        .map_err(|_| crate::Error::Crypto)?;
+                        .map_err(|_| unsealable())?;
+                    let text =
+                        String::from_utf8(bytes.expose().to_vec()).map_err(|_| unsealable())?;
                     Some(SecretString::new(text))
                 }
                 None => None,

@@ -408,9 +408,9 @@ pub async fn reseal_runs_in_batches_and_resumes_after_a_crash<S: Store>(store: S
 
 /// A value no key of the ring opens (its key was dropped too early) stops
 /// `reseal` with [`Error::Unsealable`] naming it, and its batch changes
-/// nothing. The remedies work: the user turns 2FA off (and may enrol
-/// again), an undelivered message is acknowledged (and sent anew); then
-/// `reseal` finishes.
+/// nothing; `drain_outbox` names such a link too. The remedies work: the
+/// user turns 2FA off (and may enrol again), an undelivered message is
+/// acknowledged (and sent anew); then `reseal` finishes.
 pub async fn reseal_stops_at_a_value_no_key_opens<S: Store>(store: S) {
     let clock = clock();
     let lost_key = XChaChaSealer::ring(SealingKeyId::new(9), &SecretBytes::new(vec![0xC3; 32]))
@@ -487,7 +487,24 @@ pub async fn reseal_stops_at_a_value_no_key_opens<S: Store>(store: S) {
         2,
         "bob's secret was moved in a batch that rolled back"
     );
+    let err = iam
+        .drain_outbox(10)
+        .await
+        .expect_err("dan's link does not open");
+    assert!(
+        matches!(
+            err,
+            Error::Unsealable {
+                value: SealedValue::OutboxLink(id)
+            } if id == dan_message
+        ),
+        "the drain names the message: {err:?}"
+    );
     iam.acknowledge(&[dan_message]).await.expect("acknowledge");
+    assert!(
+        iam.drain_outbox(10).await.is_ok(),
+        "the outbox drains again"
+    );
     assert_eq!(reseal_until_done(&iam, 10).await, 1, "bob's secret");
     assert_eq!(not_under(&store, KEY_B).await, 0);
     let iam = iam_sealed_by(&store, &clock, ring_b());
