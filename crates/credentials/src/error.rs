@@ -37,9 +37,16 @@ pub enum Error {
     /// A stored password hash is not a PHC string this crate can read.
     #[error("stored password hash is malformed")]
     MalformedPasswordHash,
-    /// Sealing or opening a TOTP secret failed (wrong key, tampered data).
+    /// Sealing or opening a secret failed (no key of the ring sealed it,
+    /// wrong context, tampered data).
     #[error("sealed secret could not be sealed or opened")]
     Sealing,
+    /// A sealing key ring got two keys with one id.
+    #[error("sealing key id {id} given twice")]
+    DuplicateSealingKey {
+        /// The id given twice.
+        id: crate::SealingKeyId,
+    },
     /// The hashing backend failed (e.g. out of memory for the configured cost).
     #[error("password hashing failed")]
     Hashing,

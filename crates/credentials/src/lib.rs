@@ -5,6 +5,7 @@ mod error;
 mod passwords;
 mod presented;
 mod recovery;
+mod sealing;
 mod secret;
 mod sessions;
 mod throttle;
@@ -22,13 +23,13 @@ pub use recovery::{
     RECOVERY_CODE_BITS, RECOVERY_CODE_COUNT, RecoveryCode, RecoveryCodeRecord,
     RecoveryCodeRepository, RecoveryCodeSet, generate_recovery_codes,
 };
+pub use sealing::{SEALED_HEADER_LEN, SealedSecret, SealingKeyId, SecretSealer, XChaChaSealer};
 pub use secret::{SecretBytes, SecretDigest, SecretString};
 pub use sessions::{ClientMetadata, Session, SessionConfig, SessionRepository, SessionState};
 pub use throttle::{MAX_FAILURE_LIMIT, ThrottleConfig, ThrottleRepository, ThrottleState};
 pub use tokens::{IssuedToken, TokenConfig, TokenKind, TokenRecord, TokenRepository, issue_token};
 pub use totp::{
-    SealedSecret, SecretSealer, TotpAlgorithm, TotpConfig, TotpEnrollment, TotpRepository,
-    TotpSecret, TotpSetup, XChaChaSealer, totp_code,
+    TotpAlgorithm, TotpConfig, TotpEnrollment, TotpRepository, TotpSecret, TotpSetup, totp_code,
 };
 
 /// `start + span`, saturating at the ends of chrono's range: a configured
@@ -175,6 +176,10 @@ mod tests {
         check("TotpSecret", b32.expose(), format!("{:?}", setup.secret));
         check("TotpEnrollment", b32.expose(), format!("{enrollment:?}"));
         check("XChaChaSealer", "9, 9, 9", format!("{sealer:?}"));
+        assert_eq!(
+            format!("{sealer:?}"),
+            "XChaChaSealer { current: 0, keys: [0], material: [REDACTED] }"
+        );
         assert!(outputs.iter().all(|(_, d)| !d.is_empty()));
     }
 }

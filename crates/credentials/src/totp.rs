@@ -4,8 +4,6 @@
 use std::fmt;
 use std::future::Future;
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use chrono::{DateTime, Utc};
 use iamkit_identity::UserId;
 use iamkit_store_api::StoreError;
@@ -13,6 +11,7 @@ use rand::CryptoRng;
 use subtle::ConstantTimeEq;
 
 use crate::error::{Error, FieldRule, Result};
+use crate::sealing::{SealedSecret, SealingKeyId, SecretSealer};
 use crate::secret::{SecretBytes, SecretString};
 
 /// The HMAC of a TOTP. SHA1 is what every authenticator app supports.
@@ -91,122 +90,6 @@ impl TotpSecret {
 impl fmt::Debug for TotpSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("TotpSecret([REDACTED])")
-    }
-}
-
-/// A secret encrypted by a [`SecretSealer`]; what the store keeps.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SealedSecret(Vec<u8>);
-
-impl SealedSecret {
-    /// Wraps bytes read back from storage.
-    pub fn from_bytes(bytes: Vec<u8>) -> Self {
-        Self(bytes)
-    }
-
-    /// The bytes to store.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl fmt::Debug for SealedSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SealedSecret({} bytes)", self.0.len())
-    }
-}
-
-/// Encrypts TOTP secrets at rest with a key the app supplies, so a store
-/// dump does not yield second factors (SECURITY.md 2).
-pub trait SecretSealer: Send + Sync {
-    /// Encrypts `plaintext`, binding it to `context` (authenticated, not
-    /// encrypted): opening with another context MUST fail.
-    fn seal(
-        &self,
-        plaintext: &[u8],
-        context: &[u8],
-        rng: &mut (impl CryptoRng + ?Sized),
-    ) -> Result<SealedSecret>;
-
-    /// Decrypts what [`seal`](SecretSealer::seal) produced with the same
-    /// context; [`Error::Sealing`] if the key, context or data differ.
-    fn open(&self, sealed: &SealedSecret, context: &[u8]) -> Result<SecretBytes>;
-}
-
-/// XChaCha20-Poly1305 with a 256-bit app key. The 192-bit random nonce makes
-/// collisions negligible without a counter.
-#[derive(Clone)]
-pub struct XChaChaSealer {
-    cipher: XChaCha20Poly1305,
-}
-
-const NONCE_LEN: usize = 24;
-
-impl XChaChaSealer {
-    /// A sealer with `key` (32 bytes from the app's secret store).
-    pub fn new(key: &SecretBytes) -> Result<Self> {
-        let len = key.expose().len();
-        let key: [u8; 32] = key.expose().try_into().map_err(|_| Error::InvalidField {
-            field: "sealing_key",
-            rule: if len < 32 {
-                FieldRule::TooSmall { min: 32 }
-            } else {
-                FieldRule::TooLarge { max: 32 }
-            },
-        })?;
-        let key = zeroize::Zeroizing::new(key);
-        Ok(Self {
-            cipher: XChaCha20Poly1305::new(&Key::from(*key)),
-        })
-    }
-}
-
-/// Its only field wipes the key on drop (chacha20poly1305's `zeroize`).
-impl zeroize::ZeroizeOnDrop for XChaChaSealer {}
-
-impl fmt::Debug for XChaChaSealer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("XChaChaSealer([REDACTED])")
-    }
-}
-
-impl SecretSealer for XChaChaSealer {
-    fn seal(
-        &self,
-        plaintext: &[u8],
-        context: &[u8],
-        rng: &mut (impl CryptoRng + ?Sized),
-    ) -> Result<SealedSecret> {
-        let mut nonce = [0u8; NONCE_LEN];
-        rng.fill_bytes(&mut nonce);
-        let ct = self
-            .cipher
-            .encrypt(
-                &XNonce::from(nonce),
-                Payload {
-                    msg: plaintext,
-                    aad: context,
-                },
-            )
-            .map_err(|_| Error::Sealing)?;
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&ct);
-        Ok(SealedSecret(out))
-    }
-
-    fn open(&self, sealed: &SealedSecret, context: &[u8]) -> Result<SecretBytes> {
-        let (nonce, ct) = sealed.0.split_at_checked(NONCE_LEN).ok_or(Error::Sealing)?;
-        let nonce = XNonce::try_from(nonce).map_err(|_| Error::Sealing)?;
-        self.cipher
-            .decrypt(
-                &nonce,
-                Payload {
-                    msg: ct,
-                    aad: context,
-                },
-            )
-            .map(SecretBytes::new)
-            .map_err(|_| Error::Sealing)
     }
 }
 
@@ -449,6 +332,18 @@ impl TotpEnrollment {
         Ok((enrollment, TotpSetup { secret, uri }))
     }
 
+    /// The secret sealed again under the sealer's current key (after a key
+    /// rotation), bound to the same user; to be stored with
+    /// [`TotpRepository::replace_sealed_totp`]. [`Error::Sealing`] if no
+    /// key of the sealer opens the stored value.
+    pub fn resealed(
+        &self,
+        sealer: &impl SecretSealer,
+        rng: &mut (impl CryptoRng + ?Sized),
+    ) -> Result<SealedSecret> {
+        sealer.reseal(&self.sealed_secret, &seal_context(self.user), rng)
+    }
+
     /// Checks `code` at `now` within ±1 step and returns the matched time
     /// step, which must then be recorded atomically
     /// ([`TotpRepository::confirm_totp`] / [`TotpRepository::accept_totp_step`]).
@@ -534,11 +429,39 @@ pub trait TotpRepository: Send {
         &mut self,
         user: UserId,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Enrolments, pending and confirmed, whose secret is not sealed under
+    /// `key` (those whose [`SealedSecret::is_under`]`(key)` is false,
+    /// including values sealed before key ids existed), for resealing
+    /// after a key rotation. MUST return them in ascending user-id order,
+    /// only users after `after` (all when `None`), at most `limit`; paging
+    /// with the last user returned as `after` MUST visit every such
+    /// enrolment once.
+    fn list_totp_to_reseal(
+        &mut self,
+        key: SealingKeyId,
+        after: Option<UserId>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<TotpEnrollment>, StoreError>> + Send;
+
+    /// Replaces the user's sealed secret with `resealed`, MUST atomically
+    /// and only if the stored one is still `expected` (byte for byte: an
+    /// enrolment replaced or deleted meanwhile is left alone); returns
+    /// whether it did. Nothing else of the enrolment changes: a pending
+    /// one stays pending, `confirmed_at` and `last_step` are kept.
+    fn replace_sealed_totp(
+        &mut self,
+        user: UserId,
+        expected: &SealedSecret,
+        resealed: &SealedSecret,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sealing::XChaChaSealer;
+    use chacha20poly1305::XChaCha20Poly1305;
     use chrono::TimeZone;
     use rand::SeedableRng;
     use rand::rngs::StdRng;

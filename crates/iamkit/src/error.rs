@@ -102,6 +102,14 @@ pub enum Error {
     /// A cryptographic operation failed (hashing, sealing, opening).
     #[error("internal credential failure")]
     Crypto,
+    /// No key of the sealer's ring opens a stored sealed secret (its key
+    /// was dropped from the ring too early, or the value is damaged); see
+    /// [`Iam::reseal`](crate::Iam::reseal).
+    #[error("no sealing key opens {value}")]
+    Unsealable {
+        /// Which stored value.
+        value: crate::SealedValue,
+    },
     /// An internal invariant failed (a constant name that should validate
     /// did not). Never caused by input.
     #[error("internal error")]

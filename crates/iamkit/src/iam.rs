@@ -84,6 +84,8 @@ pub(crate) struct Inner<S> {
     /// When each actor's last refusal in a foreign organization was
     /// recorded (see [`Iam::finish`]).
     pub(crate) foreign_denials: Mutex<HashMap<iamkit_audit::Actor, DateTime<Utc>>>,
+    /// Where the next [`Iam::reseal`] continues.
+    pub(crate) reseal_cursor: Mutex<crate::sealing::ResealCursor>,
 }
 
 /// At most one recorded refusal in a foreign organization per actor per
@@ -138,8 +140,10 @@ impl<S> std::fmt::Debug for IamBuilder<S> {
 }
 
 impl<S: Store> Iam<S> {
-    /// Starts building a service over `store`. `sealer` holds the app key
-    /// that seals link secrets in the outbox (and, later, TOTP secrets).
+    /// Starts building a service over `store`. `sealer` holds the app's
+    /// key ring that seals TOTP secrets and the link secrets of the outbox:
+    /// it seals with its current key and opens with any of its keys (see
+    /// [`Iam::reseal`] for rotating the key).
     pub fn builder(store: S, sealer: XChaChaSealer) -> IamBuilder<S> {
         IamBuilder {
             store,
@@ -213,6 +217,7 @@ impl<S: Store> IamBuilder<S> {
                 indexes: Mutex::new(HashMap::new()),
                 reset_requests: Mutex::new(std::collections::VecDeque::new()),
                 foreign_denials: Mutex::new(HashMap::new()),
+                reseal_cursor: Mutex::new(crate::sealing::ResealCursor::START),
             }),
         })
     }

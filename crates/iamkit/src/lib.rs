@@ -26,6 +26,7 @@ mod password_reset;
 mod passwords;
 mod profiles;
 mod roles;
+mod sealing;
 mod self_service;
 mod service_accounts;
 mod sessions;
@@ -55,6 +56,7 @@ pub use outbox::{
 pub use password_reset::MAX_PENDING_RESETS;
 pub use passwords::PasswordRepository;
 pub use profiles::ProfileUpdate;
+pub use sealing::{ResealProgress, SealedValue};
 pub use self_service::SessionSummary;
 pub use service_accounts::{
     SERVICE_ACCOUNT_DOMAIN, SERVICE_ACCOUNT_PREFIX, ServiceAccount, ServiceAccountRepository,

@@ -11,7 +11,7 @@
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
-use iamkit_credentials::{SealedSecret, SecretString};
+use iamkit_credentials::{SealedSecret, SealingKeyId, SecretString};
 use iamkit_identity::{Email, Language, OrgId, UserId};
 use iamkit_store_api::StoreError;
 
@@ -91,6 +91,31 @@ pub trait OutboxRepository: Send {
         &mut self,
         id: MessageId,
         now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Undelivered messages with a link secret not sealed under `key`
+    /// (whose [`SealedSecret::is_under`]`(key)` is false, including links
+    /// sealed before key ids existed), for resealing after a key rotation.
+    /// MUST return them in ascending id order, only ids after `after` (all
+    /// when `None`), at most `limit`; messages without a link and delivered
+    /// messages MUST NOT be returned. Paging with the last id returned as
+    /// `after` MUST visit every such message once.
+    fn list_outbox_to_reseal(
+        &mut self,
+        key: SealingKeyId,
+        after: Option<MessageId>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<OutboxRecord>, StoreError>> + Send;
+
+    /// Replaces an undelivered message's sealed link with `resealed`, MUST
+    /// atomically and only if the message is still undelivered and its
+    /// link is still `expected` (byte for byte); returns whether it did.
+    /// Nothing else of the message changes.
+    fn replace_sealed_link(
+        &mut self,
+        id: MessageId,
+        expected: &SealedSecret,
+        resealed: &SealedSecret,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
@@ -218,6 +243,10 @@ impl<S: crate::Store> crate::Iam<S> {
     /// was deactivated or deleted since are dropped instead, so a drain may
     /// return fewer than `limit` while more wait.
     ///
+    /// Fails with [`Error::Unsealable`](crate::Error::Unsealable) naming a
+    /// message whose link no key of the sealer opens (its key was dropped
+    /// too early): acknowledge it to move on.
+    ///
     /// First it looks up the self-service reset requests this `Iam` queued
     /// (see [`request_password_reset`](Self::request_password_reset)) and
     /// queues their links, so run it in a loop (every second or so) even
@@ -251,13 +280,18 @@ impl<S: crate::Store> crate::Iam<S> {
         for record in deliverable {
             let link_secret = match &record.sealed_link {
                 Some(sealed) => {
+                    // Names the message, so the app can acknowledge it when
+                    // its key is lost (see `reseal`).
+                    let unsealable = || crate::Error::Unsealable {
+                        value: crate::SealedValue::OutboxLink(record.id),
+                    };
                     let bytes = self
                         .inner
                         .sealer
                         .open(sealed, record.id.as_uuid().as_bytes())
-                        .map_err(|_| crate::Error::Crypto)?;
-                    let text = String::from_utf8(bytes.expose().to_vec())
-                        .map_err(|_| crate::Error::Crypto)?;
+                        .map_err(|_| unsealable())?;
+                    let text =
+                        String::from_utf8(bytes.expose().to_vec()).map_err(|_| unsealable())?;
                     Some(SecretString::new(text))
                 }
                 None => None,

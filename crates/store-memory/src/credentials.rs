@@ -5,11 +5,14 @@
 //! and writes inside one transaction, and the store runs one transaction at
 //! a time, so each is atomic.
 
+use std::ops::Bound;
+
 use chrono::{DateTime, Utc};
 use iamkit_credentials::{
     ApiKey, ApiKeyRepository, PresentedSecret, RecoveryCodeRecord, RecoveryCodeRepository,
-    SecretDigest, Session, SessionRepository, SessionState, ThrottleConfig, ThrottleRepository,
-    ThrottleState, TokenId, TokenRecord, TokenRepository, TotpEnrollment, TotpRepository,
+    SealedSecret, SealingKeyId, SecretDigest, Session, SessionRepository, SessionState,
+    ThrottleConfig, ThrottleRepository, ThrottleState, TokenId, TokenRecord, TokenRepository,
+    TotpEnrollment, TotpRepository,
 };
 use iamkit_identity::{ApiKeyId, SessionId, UserId, WorkspaceId};
 use iamkit_store_api::StoreError;
@@ -315,6 +318,41 @@ impl TotpRepository for MemoryTx {
 
     async fn delete_totp(&mut self, user: UserId) -> Result<bool, StoreError> {
         Ok(self.state.credentials.totp.remove(&user).is_some())
+    }
+
+    async fn list_totp_to_reseal(
+        &mut self,
+        key: SealingKeyId,
+        after: Option<UserId>,
+        limit: usize,
+    ) -> Result<Vec<TotpEnrollment>, StoreError> {
+        let totp = &self.state.credentials.totp;
+        let from = match after {
+            Some(user) => Bound::Excluded(user),
+            None => Bound::Unbounded,
+        };
+        Ok(totp
+            .range((from, Bound::Unbounded))
+            .map(|(_, e)| e)
+            .filter(|e| !e.sealed_secret.is_under(key))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn replace_sealed_totp(
+        &mut self,
+        user: UserId,
+        expected: &SealedSecret,
+        resealed: &SealedSecret,
+    ) -> Result<bool, StoreError> {
+        match self.state.credentials.totp.get_mut(&user) {
+            Some(e) if e.sealed_secret == *expected => {
+                e.sealed_secret = resealed.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 }
 

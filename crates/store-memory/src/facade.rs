@@ -1,13 +1,15 @@
 //! The facade's own repositories: password hashes, the outbox, access
 //! requests and service accounts.
 
+use std::ops::Bound;
+
 use chrono::{DateTime, Utc};
 use iamkit::{
     AccessRequest, AccessRequestRepository, AuthenticationRepository, AuthzVersionRepository,
     MessageId, OutboxRecord, OutboxRepository, PasswordRepository, PendingEmailRepository,
     RequestStatus, ServiceAccount, ServiceAccountRepository,
 };
-use iamkit_credentials::{PasswordHash, TokenId};
+use iamkit_credentials::{PasswordHash, SealedSecret, SealingKeyId, TokenId};
 use iamkit_identity::{AccessRequestId, Email, OrgId, UserId};
 use iamkit_store_api::StoreError;
 use imbl::{HashMap, OrdMap};
@@ -79,6 +81,48 @@ impl OutboxRepository for MemoryTx {
         match self.state.facade.outbox.get_mut(&id) {
             Some(message) if message.delivered_at.is_none() => {
                 message.delivered_at = Some(now);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn list_outbox_to_reseal(
+        &mut self,
+        key: SealingKeyId,
+        after: Option<MessageId>,
+        limit: usize,
+    ) -> Result<Vec<OutboxRecord>, StoreError> {
+        let from = match after {
+            Some(id) => Bound::Excluded(id),
+            None => Bound::Unbounded,
+        };
+        Ok(self
+            .state
+            .facade
+            .outbox
+            .range((from, Bound::Unbounded))
+            .map(|(_, m)| m)
+            .filter(|m| {
+                m.delivered_at.is_none() && m.sealed_link.as_ref().is_some_and(|l| !l.is_under(key))
+            })
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn replace_sealed_link(
+        &mut self,
+        id: MessageId,
+        expected: &SealedSecret,
+        resealed: &SealedSecret,
+    ) -> Result<bool, StoreError> {
+        match self.state.facade.outbox.get_mut(&id) {
+            Some(message)
+                if message.delivered_at.is_none()
+                    && message.sealed_link.as_ref() == Some(expected) =>
+            {
+                message.sealed_link = Some(resealed.clone());
                 Ok(true)
             }
             _ => Ok(false),

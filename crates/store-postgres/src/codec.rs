@@ -63,6 +63,10 @@ pub(crate) fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+/// The length of the prefix that names a sealed value's key, for
+/// `substring` (8, so the cast is exact).
+pub(crate) const HEADER_LEN: i32 = iamkit_credentials::SEALED_HEADER_LEN as i32;
+
 /// A 32-byte digest column.
 pub(crate) fn digest(
     bytes: &[u8],

@@ -11,9 +11,9 @@
 use chrono::{DateTime, Utc};
 use iamkit_credentials::{
     ApiKey, ApiKeyRepository, ClientMetadata, PresentedSecret, RecoveryCodeRecord,
-    RecoveryCodeRepository, SealedSecret, SecretDigest, Session, SessionRepository, SessionState,
-    ThrottleConfig, ThrottleRepository, ThrottleState, TokenId, TokenKind, TokenRecord,
-    TokenRepository, TotpAlgorithm, TotpEnrollment, TotpRepository,
+    RecoveryCodeRepository, SealedSecret, SealingKeyId, SecretDigest, Session, SessionRepository,
+    SessionState, ThrottleConfig, ThrottleRepository, ThrottleState, TokenId, TokenKind,
+    TokenRecord, TokenRepository, TotpAlgorithm, TotpEnrollment, TotpRepository,
 };
 use iamkit_identity::{ApiKeyId, OrgId, SessionId, UserId, WorkspaceId};
 use iamkit_store_api::StoreError;
@@ -22,7 +22,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::PgTx;
-use crate::codec::{Result, corrupt, db, digest, get, int, uint};
+use crate::codec::{HEADER_LEN, Result, corrupt, db, digest, get, int, limit, uint};
 
 fn get_digest(row: &PgRow, column: &'static str) -> Result<SecretDigest> {
     digest(&get::<Vec<u8>>(row, column)?, column)
@@ -522,6 +522,60 @@ impl TotpRepository for PgTx {
             .execute(self.conn())
             .await
             .map_err(db)?;
+        Ok(changed(done))
+    }
+
+    async fn list_totp_to_reseal(
+        &mut self,
+        key: SealingKeyId,
+        after: Option<UserId>,
+        max: usize,
+    ) -> Result<Vec<TotpEnrollment>> {
+        // A value under `key` starts with its header
+        // (`SealedSecret::is_under`). Two statements rather than
+        // `$4 IS NULL OR ...`, so the cached plan walks the primary key from
+        // `after` instead of from the start.
+        let sql = match after {
+            Some(_) => {
+                "SELECT * FROM totp_enrollments
+                 WHERE substring(sealed_secret FROM 1 FOR $1) <> $2 AND user_id > $4
+                 ORDER BY user_id LIMIT $3"
+            }
+            None => {
+                "SELECT * FROM totp_enrollments
+                 WHERE substring(sealed_secret FROM 1 FOR $1) <> $2
+                 ORDER BY user_id LIMIT $3"
+            }
+        };
+        let mut query = sqlx::query(sql)
+            .bind(HEADER_LEN)
+            .bind(SealedSecret::header(key).to_vec())
+            .bind(limit(max));
+        if let Some(after) = after {
+            query = query.bind(after.as_uuid());
+        }
+        let rows = query.fetch_all(self.conn()).await.map_err(db)?;
+        rows.iter().map(totp_of).collect()
+    }
+
+    async fn replace_sealed_totp(
+        &mut self,
+        user: UserId,
+        expected: &SealedSecret,
+        resealed: &SealedSecret,
+    ) -> Result<bool> {
+        // One conditional statement: a concurrent re-enrolment or deletion
+        // makes the condition fail on the row version it waited for.
+        let done = sqlx::query(
+            "UPDATE totp_enrollments SET sealed_secret = $1
+             WHERE user_id = $2 AND sealed_secret = $3",
+        )
+        .bind(resealed.as_bytes().to_vec())
+        .bind(user.as_uuid())
+        .bind(expected.as_bytes().to_vec())
+        .execute(self.conn())
+        .await
+        .map_err(db)?;
         Ok(changed(done))
     }
 }

@@ -7,7 +7,7 @@ use iamkit::{
     OutboxRecord, OutboxRepository, PasswordRepository, PendingEmailRepository, RequestStatus,
     RequestedChange, ServiceAccount, ServiceAccountRepository,
 };
-use iamkit_credentials::{PasswordHash, SealedSecret, TokenId};
+use iamkit_credentials::{PasswordHash, SealedSecret, SealingKeyId, TokenId};
 use iamkit_identity::{AccessRequestId, Email, Language, OrgId, RoleId, UserId};
 use iamkit_rbac::Scope;
 use sqlx::postgres::PgRow;
@@ -15,7 +15,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::PgTx;
-use crate::codec::{Result, corrupt, db, get, limit, uint};
+use crate::codec::{HEADER_LEN, Result, corrupt, db, get, limit, uint};
 
 impl PasswordRepository for PgTx {
     async fn set_password_hash(&mut self, user: UserId, hash: &PasswordHash) -> Result<()> {
@@ -130,6 +130,58 @@ impl OutboxRepository for PgTx {
         )
         .bind(now)
         .bind(id.as_uuid())
+        .execute(self.conn())
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_outbox_to_reseal(
+        &mut self,
+        key: SealingKeyId,
+        after: Option<MessageId>,
+        max: usize,
+    ) -> Result<Vec<OutboxRecord>> {
+        // As `list_totp_to_reseal`: two statements, so the cached plan
+        // starts at `after`.
+        let sql = match after {
+            Some(_) => {
+                "SELECT * FROM outbox
+                 WHERE delivered_at IS NULL AND sealed_link IS NOT NULL
+                   AND substring(sealed_link FROM 1 FOR $1) <> $2 AND id > $4
+                 ORDER BY id LIMIT $3"
+            }
+            None => {
+                "SELECT * FROM outbox
+                 WHERE delivered_at IS NULL AND sealed_link IS NOT NULL
+                   AND substring(sealed_link FROM 1 FOR $1) <> $2
+                 ORDER BY id LIMIT $3"
+            }
+        };
+        let mut query = sqlx::query(sql)
+            .bind(HEADER_LEN)
+            .bind(SealedSecret::header(key).to_vec())
+            .bind(limit(max));
+        if let Some(after) = after {
+            query = query.bind(after.as_uuid());
+        }
+        let rows = query.fetch_all(self.conn()).await.map_err(db)?;
+        rows.iter().map(outbox_of).collect()
+    }
+
+    async fn replace_sealed_link(
+        &mut self,
+        id: MessageId,
+        expected: &SealedSecret,
+        resealed: &SealedSecret,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE outbox SET sealed_link = $1
+             WHERE id = $2 AND delivered_at IS NULL AND sealed_link = $3",
+        )
+        .bind(resealed.as_bytes().to_vec())
+        .bind(id.as_uuid())
+        .bind(expected.as_bytes().to_vec())
         .execute(self.conn())
         .await
         .map_err(db)?;

@@ -2,8 +2,9 @@
 //! own (stand-ins for two processes of one app): a change made through one
 //! is enforced by the other at its very next request, for sessions and for
 //! API keys. And the last-owner guard under concurrent demotions, on real
-//! threads: of two Owners demoting each other, exactly one succeeds. The
-//! cases are `iamkit_testkit::instances`'.
+//! threads: of two Owners demoting each other, exactly one succeeds. And a
+//! sealing key rotated across a restart of the app. The cases are
+//! `iamkit_testkit::instances`' and `iamkit_testkit::sealing`'.
 
 #[path = "support/second_pool.rs"]
 mod second_pool;
@@ -44,4 +45,18 @@ async fn concurrent_demotions_of_two_owners_leave_one() {
     };
     let (one, two) = two_stores(&url).await;
     instances::concurrent_demotions_of_two_owners_leave_one(one, two).await;
+}
+
+/// Sealing-key rotation across a restart: TOTP enrolled and links queued
+/// under key A through one pool; the app restarts on another pool with
+/// {B, A}, everyone still signs in, `reseal` runs to completion, and {B}
+/// alone then works. (The first pool is the second store: dropping the
+/// temporary store would drop the schema.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_sealing_key_keeps_two_factor_and_links_working_across_a_restart() {
+    let Some(url) = support::url_or_notice() else {
+        return;
+    };
+    let (schema_owner, other_pool) = two_stores(&url).await;
+    iamkit_testkit::sealing::rotation_across_a_restart(other_pool, schema_owner).await;
 }

@@ -86,6 +86,10 @@ pub(crate) fn uint(n: i64, column: &'static str) -> Result<u64> {
     u64::try_from(n).map_err(|_| corrupt(column))
 }
 
+/// The length of the prefix that names a sealed value's key, for `substr`
+/// (8, so the cast is exact).
+pub(crate) const HEADER_LEN: i64 = iamkit_credentials::SEALED_HEADER_LEN as i64;
+
 /// A 32-byte digest column.
 pub(crate) fn digest(
     bytes: &[u8],

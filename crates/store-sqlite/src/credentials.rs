@@ -9,9 +9,9 @@
 use chrono::{DateTime, Utc};
 use iamkit_credentials::{
     ApiKey, ApiKeyRepository, ClientMetadata, PresentedSecret, RecoveryCodeRecord,
-    RecoveryCodeRepository, SealedSecret, SecretDigest, Session, SessionRepository, SessionState,
-    ThrottleConfig, ThrottleRepository, ThrottleState, TokenId, TokenKind, TokenRecord,
-    TokenRepository, TotpAlgorithm, TotpEnrollment, TotpRepository,
+    RecoveryCodeRepository, SealedSecret, SealingKeyId, SecretDigest, Session, SessionRepository,
+    SessionState, ThrottleConfig, ThrottleRepository, ThrottleState, TokenId, TokenKind,
+    TokenRecord, TokenRepository, TotpAlgorithm, TotpEnrollment, TotpRepository,
 };
 use iamkit_identity::{ApiKeyId, OrgId, SessionId, UserId, WorkspaceId};
 use iamkit_store_api::StoreError;
@@ -20,8 +20,8 @@ use sqlx::sqlite::SqliteRow;
 
 use crate::SqliteTx;
 use crate::codec::{
-    Result, corrupt, db, digest, from_json, int, opt_ts, parse_opt_ts, parse_ts, parse_uid,
-    to_json, ts, uid, uint,
+    HEADER_LEN, Result, corrupt, db, digest, from_json, int, opt_ts, parse_opt_ts, parse_ts,
+    parse_uid, to_json, ts, uid, uint,
 };
 
 pub(crate) fn get<'r, T>(row: &'r SqliteRow, column: &'static str) -> Result<T>
@@ -532,6 +532,48 @@ impl TotpRepository for SqliteTx {
             .execute(self.conn())
             .await
             .map_err(db)?;
+        Ok(changed(done))
+    }
+
+    async fn list_totp_to_reseal(
+        &mut self,
+        key: SealingKeyId,
+        after: Option<UserId>,
+        limit: usize,
+    ) -> Result<Vec<TotpEnrollment>> {
+        // `substr` of a BLOB counts bytes; a value under `key` starts with
+        // its header (`SealedSecret::is_under`). Every id's text sorts
+        // after the empty string, the start when there is no `after`.
+        let rows = sqlx::query(
+            "SELECT * FROM totp_enrollments
+             WHERE user_id > ? AND substr(sealed_secret, 1, ?) <> ?
+             ORDER BY user_id LIMIT ?",
+        )
+        .bind(after.map(|u| uid(u.as_uuid())).unwrap_or_default())
+        .bind(HEADER_LEN)
+        .bind(SealedSecret::header(key).to_vec())
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(self.conn())
+        .await
+        .map_err(db)?;
+        rows.iter().map(totp_of).collect()
+    }
+
+    async fn replace_sealed_totp(
+        &mut self,
+        user: UserId,
+        expected: &SealedSecret,
+        resealed: &SealedSecret,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE totp_enrollments SET sealed_secret = ? WHERE user_id = ? AND sealed_secret = ?",
+        )
+        .bind(resealed.as_bytes().to_vec())
+        .bind(uid(user.as_uuid()))
+        .bind(expected.as_bytes().to_vec())
+        .execute(self.conn())
+        .await
+        .map_err(db)?;
         Ok(changed(done))
     }
 }

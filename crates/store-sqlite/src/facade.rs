@@ -7,15 +7,15 @@ use iamkit::{
     OutboxRecord, OutboxRepository, PasswordRepository, PendingEmailRepository, RequestStatus,
     RequestedChange, ServiceAccount, ServiceAccountRepository,
 };
-use iamkit_credentials::{PasswordHash, SealedSecret, TokenId};
+use iamkit_credentials::{PasswordHash, SealedSecret, SealingKeyId, TokenId};
 use iamkit_identity::{AccessRequestId, Email, Language, OrgId, RoleId, UserId};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use crate::SqliteTx;
 use crate::codec::{
-    Result, corrupt, db, from_json, opt_ts, parse_opt_ts, parse_ts, parse_uid, to_json, ts, uid,
-    uint,
+    HEADER_LEN, Result, corrupt, db, from_json, opt_ts, parse_opt_ts, parse_ts, parse_uid, to_json,
+    ts, uid, uint,
 };
 
 fn get<'r, T>(row: &'r SqliteRow, column: &'static str) -> Result<T>
@@ -154,6 +154,48 @@ impl OutboxRepository for SqliteTx {
                 .execute(self.conn())
                 .await
                 .map_err(db)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_outbox_to_reseal(
+        &mut self,
+        key: SealingKeyId,
+        after: Option<MessageId>,
+        limit: usize,
+    ) -> Result<Vec<OutboxRecord>> {
+        // As `list_totp_to_reseal`: the empty string sorts before every id.
+        let rows = sqlx::query(
+            "SELECT * FROM outbox
+             WHERE delivered_at IS NULL AND sealed_link IS NOT NULL AND id > ?
+               AND substr(sealed_link, 1, ?) <> ?
+             ORDER BY id LIMIT ?",
+        )
+        .bind(after.map(|m| uid(m.as_uuid())).unwrap_or_default())
+        .bind(HEADER_LEN)
+        .bind(SealedSecret::header(key).to_vec())
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(self.conn())
+        .await
+        .map_err(db)?;
+        rows.iter().map(outbox_of).collect()
+    }
+
+    async fn replace_sealed_link(
+        &mut self,
+        id: MessageId,
+        expected: &SealedSecret,
+        resealed: &SealedSecret,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE outbox SET sealed_link = ?
+             WHERE id = ? AND delivered_at IS NULL AND sealed_link = ?",
+        )
+        .bind(resealed.as_bytes().to_vec())
+        .bind(uid(id.as_uuid()))
+        .bind(expected.as_bytes().to_vec())
+        .execute(self.conn())
+        .await
+        .map_err(db)?;
         Ok(done.rows_affected() > 0)
     }
 }

@@ -2,7 +2,8 @@
 //! each with its own pool as two processes would have: a change made
 //! through one is enforced by the other at its next request (sessions and
 //! API keys), and of two Owners demoting each other at once exactly one
-//! succeeds. The cases are `iamkit_testkit::instances`'.
+//! succeeds; a sealing key rotated across a restart of the app. The cases
+//! are `iamkit_testkit::instances`' and `iamkit_testkit::sealing`'.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -58,4 +59,14 @@ async fn a_demotion_through_one_instance_shrinks_an_api_key_at_its_next_use_thro
 async fn concurrent_demotions_of_two_owners_leave_one() {
     let (_path, one, two) = two_stores().await;
     instances::concurrent_demotions_of_two_owners_leave_one(one, two).await;
+}
+
+/// Sealing-key rotation across a restart: TOTP enrolled and links queued
+/// under key A through one pool; the app restarts on another pool with
+/// {B, A}, everyone still signs in, `reseal` runs to completion, and {B}
+/// alone then works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_sealing_key_keeps_two_factor_and_links_working_across_a_restart() {
+    let (_path, before, after) = two_stores().await;
+    iamkit_testkit::sealing::rotation_across_a_restart(before, after).await;
 }

@@ -8,10 +8,10 @@ use chrono::{DateTime, Duration, Utc};
 use iamkit::{Store, Transaction};
 use iamkit_credentials::{
     ApiKey, ApiKeyRepository, ClientMetadata, NewApiKey, PresentedSecret, RecoveryCode,
-    RecoveryCodeRepository, SecretBytes, SecretKind, Session, SessionRepository, SessionState,
-    ThrottleConfig, ThrottleRepository, ThrottleState, TokenConfig, TokenKind, TokenRepository,
-    TotpConfig, TotpEnrollment, TotpRepository, XChaChaSealer, generate_recovery_codes,
-    issue_token,
+    RecoveryCodeRepository, SealedSecret, SealingKeyId, SecretBytes, SecretKind, Session,
+    SessionRepository, SessionState, ThrottleConfig, ThrottleRepository, ThrottleState,
+    TokenConfig, TokenKind, TokenRepository, TotpConfig, TotpEnrollment, TotpRepository,
+    XChaChaSealer, generate_recovery_codes, issue_token,
 };
 use iamkit_identity::{UserId, WorkspaceId};
 use iamkit_store_api::ErrorKind;
@@ -735,6 +735,216 @@ pub async fn concurrent_confirms_of_one_enrolment_one_wins<S: Store>(store: S) {
     let stored = tx.get_totp(alice).await.expect("get").expect("kept");
     assert_eq!(stored.confirmed_at, Some(now));
     assert_eq!(stored.last_step, winners.first().copied());
+}
+
+/// Bytes that name `key` as their sealing key (the store does not open
+/// them, so any body will do).
+pub(crate) fn sealed_under(key: SealingKeyId, filler: u8) -> SealedSecret {
+    let mut bytes = SealedSecret::header(key).to_vec();
+    bytes.extend_from_slice(&[filler; 44]);
+    SealedSecret::from_bytes(bytes)
+}
+
+/// Bytes of a value sealed before key ids existed: no header.
+pub(crate) fn sealed_without_key_id(filler: u8) -> SealedSecret {
+    let sealed = SealedSecret::from_bytes(vec![filler; 60]);
+    assert_eq!(sealed.key_id(), None, "the filler must not spell a header");
+    sealed
+}
+
+/// Resealing TOTP secrets: `list_totp_to_reseal` returns the enrolments,
+/// pending and confirmed, whose secret is not under the key (also those
+/// sealed before key ids), in user order, each once across pages;
+/// `replace_sealed_totp` replaces only the expected value, keeps the rest
+/// of the enrolment, and rolls back with its transaction.
+pub async fn totp_reseal_contract<S: Store>(store: S) {
+    let mut f = Fixture::new(61);
+    let (old, new) = (SealingKeyId::new(1), SealingKeyId::new(2));
+    let now = f.now();
+    let mut enrolments = Vec::new();
+    for i in 0..7u8 {
+        let owner = user(&mut f);
+        let mut e = enrollment(&mut f, owner);
+        e.sealed_secret = match i {
+            0 | 3 => sealed_under(new, i),
+            5 => sealed_without_key_id(0x50 + i),
+            _ => sealed_under(old, i),
+        };
+        enrolments.push(e);
+    }
+    let mut tx = store.begin().await.expect("begin");
+    for (i, e) in enrolments.iter_mut().enumerate() {
+        tx.insert_totp(e.clone()).await.expect("insert");
+        // Some confirmed and used, the others pending.
+        if i % 2 == 0 {
+            assert!(
+                tx.confirm_totp(e.user, 40 + i as u64, now)
+                    .await
+                    .expect("confirm")
+            );
+            e.confirmed_at = Some(now);
+            e.last_step = Some(40 + i as u64);
+        }
+    }
+    tx.commit().await.expect("commit");
+    enrolments.sort_by_key(|e| e.user);
+    let outside = |key: SealingKeyId| -> Vec<TotpEnrollment> {
+        enrolments
+            .iter()
+            .filter(|e| !e.sealed_secret.is_under(key))
+            .cloned()
+            .collect()
+    };
+
+    let mut tx = store.begin().await.expect("begin");
+    let listed = tx.list_totp_to_reseal(new, None, 100).await.expect("list");
+    assert_eq!(
+        listed,
+        outside(new),
+        "old and key-less values, in user order"
+    );
+    assert_eq!(listed.len(), 5);
+    assert_eq!(
+        tx.list_totp_to_reseal(old, None, 100).await.expect("list"),
+        outside(old)
+    );
+    let mut paged = Vec::new();
+    let mut after = None;
+    loop {
+        let page = tx.list_totp_to_reseal(new, after, 2).await.expect("list");
+        assert!(page.len() <= 2);
+        let Some(last) = page.last() else { break };
+        after = Some(last.user);
+        paged.extend(page);
+    }
+    assert_eq!(paged, listed, "pages visit each once");
+    assert!(
+        tx.list_totp_to_reseal(new, None, 0)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+
+    // A stale expected value (re-enrolled meanwhile) changes nothing.
+    let pending = listed
+        .iter()
+        .find(|e| e.confirmed_at.is_none())
+        .expect("a pending one")
+        .clone();
+    let confirmed = listed
+        .iter()
+        .find(|e| e.confirmed_at.is_some())
+        .expect("a confirmed one")
+        .clone();
+    let stale = sealed_under(old, 0xee);
+    assert!(
+        !tx.replace_sealed_totp(pending.user, &stale, &sealed_under(new, 0xaa))
+            .await
+            .expect("replace")
+    );
+    assert_eq!(
+        tx.get_totp(pending.user).await.expect("get"),
+        Some(pending.clone())
+    );
+    assert!(
+        !tx.replace_sealed_totp(user(&mut f), &stale, &sealed_under(new, 0xaa))
+            .await
+            .expect("replace"),
+        "nobody enrolled"
+    );
+    for e in [&pending, &confirmed] {
+        let resealed = sealed_under(new, 0xa0);
+        assert!(
+            tx.replace_sealed_totp(e.user, &e.sealed_secret, &resealed)
+                .await
+                .expect("replace")
+        );
+        let stored = tx.get_totp(e.user).await.expect("get").expect("kept");
+        assert_eq!(
+            stored,
+            TotpEnrollment {
+                sealed_secret: resealed,
+                ..e.clone()
+            },
+            "only the sealed secret changed"
+        );
+        assert!(
+            !tx.replace_sealed_totp(e.user, &e.sealed_secret, &sealed_under(new, 0xa1))
+                .await
+                .expect("replace"),
+            "replaced once"
+        );
+    }
+    assert_eq!(
+        tx.list_totp_to_reseal(new, None, 100)
+            .await
+            .expect("list")
+            .len(),
+        3
+    );
+    tx.commit().await.expect("commit");
+
+    // A replacement rolled back leaves the old value.
+    let left = outside(new)
+        .into_iter()
+        .find(|e| e.user != pending.user && e.user != confirmed.user)
+        .expect("one left");
+    let mut tx = store.begin().await.expect("begin");
+    assert!(
+        tx.replace_sealed_totp(left.user, &left.sealed_secret, &sealed_under(new, 0xbb))
+            .await
+            .expect("replace")
+    );
+    drop(tx);
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(tx.get_totp(left.user).await.expect("get"), Some(left));
+    assert_eq!(
+        tx.list_totp_to_reseal(new, None, 100)
+            .await
+            .expect("list")
+            .len(),
+        3
+    );
+}
+
+/// 32 concurrent replacements of one sealed TOTP secret, each expecting
+/// the stored value: exactly one replaces it, and its value is stored.
+pub async fn concurrent_reseals_of_one_totp_secret_one_wins<S: Store>(store: S) {
+    let mut f = Fixture::new(62);
+    let alice = user(&mut f);
+    let mut e = enrollment(&mut f, alice);
+    e.sealed_secret = sealed_under(SealingKeyId::new(1), 1);
+    let expected = e.sealed_secret.clone();
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_totp(e).await.expect("insert");
+    tx.commit().await.expect("commit");
+    let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
+    let mut tasks = Vec::new();
+    for i in 0..RACERS {
+        let store = store.clone();
+        let barrier = Arc::clone(&barrier);
+        let expected = expected.clone();
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let resealed = sealed_under(SealingKeyId::new(2), i as u8);
+            let mut tx = store.begin().await?;
+            let won = tx.replace_sealed_totp(alice, &expected, &resealed).await?;
+            tx.commit().await?;
+            Ok::<_, iamkit_store_api::StoreError>(won.then_some(resealed))
+        }));
+    }
+    let mut winners = Vec::new();
+    for task in tasks {
+        match task.await.expect("task") {
+            Ok(Some(value)) => winners.push(value),
+            Ok(None) => {}
+            Err(e) => assert_eq!(e.kind(), &ErrorKind::Conflict),
+        }
+    }
+    assert_eq!(winners.len(), 1, "one value, one replacement");
+    let mut tx = store.begin().await.expect("begin");
+    let stored = tx.get_totp(alice).await.expect("get").expect("kept");
+    assert_eq!(Some(&stored.sealed_secret), winners.first());
 }
 
 /// Recovery codes: each is consumable once; regenerating replaces every

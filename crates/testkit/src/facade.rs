@@ -9,10 +9,11 @@ use iamkit::{
     RequestedChange, ServiceAccount, ServiceAccountRepository,
 };
 use iamkit::{Store, Transaction};
-use iamkit_credentials::PasswordHasher;
+use iamkit_credentials::{PasswordHasher, SealingKeyId};
 use iamkit_identity::{AccessRequestId, Email, Language, Membership, OrgId, UserId};
 use iamkit_store_api::ErrorKind;
 
+use crate::credentials::{sealed_under, sealed_without_key_id};
 use crate::fixtures::Fixture;
 
 fn hash_of(f: &mut Fixture, text: &str) -> iamkit_credentials::PasswordHash {
@@ -122,6 +123,158 @@ pub async fn outbox_rolls_back_with_the_workflow<S: Store>(store: S) {
             .expect("list")
             .is_empty()
     );
+}
+
+/// Resealing outbox links: `list_outbox_to_reseal` returns the undelivered
+/// messages whose link is not under the key (also links sealed before key
+/// ids), in id order, each once across pages, never messages without a
+/// link or delivered ones; `replace_sealed_link` replaces only the
+/// expected link of an undelivered message and nothing else.
+pub async fn outbox_reseal_contract<S: Store>(store: S) {
+    let mut f = Fixture::new(47);
+    let (old, new) = (SealingKeyId::new(1), SealingKeyId::new(2));
+    let links = [
+        Some(sealed_under(old, 1)),
+        None,
+        Some(sealed_under(new, 3)),
+        Some(sealed_under(old, 4)), // delivered below
+        Some(sealed_without_key_id(0x55)),
+        Some(sealed_under(old, 6)),
+        Some(sealed_under(old, 7)),
+    ];
+    let mut messages = Vec::new();
+    for (i, link) in links.into_iter().enumerate() {
+        let mut m = message(&mut f, i as i64);
+        m.sealed_link = link;
+        messages.push(m);
+    }
+    let delivered_at = f.now() + Duration::minutes(1);
+    let mut tx = store.begin().await.expect("begin");
+    for m in &mut messages {
+        tx.insert_outbox_message(m).await.expect("insert");
+    }
+    assert!(
+        tx.mark_outbox_delivered(messages[3].id, delivered_at)
+            .await
+            .expect("mark")
+    );
+    messages[3].delivered_at = Some(delivered_at);
+    tx.commit().await.expect("commit");
+    let expected = |key: SealingKeyId| -> Vec<OutboxRecord> {
+        messages
+            .iter()
+            .filter(|m| {
+                m.delivered_at.is_none() && m.sealed_link.as_ref().is_some_and(|l| !l.is_under(key))
+            })
+            .cloned()
+            .collect()
+    };
+
+    let mut tx = store.begin().await.expect("begin");
+    let listed = tx
+        .list_outbox_to_reseal(new, None, 100)
+        .await
+        .expect("list");
+    let ids: Vec<_> = listed.iter().map(|m| m.id).collect();
+    assert_eq!(
+        ids,
+        [0, 4, 5, 6].map(|i| messages[i].id),
+        "undelivered, with a link not under the key, oldest first"
+    );
+    assert_eq!(listed, expected(new));
+    assert_eq!(
+        tx.list_outbox_to_reseal(old, None, 100)
+            .await
+            .expect("list"),
+        expected(old)
+    );
+    let mut paged = Vec::new();
+    let mut after = None;
+    loop {
+        let page = tx.list_outbox_to_reseal(new, after, 3).await.expect("list");
+        assert!(page.len() <= 3);
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        paged.extend(page);
+    }
+    assert_eq!(paged, listed, "pages visit each once");
+
+    let first = &messages[0];
+    let first_link = first.sealed_link.clone().expect("a link");
+    assert!(
+        !tx.replace_sealed_link(first.id, &sealed_under(old, 0xee), &sealed_under(new, 0xa0))
+            .await
+            .expect("replace"),
+        "a stale expected link changes nothing"
+    );
+    let delivered = &messages[3];
+    assert!(
+        !tx.replace_sealed_link(
+            delivered.id,
+            delivered.sealed_link.as_ref().expect("a link"),
+            &sealed_under(new, 0xa0)
+        )
+        .await
+        .expect("replace"),
+        "a delivered message is left alone"
+    );
+    assert!(
+        !tx.replace_sealed_link(messages[1].id, &first_link, &sealed_under(new, 0xa0))
+            .await
+            .expect("replace"),
+        "a message without a link gets none"
+    );
+    assert!(
+        tx.replace_sealed_link(first.id, &first_link, &sealed_under(new, 0xa0))
+            .await
+            .expect("replace")
+    );
+    assert!(
+        !tx.replace_sealed_link(first.id, &first_link, &sealed_under(new, 0xa1))
+            .await
+            .expect("replace"),
+        "replaced once"
+    );
+    tx.commit().await.expect("commit");
+
+    let mut tx = store.begin().await.expect("begin");
+    let pending = tx.list_undelivered_outbox(100).await.expect("list");
+    let stored = pending.iter().find(|m| m.id == first.id).expect("kept");
+    assert_eq!(
+        stored,
+        &OutboxRecord {
+            sealed_link: Some(sealed_under(new, 0xa0)),
+            ..first.clone()
+        },
+        "only the link changed"
+    );
+    assert!(
+        pending
+            .iter()
+            .any(|m| m.id == messages[1].id && m.sealed_link.is_none())
+    );
+    let ids: Vec<_> = tx
+        .list_outbox_to_reseal(new, None, 100)
+        .await
+        .expect("list")
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(ids, [4, 5, 6].map(|i| messages[i].id));
+    // Once delivered, a message is no longer resealed.
+    assert!(
+        tx.mark_outbox_delivered(messages[6].id, delivered_at)
+            .await
+            .expect("mark")
+    );
+    let ids: Vec<_> = tx
+        .list_outbox_to_reseal(new, Some(messages[4].id), 100)
+        .await
+        .expect("list")
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(ids, [messages[5].id]);
 }
 
 /// Requests are listed per organization; a decision moves a pending

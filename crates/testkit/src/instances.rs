@@ -36,6 +36,12 @@ pub fn account(name: &str) -> NewAccount {
 /// An `Iam` over `store` on `clock`, with cheap argon2 parameters.
 pub fn iam_over<S: Store>(store: &S, clock: &ManualClock) -> Iam<S> {
     let sealer = XChaChaSealer::new(&SecretBytes::new(vec![7; 32])).expect("set-up step");
+    iam_sealed_by(store, clock, sealer)
+}
+
+/// An `Iam` over `store` on `clock` with `sealer`'s keys, with cheap
+/// argon2 parameters.
+pub fn iam_sealed_by<S: Store>(store: &S, clock: &ManualClock, sealer: XChaChaSealer) -> Iam<S> {
     let config = Config {
         argon2: Argon2Params {
             m_cost_kib: 64,

@@ -11,6 +11,7 @@ pub mod instances;
 pub mod lockout;
 pub mod rbac;
 pub mod reauthentication;
+pub mod sealing;
 pub mod tenancy;
 
 /// Runs one case on a fresh store from `factory`, on a multi-threaded
@@ -108,6 +109,8 @@ macro_rules! conformance_tests {
                 sessions_contract,
                 api_keys_contract,
                 totp_contract,
+                totp_reseal_contract,
+                concurrent_reseals_of_one_totp_secret_one_wins,
                 concurrent_accepts_of_one_totp_step_one_wins,
                 concurrent_confirms_of_one_enrolment_one_wins,
                 recovery_codes_contract,
@@ -125,10 +128,16 @@ macro_rules! conformance_tests {
                 grant_listings_contract,
                 rbac_changes_roll_back,
             }
+            sealing {
+                a_rotated_key_keeps_two_factor_and_links_working,
+                reseal_runs_in_batches_and_resumes_after_a_crash,
+                reseal_stops_at_a_value_no_key_opens,
+            }
             facade {
                 password_hash_round_trip,
                 outbox_delivers_each_message_until_acknowledged,
                 outbox_rolls_back_with_the_workflow,
+                outbox_reseal_contract,
                 access_requests_are_decided_once,
                 service_accounts_contract,
                 authz_versions_contract,
