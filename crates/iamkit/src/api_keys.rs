@@ -10,6 +10,7 @@ use iamkit_identity::{ApiKeyId, OrgId, UserId, WorkspaceId};
 use iamkit_rbac::Scope;
 
 use crate::actor::{Actor, ActorKind};
+use crate::cache::Work;
 use crate::error::{Error, Result};
 use crate::iam::{Denial, Failure, Flow, Iam, os_rng};
 use crate::store::Store;
@@ -118,7 +119,7 @@ impl<S: Store> Iam<S> {
     /// stores it and audits it in `tx`; its secret is returned once.
     pub(crate) async fn store_api_key(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Work<S>,
         actor: &Actor,
         org: OrgId,
         new: NewApiKey,

@@ -10,10 +10,11 @@ use iamkit_credentials::{Password, PasswordCheck, ThrottleState};
 use iamkit_identity::{User, UserId};
 
 use crate::actor::Actor;
+use crate::cache::Work;
 use crate::error::{Error, Result};
 use crate::iam::Iam;
+use crate::store::Store;
 use crate::store::repositories::*;
-use crate::store::{Store, Transaction};
 
 /// A reserved guess: check the secret, then report a wrong one with
 /// [`Iam::wrong_guess`] or forgive a right one with `reset_throttle` in the
@@ -55,7 +56,7 @@ impl<S: Store> Iam<S> {
     /// [`wrong_guess`](Self::wrong_guess) in the caller's `tx`.
     pub(crate) async fn audit_wrong_guess(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Work<S>,
         guess: Guess,
         actor: &Actor,
         reason: Option<SignInFailure>,
@@ -126,7 +127,7 @@ impl<S: Store> Iam<S> {
     /// [`Config::reauth_window`](crate::Config::reauth_window).
     pub(crate) async fn ensure_recently_authenticated(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Work<S>,
         actor: &Actor,
     ) -> Result<()> {
         let session = actor.session().ok_or(Error::InvalidCredentials)?;

@@ -10,6 +10,7 @@ use iamkit_identity::{
 use iamkit_rbac::{BuiltinRole, Grant, Grantee, Scope};
 
 use crate::actor::{Actor, ActorKind};
+use crate::cache::Work;
 use crate::error::{Error, Result};
 use crate::iam::{Flow, Iam, os_rng};
 use crate::store::Store;
@@ -187,7 +188,7 @@ impl<S: Store> Iam<S> {
     /// drift apart.
     pub(crate) async fn insert_organization_with_owner(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Work<S>,
         actor: &Actor,
         org: &Organization,
         owner: &OwnerRecord,

@@ -9,6 +9,7 @@ use iamkit_identity::{OrgId, StatusChange, UserId, UserStatus};
 use iamkit_rbac::{Change, Scope};
 
 use crate::actor::Actor;
+use crate::cache::Work;
 use crate::error::Result;
 use crate::iam::{Authorized, Flow, Iam, rbac_denial};
 use crate::store::Store;
@@ -22,7 +23,7 @@ impl<S: Store> Iam<S> {
     /// (SECURITY.md 27). Denied (audited in `org`) as the last Owner.
     pub(crate) async fn ensure_owner_elsewhere(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Work<S>,
         org: OrgId,
         user: UserId,
         permission: &'static str,
@@ -52,7 +53,7 @@ impl<S: Store> Iam<S> {
     /// reactivation or re-invitation must not bring them back.
     pub(crate) async fn revoke_keys_in(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Work<S>,
         org: OrgId,
         user: UserId,
         now: DateTime<Utc>,
@@ -69,7 +70,7 @@ impl<S: Store> Iam<S> {
 
     pub(crate) async fn deactivate_in(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Work<S>,
         authz: &mut Authorized,
         org: OrgId,
         user: UserId,

@@ -13,6 +13,7 @@ use iamkit_rbac::{Decision, Grantee, RoleAssignment, Scope};
 use iamkit_store_api::Page;
 
 use crate::actor::Actor;
+use crate::cache::Work;
 use crate::error::{Error, Result};
 use crate::iam::{Flow, Iam};
 use crate::store::Store;
@@ -228,7 +229,7 @@ impl<S: Store> Iam<S> {
     /// that no longer exist read as "Deleted user", "Deleted group", ...
     pub(crate) async fn resolve_names(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Work<S>,
         events: Vec<AuditEvent>,
     ) -> Result<Vec<ActivityLine>> {
         let mut names: HashMap<Target, String> = HashMap::new();

@@ -10,6 +10,7 @@ use iamkit_identity::{
 use iamkit_rbac::{Change, Collective, CollectiveMember, Grantee, Scope};
 
 use crate::actor::Actor;
+use crate::cache::Work;
 use crate::error::{Error, Result};
 use crate::iam::{Flow, Iam, os_rng, rbac_denial};
 use crate::store::Store;
@@ -38,7 +39,7 @@ fn setting(name: &str) -> Result<SettingName> {
 
 impl<S: Store> Iam<S> {
     /// Whether `collective` exists in `org`; another org's looks absent.
-    async fn collective_in(&self, tx: &mut S::Tx, org: OrgId, c: Collective) -> Result<Name> {
+    async fn collective_in(&self, tx: &mut Work<S>, org: OrgId, c: Collective) -> Result<Name> {
         let found = match c {
             Collective::Group(g) => tx.get_group(g).await?.map(|g| (g.org, g.name)),
             Collective::Team(t) => tx.get_team(t).await?.map(|t| (t.org, t.name)),

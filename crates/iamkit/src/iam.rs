@@ -19,14 +19,15 @@ use rand::rand_core::UnwrapErr;
 use rand::rngs::SysRng;
 
 use crate::actor::{Actor, ActorKind};
+use crate::cache::{IndexCache, Work};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::deletion::LinkedData;
 use crate::error::{Error, Result};
 use crate::hashing::HashPool;
 use crate::outbox::{MessageId, MessageKind, OutboxRecord};
+use crate::store::Store;
 use crate::store::repositories::*;
-use crate::store::{Store, Transaction};
 
 /// The user-management service: every method is one workflow an
 /// administrator (or the app on a user's behalf) performs.
@@ -77,7 +78,7 @@ pub(crate) struct Inner<S> {
     pub(crate) catalogue: Catalogue,
     pub(crate) linked_data: Option<Arc<dyn LinkedData>>,
     /// Each organization's compiled index and the version it was built at.
-    pub(crate) indexes: Mutex<HashMap<OrgId, CachedIndex>>,
+    pub(crate) indexes: Arc<Mutex<IndexCache>>,
     /// Self-service reset requests not yet looked up (see
     /// [`Iam::request_password_reset`]), oldest first, each address once.
     pub(crate) reset_requests: Mutex<std::collections::VecDeque<iamkit_identity::Email>>,
@@ -214,7 +215,7 @@ impl<S: Store> IamBuilder<S> {
                 hashing,
                 catalogue,
                 linked_data: self.linked_data,
-                indexes: Mutex::new(HashMap::new()),
+                indexes: Arc::default(),
                 reset_requests: Mutex::new(std::collections::VecDeque::new()),
                 foreign_denials: Mutex::new(HashMap::new()),
                 reseal_cursor: Mutex::new(crate::sealing::ResealCursor::START),
@@ -355,18 +356,25 @@ impl<S: Store> Iam<S> {
         &self.inner.catalogue
     }
 
-    pub(crate) async fn begin(&self) -> Result<S::Tx> {
-        Ok(self.inner.store.begin().await?)
+    pub(crate) async fn begin(&self) -> Result<Work<S>> {
+        let tx = self.inner.store.begin().await?;
+        Ok(Work::new(tx, Arc::clone(&self.inner.indexes)))
     }
 
     /// A transaction only read through (see [`Store::begin_read`]).
-    pub(crate) async fn begin_read(&self) -> Result<S::Tx> {
-        Ok(self.inner.store.begin_read().await?)
+    pub(crate) async fn begin_read(&self) -> Result<Work<S>> {
+        let tx = self.inner.store.begin_read().await?;
+        Ok(Work::new(tx, Arc::clone(&self.inner.indexes)))
     }
 
     /// Commits on success; rolls back on failure and, for a denial, audits
     /// it in a transaction of its own.
-    pub(crate) async fn finish<T>(&self, tx: S::Tx, actor: &Actor, outcome: Flow<T>) -> Result<T> {
+    pub(crate) async fn finish<T>(
+        &self,
+        tx: Work<S>,
+        actor: &Actor,
+        outcome: Flow<T>,
+    ) -> Result<T> {
         match outcome {
             Ok(value) => {
                 tx.commit().await?;
@@ -452,7 +460,7 @@ impl<S: Store> Iam<S> {
 
     /// The organizations an actor acts for: a user's memberships, a key's
     /// organization.
-    async fn orgs_of_actor(&self, tx: &mut S::Tx, actor: &Actor) -> Result<Vec<OrgId>> {
+    async fn orgs_of_actor(&self, tx: &mut Work<S>, actor: &Actor) -> Result<Vec<OrgId>> {
         Ok(match &actor.kind {
             ActorKind::User { user, .. } => tx
                 .list_memberships_of_user(*user)
@@ -468,7 +476,7 @@ impl<S: Store> Iam<S> {
     /// Appends a successful event to `org`'s chain in `tx`.
     pub(crate) async fn audit(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Work<S>,
         org: OrgId,
         actor: &Actor,
         action: Action,
@@ -498,7 +506,7 @@ impl<S: Store> Iam<S> {
     /// Bumps the authorization version of every organization `user` is a
     /// member of: an account-wide status change alters their standing in
     /// each.
-    pub(crate) async fn bump_orgs_of(&self, tx: &mut S::Tx, user: UserId) -> Result<()> {
+    pub(crate) async fn bump_orgs_of(&self, tx: &mut Work<S>, user: UserId) -> Result<()> {
         for membership in tx.list_memberships_of_user(user).await? {
             self.bump_authz(tx, membership.org).await?;
         }
@@ -511,44 +519,45 @@ impl<S: Store> Iam<S> {
     /// so every such workflow of one organization runs after the previous
     /// one committed, and its guards (last Owner, escalation) see the
     /// outcome of the one before.
-    pub(crate) async fn load_index(&self, tx: &mut S::Tx, org: OrgId) -> Result<Arc<AccessIndex>> {
+    pub(crate) async fn load_index(
+        &self,
+        tx: &mut Work<S>,
+        org: OrgId,
+    ) -> Result<Arc<AccessIndex>> {
         let version = tx.lock_authz_version(org).await?;
         Ok(self.index_at(tx, org, version).await?.index)
     }
 
     /// The organization's authorization model as of `tx`, for a read-only
     /// check: the version is read without a lock.
-    pub(crate) async fn read_index(&self, tx: &mut S::Tx, org: OrgId) -> Result<CachedIndex> {
+    pub(crate) async fn read_index(&self, tx: &mut Work<S>, org: OrgId) -> Result<CachedIndex> {
         let version = tx.get_authz_version(org).await?;
         self.index_at(tx, org, version).await
     }
 
-    /// Bumps `org`'s authorization version in `tx` and forgets its cached
-    /// index: an actor stamped before the change then misses the cache and
-    /// has its check re-read from the store. (The rebuilt index is cached
-    /// again by whoever reads the new version first.)
-    async fn bump_authz(&self, tx: &mut S::Tx, org: OrgId) -> Result<()> {
-        tx.bump_authz_version(org).await?;
-        if let Ok(mut cache) = self.inner.indexes.lock() {
-            cache.remove(&org);
-        }
+    /// Bumps `org`'s authorization version in `tx`. When `tx` commits, the
+    /// cached index of `org` is dropped and no older one is cached again,
+    /// so an actor stamped before the change misses the cache and has its
+    /// check re-read from the store (see [`crate::cache`]).
+    async fn bump_authz(&self, tx: &mut Work<S>, org: OrgId) -> Result<()> {
+        let version = tx.bump_authz_version(org).await?;
+        tx.bumped(org, version);
         Ok(())
     }
 
     /// The cached index of `org` when it was built at `version`.
     pub(crate) fn cached_index(&self, org: OrgId, version: u64) -> Option<CachedIndex> {
-        self.inner.indexes.lock().ok().and_then(|cache| {
-            cache
-                .get(&org)
-                .filter(|entry| entry.version == version)
-                .cloned()
-        })
+        self.inner
+            .indexes
+            .lock()
+            .ok()
+            .and_then(|cache| cache.get(org, version))
     }
 
     /// The index of `org` at `version` (the stored one, read in `tx`): the
     /// cached one when it has that version, else rebuilt from `tx` and
     /// cached.
-    async fn index_at(&self, tx: &mut S::Tx, org: OrgId, version: u64) -> Result<CachedIndex> {
+    async fn index_at(&self, tx: &mut Work<S>, org: OrgId, version: u64) -> Result<CachedIndex> {
         if let Some(entry) = self.cached_index(org, version) {
             return Ok(entry);
         }
@@ -568,14 +577,18 @@ impl<S: Store> Iam<S> {
             require_two_factor,
             workspaces: Arc::new(workspaces),
         };
-        if let Ok(mut cache) = self.inner.indexes.lock() {
-            cache.insert(org, entry.clone());
+        // What a transaction read of an organization it changed is not
+        // committed: it is not for others to see.
+        if !tx.has_bumped(org)
+            && let Ok(mut cache) = self.inner.indexes.lock()
+        {
+            cache.offer(org, entry.clone());
         }
         Ok(entry)
     }
 
     /// Compiles the organization's index from `tx`.
-    async fn build_index(&self, tx: &mut S::Tx, org: OrgId) -> Result<AccessIndex> {
+    async fn build_index(&self, tx: &mut Work<S>, org: OrgId) -> Result<AccessIndex> {
         let roles = tx.list_custom_roles(org).await?;
         let grants = tx.list_grants_in_org(org).await?;
         let mut members = Vec::new();
@@ -620,7 +633,7 @@ impl<S: Store> Iam<S> {
     /// session or key, a member of `org`, and hold `permission` at `scope`.
     pub(crate) async fn authorize(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Work<S>,
         actor: &Actor,
         permission: &'static str,
         scope: Scope,
@@ -663,7 +676,7 @@ impl<S: Store> Iam<S> {
                 // a confirmed second factor can do nothing but enrol (which
                 // is self-service and needs no permission).
                 if organization.settings.require_two_factor
-                    && !crate::two_factor::has_two_factor(tx, *user).await?
+                    && !crate::two_factor::has_two_factor(&mut **tx, *user).await?
                 {
                     return Err(denied(DenialReason::SecondFactorRequired, forbidden()));
                 }
@@ -700,7 +713,7 @@ impl<S: Store> Iam<S> {
                     return Err(denied(DenialReason::OtherOrganization, Error::NotFound));
                 }
                 if organization.settings.require_two_factor
-                    && crate::two_factor::key_lacks_second_factor(tx, *creator).await?
+                    && crate::two_factor::key_lacks_second_factor(&mut **tx, *creator).await?
                 {
                     return Err(denied(DenialReason::SecondFactorRequired, forbidden()));
                 }
@@ -737,7 +750,7 @@ impl<S: Store> Iam<S> {
 
     /// SECURITY.md 36: a workspace scope must name a workspace of its
     /// organization; another organization's workspace looks absent.
-    async fn ensure_scope_in_org(&self, tx: &mut S::Tx, scope: Scope) -> Result<()> {
+    async fn ensure_scope_in_org(&self, tx: &mut Work<S>, scope: Scope) -> Result<()> {
         if let Scope::Workspace(org, workspace) = scope
             && tx
                 .get_workspace(workspace)
@@ -753,7 +766,7 @@ impl<S: Store> Iam<S> {
     /// user is not a member (another tenant's user looks like no user).
     pub(crate) async fn member(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Work<S>,
         org: OrgId,
         user: UserId,
     ) -> Result<(User, Membership)> {
@@ -776,7 +789,7 @@ impl<S: Store> Iam<S> {
     /// `user` becomes an active member of `org` by their own consent: an
     /// account managed by another organization (through creation, not a
     /// verified domain) manages itself from now on (SECURITY.md 32).
-    pub(crate) async fn joined(&self, tx: &mut S::Tx, user: UserId, org: OrgId) -> Result<()> {
+    pub(crate) async fn joined(&self, tx: &mut Work<S>, user: UserId, org: OrgId) -> Result<()> {
         let mut account = tx.get_user(user).await?.ok_or(Error::NotFound)?;
         if account.managed_by.is_some_and(|manager| manager != org) {
             account.managed_by = None;
@@ -789,7 +802,12 @@ impl<S: Store> Iam<S> {
     /// Removes `account`'s membership of `org` (its group and team places
     /// go with it). An organization that leaves an account it manages
     /// manages it no more (SECURITY.md 32): the account is its holder's.
-    pub(crate) async fn leave(&self, tx: &mut S::Tx, mut account: User, org: OrgId) -> Result<()> {
+    pub(crate) async fn leave(
+        &self,
+        tx: &mut Work<S>,
+        mut account: User,
+        org: OrgId,
+    ) -> Result<()> {
         tx.delete_membership(org, account.id).await?;
         if account.managed_by == Some(org) {
             account.managed_by = None;
@@ -812,7 +830,7 @@ impl<S: Store> Iam<S> {
     )]
     pub(crate) async fn set_grant_in(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Work<S>,
         authz: &mut Authorized,
         grantee: Grantee,
         scope: Scope,
@@ -865,7 +883,7 @@ impl<S: Store> Iam<S> {
     /// invitations and verifications.
     pub(crate) async fn queue_message(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Work<S>,
         org: Option<OrgId>,
         user: &User,
         kind: MessageKind,
@@ -911,7 +929,7 @@ impl<S: Store> Iam<S> {
     /// ones of that kind) and queues its message.
     pub(crate) async fn send_link(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Work<S>,
         org: Option<OrgId>,
         user: &User,
         kind: TokenKind,

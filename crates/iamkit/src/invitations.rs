@@ -12,6 +12,7 @@ use iamkit_rbac::{Change, Collective, CollectiveMember, Grant, Grantee, Scope};
 use crate::actor::Actor;
 use crate::attempts::Guess;
 use crate::bootstrap::NewAccount;
+use crate::cache::Work;
 use crate::error::{Conflict, Error, Result};
 use crate::iam::{Authorized, Denial, Failure, Flow, Iam, os_rng, rbac_denial};
 use crate::outbox::MessageKind;
@@ -73,7 +74,7 @@ impl<S: Store> Iam<S> {
     /// escalation guard (SECURITY.md 26), in `tx`.
     pub(crate) async fn place(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Work<S>,
         actor: &Actor,
         authz: &mut Authorized,
         org: OrgId,
@@ -211,7 +212,7 @@ impl<S: Store> Iam<S> {
     /// as an INVITED membership with a link of `org`'s own.
     async fn invite_in(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Work<S>,
         actor: &Actor,
         authz: &mut Authorized,
         org: OrgId,
@@ -272,7 +273,7 @@ impl<S: Store> Iam<S> {
     /// The pending invitation of `user` to `org`, after authorization.
     async fn pending_invitation(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Work<S>,
         actor: &Actor,
         org: OrgId,
         user: UserId,

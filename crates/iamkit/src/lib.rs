@@ -8,6 +8,7 @@ mod authentication;
 mod authorization;
 mod auto_join;
 mod bootstrap;
+mod cache;
 mod clock;
 mod config;
 mod custom_roles;

@@ -37,7 +37,7 @@ impl<S: Store> Iam<S> {
         let user = self.check_current_password(actor, current).await?;
         let enforced = {
             let mut tx = self.begin_read().await?;
-            let enforced = second_factor_enforced(&mut tx, user.id).await;
+            let enforced = second_factor_enforced(&mut *tx, user.id).await;
             tx.rollback().await?;
             enforced?
         };
@@ -245,7 +245,7 @@ impl<S: Store> Iam<S> {
             None => None,
         };
         let enforced = match &subject {
-            Some(u) => second_factor_enforced(&mut tx, u.id).await?,
+            Some(u) => second_factor_enforced(&mut *tx, u.id).await?,
             None => false,
         };
         tx.rollback().await?;

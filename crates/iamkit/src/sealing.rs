@@ -157,7 +157,7 @@ impl<S: Store> Iam<S> {
         // The end of a pass: done only if a scan from the start finds
         // nothing (values may have been sealed under an old key behind the
         // cursor); otherwise the next call starts a new pass.
-        let done = pass_ended && nothing_to_reseal(&mut tx, key).await?;
+        let done = pass_ended && nothing_to_reseal(&mut *tx, key).await?;
         tx.commit().await?;
         self.set_reseal_cursor(cursor);
         Ok(ResealProgress { resealed, done })

@@ -9,6 +9,7 @@ use iamkit_identity::{OrgId, SessionId, User, UserId};
 use iamkit_rbac::{PermissionId, Scope};
 
 use crate::actor::{Actor, ActorKind};
+use crate::cache::Work;
 use crate::error::{Error, Result};
 use crate::iam::{CachedIndex, Failure, Flow, Iam};
 use crate::store::Store;
@@ -35,7 +36,7 @@ pub struct SessionSummary {
 impl<S: Store> Iam<S> {
     /// The account behind a user actor whose session is live and fully
     /// signed in. API keys and `System` do not act for themselves here.
-    pub(crate) async fn session_user(&self, tx: &mut S::Tx, actor: &Actor) -> Result<User> {
+    pub(crate) async fn session_user(&self, tx: &mut Work<S>, actor: &Actor) -> Result<User> {
         let ActorKind::User { user, session } = &actor.kind else {
             return Err(Error::InvalidCredentials);
         };
@@ -55,7 +56,7 @@ impl<S: Store> Iam<S> {
     /// user belongs to: a self-service change concerns each of them.
     pub(crate) async fn audit_in_orgs_of(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Work<S>,
         user: UserId,
         actor: &Actor,
         action: Action,
@@ -133,7 +134,7 @@ impl<S: Store> Iam<S> {
 
     async fn check_permission(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Work<S>,
         actor: &Actor,
         permission: &str,
         scope: Scope,
@@ -159,7 +160,7 @@ impl<S: Store> Iam<S> {
                     return Ok(false);
                 }
                 organization.settings.require_two_factor
-                    && !crate::two_factor::has_two_factor(tx, *user).await?
+                    && !crate::two_factor::has_two_factor(&mut **tx, *user).await?
             }
             ActorKind::ApiKey { key, creator, .. } => {
                 let active = tx
@@ -170,7 +171,7 @@ impl<S: Store> Iam<S> {
                     return Ok(false);
                 }
                 organization.settings.require_two_factor
-                    && crate::two_factor::key_lacks_second_factor(tx, *creator).await?
+                    && crate::two_factor::key_lacks_second_factor(&mut **tx, *creator).await?
             }
         };
         let entry = self.read_index(tx, org).await?;
@@ -274,7 +275,7 @@ impl<S: Store> Iam<S> {
     /// per session ended.
     pub(crate) async fn revoke_and_audit(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Work<S>,
         user: UserId,
         except: Option<SessionId>,
         actor: &Actor,

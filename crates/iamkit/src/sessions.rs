@@ -86,7 +86,7 @@ impl<S: Store> Iam<S> {
         let now = self.now();
         let (user, stored) = {
             let mut tx = self.begin().await?;
-            let user = find_account(&mut tx, identifier).await?;
+            let user = find_account(&mut *tx, identifier).await?;
             let stored = match &user {
                 Some(u) => tx.get_password_hash(u.id).await?,
                 None => None,
@@ -164,7 +164,7 @@ impl<S: Store> Iam<S> {
         {
             tx.set_password_hash(user.id, &fresh).await?;
         }
-        let has_totp = crate::two_factor::has_two_factor(&mut tx, user.id).await?;
+        let has_totp = crate::two_factor::has_two_factor(&mut *tx, user.id).await?;
         let mut enrolment_required = false;
         if !has_totp {
             for org in &orgs {

@@ -111,5 +111,4 @@ pub(crate) mod repositories {
     pub(crate) use crate::outbox::OutboxRepository as _;
     pub(crate) use crate::passwords::PasswordRepository as _;
     pub(crate) use crate::service_accounts::ServiceAccountRepository as _;
-    pub(crate) use crate::store::Transaction as _;
 }

@@ -59,7 +59,7 @@ impl<S: Store> Iam<S> {
         let mut tx = self.begin().await?;
         let outcome: Flow<TotpSetup> = async {
             let user = self.session_user(&mut tx, actor).await?;
-            if has_two_factor(&mut tx, user.id).await? {
+            if has_two_factor(&mut *tx, user.id).await? {
                 return Err(Error::Conflict(Conflict::TwoFactorEnabled).into());
             }
             let (enrollment, setup) = TotpEnrollment::begin(
@@ -133,7 +133,7 @@ impl<S: Store> Iam<S> {
         let mut tx = self.begin().await?;
         let outcome: Flow<Vec<RecoveryCode>> = async {
             let user = self.session_user(&mut tx, actor).await?;
-            if !has_two_factor(&mut tx, user.id).await? {
+            if !has_two_factor(&mut *tx, user.id).await? {
                 return Err(Error::NotFound.into());
             }
             self.ensure_recently_authenticated(&mut tx, actor).await?;

@@ -1,0 +1,197 @@
+//! The per-process cache of each organization's compiled authorization
+//! model, and the workflow transaction that keeps it coherent.
+//!
+//! Every audited change bumps its organization's version in the workflow's
+//! transaction. The cache must never serve, to an actor stamped with an
+//! older version, an index that the committed change made stale
+//! (SECURITY.md 20). So:
+//! - a bump is remembered by the [`Work`] it happened in, and only after
+//!   that transaction commits is the organization's old entry dropped and
+//!   a floor set: no index of an older version is cached again, even by a
+//!   reader that read the old version just before the commit;
+//! - an entry is never replaced by one of a lower version;
+//! - an index read inside a transaction that bumped its organization (the
+//!   writer's own, uncommitted state) is never cached.
+
+use std::collections::HashMap;
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Mutex};
+
+use iamkit_identity::OrgId;
+use iamkit_store_api::StoreError;
+
+use crate::iam::CachedIndex;
+use crate::store::{Store, Transaction};
+
+/// Each organization's cached index and the lowest version that may be
+/// cached for it.
+#[derive(Default)]
+pub(crate) struct IndexCache {
+    slots: HashMap<OrgId, Slot>,
+}
+
+#[derive(Default)]
+struct Slot {
+    /// Versions below this one are known stale: a change that bumped the
+    /// organization to it has committed.
+    floor: u64,
+    entry: Option<CachedIndex>,
+}
+
+impl IndexCache {
+    /// The cached index of `org` built at exactly `version`.
+    pub(crate) fn get(&self, org: OrgId, version: u64) -> Option<CachedIndex> {
+        self.slots
+            .get(&org)
+            .and_then(|slot| slot.entry.as_ref())
+            .filter(|entry| entry.version == version)
+            .cloned()
+    }
+
+    /// Caches `entry` unless it is known stale (below the floor) or the
+    /// cache already holds the same or a newer version.
+    pub(crate) fn offer(&mut self, org: OrgId, entry: CachedIndex) {
+        let slot = self.slots.entry(org).or_default();
+        if entry.version < slot.floor {
+            return;
+        }
+        if slot
+            .entry
+            .as_ref()
+            .is_some_and(|held| held.version >= entry.version)
+        {
+            return;
+        }
+        slot.entry = Some(entry);
+    }
+
+    /// A change that bumped `org` to `version` has committed: older
+    /// entries are stale from now on.
+    pub(crate) fn committed(&mut self, org: OrgId, version: u64) {
+        let slot = self.slots.entry(org).or_default();
+        slot.floor = slot.floor.max(version);
+        if slot.entry.as_ref().is_some_and(|e| e.version < version) {
+            slot.entry = None;
+        }
+    }
+}
+
+/// A workflow's store transaction, with the organizations whose version it
+/// bumped (and to which version). Derefs to the store's transaction.
+pub(crate) struct Work<S: Store> {
+    tx: S::Tx,
+    bumped: Vec<(OrgId, u64)>,
+    cache: Arc<Mutex<IndexCache>>,
+}
+
+impl<S: Store> Work<S> {
+    pub(crate) fn new(tx: S::Tx, cache: Arc<Mutex<IndexCache>>) -> Self {
+        Self {
+            tx,
+            bumped: Vec::new(),
+            cache,
+        }
+    }
+
+    /// Remembers that this transaction bumped `org` to `version`.
+    pub(crate) fn bumped(&mut self, org: OrgId, version: u64) {
+        self.bumped.push((org, version));
+    }
+
+    /// Whether this transaction bumped `org`: what it reads of `org` is
+    /// uncommitted and must not be cached.
+    pub(crate) fn has_bumped(&self, org: OrgId) -> bool {
+        self.bumped.iter().any(|(o, _)| *o == org)
+    }
+
+    /// Commits, then marks the bumped organizations' older cache entries
+    /// stale.
+    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+        let Self { tx, bumped, cache } = self;
+        tx.commit().await?;
+        if !bumped.is_empty()
+            && let Ok(mut cache) = cache.lock()
+        {
+            for (org, version) in bumped {
+                cache.committed(org, version);
+            }
+        }
+        Ok(())
+    }
+
+    /// Rolls back: nothing changed, the cache stays as it is.
+    pub(crate) async fn rollback(self) -> Result<(), StoreError> {
+        self.tx.rollback().await
+    }
+}
+
+impl<S: Store> Deref for Work<S> {
+    type Target = S::Tx;
+
+    fn deref(&self) -> &S::Tx {
+        &self.tx
+    }
+}
+
+impl<S: Store> DerefMut for Work<S> {
+    fn deref_mut(&mut self) -> &mut S::Tx {
+        &mut self.tx
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iamkit_rbac::{AccessIndex, Catalogue};
+    use rand::SeedableRng;
+
+    fn entry(version: u64) -> CachedIndex {
+        CachedIndex {
+            version,
+            index: Arc::new(AccessIndex::new(Catalogue::new())),
+            require_two_factor: false,
+            workspaces: Arc::default(),
+        }
+    }
+
+    fn org() -> OrgId {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        OrgId::generate(chrono::DateTime::UNIX_EPOCH, &mut rng)
+    }
+
+    #[test]
+    fn a_read_of_the_old_version_is_not_cached_after_the_change_commits() {
+        // The interleaving of issue 16, item 6: a reader reads version 4
+        // while a writer's bump to 5 is uncommitted; the writer commits;
+        // then the reader offers its index of version 4.
+        let org = org();
+        let mut cache = IndexCache::default();
+        cache.offer(org, entry(4));
+        cache.committed(org, 5);
+        assert!(cache.get(org, 4).is_none(), "the old entry is dropped");
+        cache.offer(org, entry(4));
+        assert!(cache.get(org, 4).is_none(), "and not cached again");
+        cache.offer(org, entry(5));
+        assert!(cache.get(org, 5).is_some());
+    }
+
+    #[test]
+    fn an_entry_is_never_replaced_by_a_lower_version() {
+        let org = org();
+        let mut cache = IndexCache::default();
+        cache.offer(org, entry(7));
+        cache.offer(org, entry(6));
+        assert!(cache.get(org, 7).is_some());
+        assert!(cache.get(org, 6).is_none());
+    }
+
+    #[test]
+    fn a_rolled_back_bump_leaves_the_cache_usable() {
+        // Only commits raise the floor: a bump that rolled back never
+        // reaches `committed`, so version 4 stays cacheable.
+        let org = org();
+        let mut cache = IndexCache::default();
+        cache.offer(org, entry(4));
+        assert!(cache.get(org, 4).is_some());
+    }
+}
