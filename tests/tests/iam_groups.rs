@@ -418,3 +418,36 @@ async fn an_invitation_places_the_member_in_workspace_group_and_team_and_accept_
     let jon = Email::parse("jon@acme.example").unwrap();
     assert!(tx.find_user_by_email(&jon).await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn a_team_role_change_is_audited_as_a_role_change() {
+    // Issue 16, item 8: it used to read "added".
+    let w = world().await;
+    let (bea, _) = member(&w, "bea", BuiltinRole::ReadOnly).await;
+    let team = w.iam.create_team(&w.owner, w.org, "SRE").await.unwrap();
+    w.iam
+        .add_member(
+            &w.owner,
+            w.org,
+            Collective::Team(team),
+            bea,
+            TeamRole::Member,
+        )
+        .await
+        .unwrap();
+    w.iam
+        .set_team_role(&w.owner, w.org, team, bea, TeamRole::Lead)
+        .await
+        .unwrap();
+    let event = last_event(&w.store, w.org).await;
+    assert_eq!(
+        event.action,
+        iamkit::audit::Action::TeamMembershipChanged {
+            team,
+            change: iamkit::audit::MembershipChange::TeamRoleChanged {
+                role: TeamRole::Lead
+            },
+        }
+    );
+    assert_eq!(event.target, iamkit::audit::Target::User(bea));
+}

@@ -2,7 +2,7 @@
 //! and enums only, never names, emails or secrets (SECURITY.md 30), so
 //! deleting a user never requires rewriting the chain (SECURITY.md 31).
 
-use iamkit_identity::{GroupId, RoleId, SessionId, TeamId, WorkspaceId};
+use iamkit_identity::{GroupId, RoleId, SessionId, TeamId, TeamRole, WorkspaceId};
 use serde::{Deserialize, Serialize};
 
 use crate::text::{PermissionName, SettingName};
@@ -29,7 +29,8 @@ pub enum ProfileField {
     Title,
 }
 
-/// Whether a member joined or left a group or team.
+/// Whether a member joined or left a group or team, or (on a team) took
+/// another team role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MembershipChange {
@@ -37,6 +38,11 @@ pub enum MembershipChange {
     Added,
     /// The user left or was removed.
     Removed,
+    /// The user's role on the team changed to this one.
+    TeamRoleChanged {
+        /// The new team role.
+        role: TeamRole,
+    },
 }
 
 /// How a sign-in was completed.

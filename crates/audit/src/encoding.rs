@@ -180,6 +180,12 @@ fn membership_tag(change: MembershipChange) -> u8 {
     match change {
         MembershipChange::Added => 1,
         MembershipChange::Removed => 2,
+        MembershipChange::TeamRoleChanged {
+            role: iamkit_identity::TeamRole::Member,
+        } => 3,
+        MembershipChange::TeamRoleChanged {
+            role: iamkit_identity::TeamRole::Lead,
+        } => 4,
     }
 }
 

@@ -331,7 +331,7 @@ impl<S: Store> Iam<S> {
                 .map_err(|_| Error::NotFound)?;
             let action = Action::TeamMembershipChanged {
                 team,
-                change: MembershipChange::Added,
+                change: MembershipChange::TeamRoleChanged { role },
             };
             self.audit(&mut tx, org, actor, action, target).await?;
             Ok(())

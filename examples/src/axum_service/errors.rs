@@ -222,6 +222,14 @@ impl From<iamkit::Error> for ApiError {
             E::InvalidPermission { reason } => Self::invalid("permissions", reason),
             // The password-hashing pool is saturated: shed the load.
             E::Busy => Self::unavailable(),
+            // The session is signed in but not recently enough for this
+            // change: the client asks for the password again (403, not 401:
+            // the session itself is fine).
+            E::ReauthenticationRequired => Self::new(
+                StatusCode::FORBIDDEN,
+                "reauthentication_required",
+                E::ReauthenticationRequired,
+            ),
             E::Store(store)
                 if matches!(store.kind(), ErrorKind::Unavailable | ErrorKind::Conflict) =>
             {
@@ -302,6 +310,12 @@ mod tests {
         assert_eq!(
             ApiError::from(iamkit::Error::RoleNotAssignable).status(),
             StatusCode::UNPROCESSABLE_ENTITY
+        );
+        let stale = ApiError::from(iamkit::Error::ReauthenticationRequired);
+        assert_eq!(stale.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            stale.body().get("error"),
+            Some(&json!("reauthentication_required"))
         );
         let busy = ApiError::from(iamkit::Error::Busy);
         assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);

@@ -87,6 +87,7 @@
 //! | `Forbidden { permission }` | 403 | `forbidden`, `permission` |
 //! | `Escalation { missing }` | 403 | `escalation`, `missing` |
 //! | `NotManaged` (an account another organization or its holder manages) | 403 | `not_managed` |
+//! | `ReauthenticationRequired` (a sensitive change on an older session) | 403 | `reauthentication_required` |
 //! | `NotFound` (also another tenant's object) | 404 | `not_found` |
 //! | `Conflict(_)` | 409 | `conflict`, `conflict` kind (`email_taken`, ...) |
 //! | `LastOwner` | 409 | `last_owner` |
