@@ -1,6 +1,7 @@
-//! Migrations apply to an empty database and are idempotent on re-run.
+//! Migrations apply to an empty database, are idempotent on re-run, and
+//! upgrade a database with data in it.
 
-use iamkit::identity::{Name, OrgId, Organization, OrganizationRepository, Slug};
+use iamkit::identity::{Name, OrgId, Organization, OrganizationRepository, Slug, UserRepository};
 use iamkit::{Store, Transaction};
 use iamkit_store_sqlite::{MIGRATIONS, SqliteStore};
 
@@ -74,4 +75,95 @@ async fn an_unopenable_file_is_unavailable() {
         .join("db.sqlite3");
     let error = SqliteStore::open(&path).await.unwrap_err();
     assert_eq!(error.kind(), &iamkit::store_api::ErrorKind::Unavailable);
+}
+
+/// Upgrading a database from before managing organizations: an account in
+/// exactly one organization becomes managed by it; one in several, or in
+/// none, manages itself (SECURITY.md 32).
+#[tokio::test]
+async fn upgrading_gives_single_organization_accounts_their_manager() {
+    let store = SqliteStore::temporary().await.unwrap();
+    let pool = store.pool();
+    sqlx::raw_sql(
+        "CREATE TABLE iamkit_migrations (version INTEGER PRIMARY KEY NOT NULL, name TEXT NOT NULL)",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    // The schema as it was before migration 3.
+    for &(version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v < 3) {
+        sqlx::raw_sql(sql).execute(pool).await.unwrap();
+        sqlx::query("INSERT INTO iamkit_migrations (version, name) VALUES (?, ?)")
+            .bind(version)
+            .bind(name)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    let org = |n: u128| uuid::Uuid::from_u128(n).hyphenated().to_string();
+    for (n, slug) in [(1, "acme"), (2, "globex")] {
+        sqlx::query("INSERT INTO organizations (id, slug, data) VALUES (?, ?, ?)")
+            .bind(org(n))
+            .bind(slug)
+            .bind(
+                serde_json::json!({
+                    "id": org(n), "name": slug, "slug": slug,
+                    "settings": {"require_two_factor": false, "auto_join": []},
+                    "created_at": "2026-01-01T00:00:00Z"
+                })
+                .to_string(),
+            )
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    let user = |n: u128| uuid::Uuid::from_u128(100 + n).hyphenated().to_string();
+    for (n, name) in [(1, "solo"), (2, "both"), (3, "none")] {
+        // A user as stored before `managed_by` existed.
+        let data = serde_json::json!({
+            "id": user(n), "username": name, "email": format!("{name}@acme.example"),
+            "email_verified": true,
+            "profile": {"first_name": "Ada", "last_name": name, "display_name": null,
+                        "avatar_url": null, "language": "en"},
+            "status": "ACTIVE", "created_at": "2026-01-01T00:00:00Z",
+            "updated_at": "2026-01-01T00:00:00Z", "last_sign_in_at": null
+        });
+        sqlx::query(
+            "INSERT INTO users (id, username, email_normalized, sort_key, search_text, data)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(user(n))
+        .bind(name)
+        .bind(format!("{name}@acme.example"))
+        .bind(name)
+        .bind(name)
+        .bind(data.to_string())
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+    for (o, u) in [(1, 1), (1, 2), (2, 2)] {
+        sqlx::query(
+            "INSERT INTO memberships (org_id, user_id, status, created_at, updated_at)
+             VALUES (?, ?, 'ACTIVE', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+        )
+        .bind(org(o))
+        .bind(user(u))
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+
+    store.migrate().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    let id = |n: u128| iamkit::identity::UserId::from_uuid(uuid::Uuid::from_u128(100 + n));
+    let acme = OrgId::from_uuid(uuid::Uuid::from_u128(1));
+    let solo = tx.get_user(id(1)).await.unwrap().unwrap();
+    let both = tx.get_user(id(2)).await.unwrap().unwrap();
+    let none = tx.get_user(id(3)).await.unwrap().unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(solo.managed_by, Some(acme));
+    assert_eq!(both.managed_by, None, "in two organizations: self-managed");
+    assert_eq!(none.managed_by, None);
 }
