@@ -2,6 +2,7 @@
 //! kept, each version recorded once), and concurrent migrators (two pools,
 //! as two processes starting at once) both succeed, applying each
 //! migration once. A temporary store's schema is gone with its last clone.
+//! Migrations upgrade a schema with data in it.
 
 #![expect(clippy::unwrap_used, reason = "test code fails the test loudly")]
 
@@ -9,7 +10,7 @@
 mod second_pool;
 mod support;
 
-use iamkit::identity::{Name, OrgId, Organization, OrganizationRepository, Slug};
+use iamkit::identity::{Name, OrgId, Organization, OrganizationRepository, Slug, UserRepository};
 use iamkit::{AuthzVersionRepository, Store, Transaction};
 use iamkit_store_postgres::{MIGRATIONS, PgStore};
 
@@ -117,4 +118,99 @@ async fn temporary_schema_is_dropped_with_the_last_clone_even_mid_transaction() 
     drop(clone);
     assert!(!schema_exists(&url, &schema).await, "dropped with the last");
     drop(tx);
+}
+
+/// Upgrading a schema from before managing organizations: an account in
+/// exactly one organization becomes managed by it; one in several, or in
+/// none, manages itself (SECURITY.md 32).
+#[tokio::test]
+async fn upgrading_gives_single_organization_accounts_their_manager() {
+    let Some(url) = support::url_or_notice() else {
+        return;
+    };
+    let store = support::empty(&url).await;
+    let pool = store.pool();
+    sqlx::raw_sql(
+        "CREATE TABLE iamkit_migrations (version bigint NOT NULL PRIMARY KEY, name text NOT NULL,
+         applied_at timestamptz NOT NULL DEFAULT now())",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    // The schema as it was before migration 2.
+    for &(version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v < 2) {
+        sqlx::raw_sql(sql).execute(pool).await.unwrap();
+        sqlx::query("INSERT INTO iamkit_migrations (version, name) VALUES ($1, $2)")
+            .bind(version)
+            .bind(name)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    let org = |n: u128| uuid::Uuid::from_u128(n);
+    for (n, slug) in [(1, "acme"), (2, "globex")] {
+        sqlx::query("INSERT INTO organizations (id, slug, data) VALUES ($1, $2, $3::jsonb)")
+            .bind(org(n))
+            .bind(slug)
+            .bind(
+                serde_json::json!({
+                    "id": org(n), "name": slug, "slug": slug,
+                    "settings": {"require_two_factor": false, "auto_join": []},
+                    "created_at": "2026-01-01T00:00:00Z"
+                })
+                .to_string(),
+            )
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    let user = |n: u128| uuid::Uuid::from_u128(100 + n);
+    for (n, name) in [(1, "solo"), (2, "both"), (3, "none")] {
+        // A user as stored before `managed_by` existed.
+        let data = serde_json::json!({
+            "id": user(n), "username": name, "email": format!("{name}@acme.example"),
+            "email_verified": true,
+            "profile": {"first_name": "Ada", "last_name": name, "display_name": null,
+                        "avatar_url": null, "language": "en"},
+            "status": "ACTIVE", "created_at": "2026-01-01T00:00:00Z",
+            "updated_at": "2026-01-01T00:00:00Z", "last_sign_in_at": null
+        });
+        sqlx::query(
+            "INSERT INTO users (id, username, email_normalized, sort_key, search_text, data)
+             VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
+        )
+        .bind(user(n))
+        .bind(name)
+        .bind(format!("{name}@acme.example"))
+        .bind(name)
+        .bind(name)
+        .bind(data.to_string())
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+    for (o, u) in [(1, 1), (1, 2), (2, 2)] {
+        sqlx::query(
+            "INSERT INTO memberships (org_id, user_id, status, created_at, updated_at)
+             VALUES ($1, $2, 'ACTIVE', now(), now())",
+        )
+        .bind(org(o))
+        .bind(user(u))
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+
+    store.migrate().await.unwrap();
+    assert_eq!(recorded_versions(&store).await, expected_versions());
+
+    let id = |n: u128| iamkit::identity::UserId::from_uuid(user(n));
+    let mut tx = store.begin().await.unwrap();
+    let solo = tx.get_user(id(1)).await.unwrap().unwrap();
+    let both = tx.get_user(id(2)).await.unwrap().unwrap();
+    let none = tx.get_user(id(3)).await.unwrap().unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(solo.managed_by, Some(OrgId::from_uuid(org(1))));
+    assert_eq!(both.managed_by, None, "in two organizations: self-managed");
+    assert_eq!(none.managed_by, None);
 }
