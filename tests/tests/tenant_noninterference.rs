@@ -17,8 +17,7 @@ use iamkit::identity::{DirectoryQuery, OrgId, UserId, WorkspaceId};
 use iamkit::rbac::{BuiltinRole, Scope};
 use iamkit::{Actor, Iam, MessageKind, Placement, ProfileUpdate, Store, Transaction};
 use iamkit_store_memory::MemoryStore;
-use iamkit_testkit::instances::{PASSWORD, account, bootstrap, clock, iam_over, member};
-use iamkit_testkit::tenancy::link_for;
+use iamkit_testkit::instances::{PASSWORD, account, bootstrap, clock, iam_over, link_for, member};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 

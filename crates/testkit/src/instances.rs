@@ -16,7 +16,8 @@ use iamkit::credentials::{
 use iamkit::identity::{OrgId, RoleId, UserId};
 use iamkit::rbac::{BuiltinRole, GrantRepository, Grantee, Scope};
 use iamkit::{
-    Actor, Config, FirstOwner, Iam, ManualClock, MessageKind, NewAccount, Placement, Store,
+    Actor, Config, FirstOwner, Iam, ManualClock, MessageKind, NewAccount, Notification, Placement,
+    Store,
 };
 
 /// The password of every account the helpers create.
@@ -102,21 +103,34 @@ pub async fn member<S: Store>(
         .invite(owner, org, &account(name), &placement)
         .await
         .expect("set-up step");
-    let messages = iam.drain_outbox(1000).await.expect("set-up step");
-    let link = messages
-        .iter()
-        .rev()
-        .find(|m| m.recipient == invited.user && m.kind == MessageKind::Invitation)
-        .and_then(|m| m.link_secret.as_ref())
-        .expect("set-up step")
-        .expose()
-        .to_owned();
-    let ids: Vec<_> = messages.iter().map(|m| m.id).collect();
-    iam.acknowledge(&ids).await.expect("set-up step");
+    let link = link_for(iam, invited.user, MessageKind::Invitation).await;
     iam.accept_invitation(&link, Password::new(PASSWORD))
         .await
         .expect("set-up step");
     (invited.user, sign_in(iam, name).await)
+}
+
+/// Drains and acknowledges the outbox: what was queued since the last
+/// call, as the app's delivery loop would see it.
+pub async fn delivered<S: Store>(iam: &Iam<S>) -> Vec<Notification> {
+    let messages = iam.drain_outbox(1000).await.expect("set-up step");
+    let ids: Vec<_> = messages.iter().map(|m| m.id).collect();
+    iam.acknowledge(&ids).await.expect("set-up step");
+    messages
+}
+
+/// The link secret of the newest message of `kind` for `user` (drains and
+/// acknowledges the whole outbox).
+pub async fn link_for<S: Store>(iam: &Iam<S>, user: UserId, kind: MessageKind) -> String {
+    delivered(iam)
+        .await
+        .iter()
+        .rev()
+        .find(|m| m.recipient == user && m.kind == kind)
+        .and_then(|m| m.link_secret.as_ref())
+        .expect("a link in the outbox")
+        .expose()
+        .to_owned()
 }
 
 /// `user`'s direct organization role, read from `store`.

@@ -8,15 +8,7 @@ use iamkit::credentials::{ClientMetadata, Password, TotpAlgorithm, totp_code};
 use iamkit::rbac::BuiltinRole;
 use iamkit::{Clock, Error, MessageKind, Store};
 
-use crate::instances::{PASSWORD, bootstrap, clock, iam_over, member};
-
-/// Drains and acknowledges the outbox: what was queued since the last call.
-async fn delivered<S: Store>(iam: &iamkit::Iam<S>) -> Vec<iamkit::Notification> {
-    let messages = iam.drain_outbox(1000).await.expect("workflow step");
-    let ids: Vec<_> = messages.iter().map(|m| m.id).collect();
-    iam.acknowledge(&ids).await.expect("workflow step");
-    messages
-}
+use crate::instances::{PASSWORD, bootstrap, clock, delivered, iam_over, member};
 
 /// An email change and new recovery codes need a proof of a factor within
 /// the window; an older session must re-authenticate first, and a wrong

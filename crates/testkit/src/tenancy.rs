@@ -18,28 +18,11 @@ use iamkit::{
     Transaction,
 };
 
-use crate::instances::{PASSWORD, account, bootstrap, clock, iam_over, member, sign_in};
+use crate::instances::{PASSWORD, account, bootstrap, clock, iam_over, link_for, member, sign_in};
 
 /// Another password than [`PASSWORD`].
 const SQUATTER_PASSWORD: &str = "globex chose this secret phrase";
 const RECLAIMED_PASSWORD: &str = "the mailbox owner proves it here";
-
-/// The newest link of `kind` queued for `user` (drains and acknowledges
-/// the whole outbox).
-pub async fn link_for<S: Store>(iam: &Iam<S>, user: UserId, kind: MessageKind) -> String {
-    let messages = iam.drain_outbox(1000).await.expect("workflow step");
-    let link = messages
-        .iter()
-        .rev()
-        .find(|m| m.recipient == user && m.kind == kind)
-        .and_then(|m| m.link_secret.as_ref())
-        .expect("a link in the outbox")
-        .expose()
-        .to_owned();
-    let ids: Vec<_> = messages.iter().map(|m| m.id).collect();
-    iam.acknowledge(&ids).await.expect("workflow step");
-    link
-}
 
 /// Number of events in `org`'s chain.
 async fn chain_len<S: Store>(store: &S, org: OrgId) -> u64 {
