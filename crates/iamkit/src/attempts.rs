@@ -6,7 +6,7 @@
 //! 38; Zitadel CVE-2023-47111).
 
 use iamkit_audit::{Action, SignInFailure};
-use iamkit_credentials::{Password, PasswordCheck, ThrottleState};
+use iamkit_credentials::{Password, PasswordCheck, PresentedSecret, ThrottleState, TokenRecord};
 use iamkit_identity::{User, UserId};
 
 use crate::actor::Actor;
@@ -36,6 +36,25 @@ impl<S: Store> Iam<S> {
             .await?;
         tx.commit().await?;
         Ok(state.map(|state| Guess { user, state }))
+    }
+
+    /// A guess at the live link `record` with `presented`: counted before
+    /// the secret is compared (SECURITY.md 12, 38), refused unchecked while
+    /// the link's subject is locked; a wrong secret is audited. The
+    /// workflow the link opens forgives the guess when it completes.
+    pub(crate) async fn guess_link(
+        &self,
+        record: &TokenRecord,
+        presented: &PresentedSecret,
+    ) -> Result<Guess> {
+        let Some(guess) = self.reserve_guess(record.subject).await? else {
+            return Err(Error::InvalidCredentials);
+        };
+        if !record.accepts(presented, self.now()) {
+            self.wrong_guess(guess, &Actor::system(), None).await?;
+            return Err(Error::InvalidCredentials);
+        }
+        Ok(guess)
     }
 
     /// Audits a guess found wrong (it is counted already): the sign-in

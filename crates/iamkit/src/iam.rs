@@ -13,7 +13,7 @@ use iamkit_credentials::{
 use iamkit_identity::{Membership, OrgId, RoleId, User, UserId, UserStatus, WorkspaceId};
 use iamkit_rbac::{
     Access, AccessIndex, BuiltinRole, Catalogue, Change, Collective, CollectiveMember, Grant,
-    Grantee, Permission, Scope, ensure_can_grant,
+    Grantee, Permission, Scope,
 };
 use rand::rand_core::UnwrapErr;
 use rand::rngs::SysRng;
@@ -290,21 +290,8 @@ impl Authorized {
         scope: Scope,
         role: Option<RoleId>,
     ) -> std::result::Result<(), iamkit_rbac::Error> {
-        let catalogue = self.index.catalogue();
-        let access = self.access_at(scope);
-        if let Some(role) = role {
-            let def = self
-                .index
-                .role(role)
-                .ok_or(iamkit_rbac::Error::UnknownRole { role })?;
-            ensure_can_grant(catalogue, &access, def)?;
-        }
-        if let Some(current) = self.index.grant_of(grantee, scope)
-            && let Some(def) = self.index.role(current)
-        {
-            ensure_can_grant(catalogue, &access, def)?;
-        }
-        Ok(())
+        self.index
+            .ensure_can_set(&self.access_at(scope), grantee, scope, role)
     }
 
     /// Adding to or removing from a group or team grants or revokes its
@@ -313,14 +300,8 @@ impl Authorized {
         &self,
         collective: Collective,
     ) -> std::result::Result<(), iamkit_rbac::Error> {
-        for grant in self.index.grants_of(Grantee::from(collective)) {
-            let def = self
-                .index
-                .role(grant.role)
-                .ok_or(iamkit_rbac::Error::UnknownRole { role: grant.role })?;
-            ensure_can_grant(self.index.catalogue(), &self.access_at(grant.scope), def)?;
-        }
-        Ok(())
+        self.index
+            .ensure_can_change_membership_as(|scope| self.access_at(scope), collective)
     }
 
     /// SECURITY.md 37: acting on `user` as a person in `org` (deactivating,
@@ -394,24 +375,19 @@ impl<S: Store> Iam<S> {
                     error,
                 } = *denial;
                 let permission = PermissionName::new(permission).map_err(|_| Error::Internal)?;
-                let mut tx = self.begin().await?;
                 // SECURITY.md 35: an actor who is no member of `org` writes
                 // nothing into `org`'s chain, or any tenant could flood any
                 // other's trail. The refusal is recorded on the actor's own
                 // side, at most once a minute per actor.
-                let chains = if reason == DenialReason::OtherOrganization {
-                    if !self.note_foreign_denial(actor) {
-                        tx.rollback().await?;
-                        return Err(error);
-                    }
-                    self.orgs_of_actor(&mut tx, actor).await?
+                let foreign = reason == DenialReason::OtherOrganization;
+                if foreign && !self.note_foreign_denial(actor) {
+                    return Err(error);
+                }
+                let mut tx = self.begin().await?;
+                let (chains, target) = if foreign {
+                    (self.orgs_of_actor(&mut tx, actor).await?, Target::Org(org))
                 } else {
-                    vec![org]
-                };
-                let target = if reason == DenialReason::OtherOrganization {
-                    Target::Org(org)
-                } else {
-                    target
+                    (vec![org], target)
                 };
                 for chain in chains {
                     let event = NewEvent::new(

@@ -198,8 +198,9 @@ impl<S: Store> Iam<S> {
                     Target::Org(org),
                 )
                 .await?;
+            let existing = tx.find_user_by_email(&input.email).await?;
             let user = self
-                .invite_in(&mut tx, actor, &mut authz, org, input, placement)
+                .invite_in(&mut tx, actor, &mut authz, org, input, existing, placement)
                 .await?;
             Ok(Invited { user })
         }
@@ -208,8 +209,13 @@ impl<S: Store> Iam<S> {
     }
 
     /// Invites `input`'s address to `org` in `tx` (see [`Iam::invite`]):
-    /// a new account managed by `org`, or the existing account, either way
-    /// as an INVITED membership with a link of `org`'s own.
+    /// a new account managed by `org`, or the `existing` account of that
+    /// address, either way as an INVITED membership with a link of `org`'s
+    /// own.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the invitation's context: whose, where, for whom, with what"
+    )]
     async fn invite_in(
         &self,
         tx: &mut Work<S>,
@@ -217,9 +223,9 @@ impl<S: Store> Iam<S> {
         authz: &mut Authorized,
         org: OrgId,
         input: iamkit_identity::NewUser,
+        existing: Option<User>,
         placement: &Placement,
     ) -> Flow<UserId> {
-        let existing = tx.find_user_by_email(&input.email).await?;
         let user = match existing {
             Some(user) => {
                 if tx.get_service_account(user.id).await?.is_some() {
@@ -473,13 +479,7 @@ impl<S: Store> Iam<S> {
         let (Some(record), Some(user)) = (record, user) else {
             return Err(Error::InvalidCredentials);
         };
-        let Some(guess) = self.reserve_guess(user.id).await? else {
-            return Err(Error::InvalidCredentials);
-        };
-        if !record.accepts(presented, now) {
-            self.wrong_guess(guess, &Actor::system(), None).await?;
-            return Err(Error::InvalidCredentials);
-        }
+        let guess = self.guess_link(&record, presented).await?;
         Ok((user, stored, guess))
     }
 
@@ -611,13 +611,21 @@ impl<S: Store> Iam<S> {
                     Target::Org(org),
                 )
                 .await?;
-            if tx.find_user_by_email(&input.email).await?.is_some() {
+            if let Some(existing) = tx.find_user_by_email(&input.email).await? {
                 let input = iamkit_identity::NewUser {
                     status: UserStatus::Invited,
                     ..input
                 };
                 return self
-                    .invite_in(&mut tx, actor, &mut authz, org, input, placement)
+                    .invite_in(
+                        &mut tx,
+                        actor,
+                        &mut authz,
+                        org,
+                        input,
+                        Some(existing),
+                        placement,
+                    )
                     .await;
             }
             let mut user = User::new(input, now, &mut os_rng());

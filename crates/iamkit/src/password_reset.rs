@@ -252,15 +252,8 @@ impl<S: Store> Iam<S> {
         let (Some(record), Some(subject)) = (record, subject) else {
             return Err(Error::InvalidCredentials);
         };
-        // A guess at a live link is counted before the secret is compared
-        // (SECURITY.md 12, 38); the completed reset forgives it.
-        let Some(guess) = self.reserve_guess(subject.id).await? else {
-            return Err(Error::InvalidCredentials);
-        };
-        if !record.accepts(presented, now) {
-            self.wrong_guess(guess, &Actor::system(), None).await?;
-            return Err(Error::InvalidCredentials);
-        }
+        // The completed reset forgives the guess.
+        self.guess_link(&record, presented).await?;
         let hash = self.hash_password_for(new, &subject, enforced).await?;
         Ok((subject.id, hash))
     }

@@ -125,12 +125,6 @@ impl<S: Store> Iam<S> {
             session: SessionId::generate(now, &mut os_rng()),
         });
         let mut tx = self.begin().await?;
-        let orgs: Vec<_> = tx
-            .list_memberships_of_user(user.id)
-            .await?
-            .into_iter()
-            .map(|m| m.org)
-            .collect();
         if let Some(reason) = failure {
             match guess {
                 // The wrong guess is counted already; it may have locked.
@@ -151,6 +145,12 @@ impl<S: Store> Iam<S> {
             tx.commit().await?;
             return Err(Error::InvalidCredentials);
         }
+        let orgs: Vec<_> = tx
+            .list_memberships_of_user(user.id)
+            .await?
+            .into_iter()
+            .map(|m| m.org)
+            .collect();
         // Re-hash with the current parameters (SECURITY.md 8) when the
         // password still passes the policy; otherwise keep the old hash.
         if let PasswordCheck::Valid { needs_rehash: true } = check

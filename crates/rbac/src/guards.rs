@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use iamkit_identity::{OrgId, UserId, WorkspaceId};
+use iamkit_identity::{OrgId, RoleId, UserId, WorkspaceId};
 
 use crate::error::{Error, Result};
 use crate::grants::{Collective, Grant, Grantee, Scope};
@@ -76,27 +76,44 @@ impl AccessIndex {
         Ok(())
     }
 
-    /// Guards granting `grant`: the actor must be allowed to grant the new
-    /// role and, when it replaces one, to revoke the replaced role (else
-    /// an Admin could demote an Owner by overwriting the grant).
+    /// Guards setting `grantee`'s role at `scope` to `role` (`None`:
+    /// removing it), for an actor that holds `actor` there: the actor must
+    /// be allowed to grant the new role and, when it replaces one, to
+    /// revoke the replaced role (else an Admin could demote an Owner by
+    /// overwriting the grant). Grants are checked at the scope granted
+    /// (SECURITY.md 37).
+    ///
+    /// # Errors
+    /// [`Error::UnknownRole`] for a new role the organization does not
+    /// have; [`Error::OwnerRequired`] or [`Error::Escalation`].
+    pub fn ensure_can_set(
+        &self,
+        actor: &Access,
+        grantee: Grantee,
+        scope: Scope,
+        role: Option<RoleId>,
+    ) -> Result<()> {
+        if let Some(role) = role {
+            let def = self.role(role).ok_or(Error::UnknownRole { role })?;
+            ensure_can_grant(self.catalogue(), actor, def)?;
+        }
+        if let Some(current) = self.grant_of(grantee, scope)
+            && let Some(def) = self.role(current)
+        {
+            ensure_can_grant(self.catalogue(), actor, def)?;
+        }
+        Ok(())
+    }
+
+    /// Guards granting `grant` (see [`ensure_can_set`](Self::ensure_can_set)).
     pub fn ensure_can_assign(&self, actor: UserId, grant: &Grant) -> Result<()> {
         let access = self.access(actor, grant.scope);
-        let role = self
-            .role(grant.role)
-            .ok_or(Error::UnknownRole { role: grant.role })?;
-        ensure_can_grant(self.catalogue(), &access, role)?;
-        self.ensure_can_revoke(actor, grant.grantee, grant.scope)
+        self.ensure_can_set(&access, grant.grantee, grant.scope, Some(grant.role))
     }
 
     /// Guards revoking whatever role `grantee` holds at `scope`.
     pub fn ensure_can_revoke(&self, actor: UserId, grantee: Grantee, scope: Scope) -> Result<()> {
-        let Some(current) = self.grant_of(grantee, scope) else {
-            return Ok(());
-        };
-        let Some(role) = self.role(current) else {
-            return Ok(());
-        };
-        ensure_can_grant(self.catalogue(), &self.access(actor, scope), role)
+        self.ensure_can_set(&self.access(actor, scope), grantee, scope, None)
     }
 
     /// Guards adding a member to, or removing one from, a group or team: it
@@ -107,11 +124,22 @@ impl AccessIndex {
         actor: UserId,
         collective: Collective,
     ) -> Result<()> {
+        self.ensure_can_change_membership_as(|scope| self.access(actor, scope), collective)
+    }
+
+    /// [`ensure_can_change_membership`](Self::ensure_can_change_membership)
+    /// for an actor that holds `actor_at(scope)` at each scope (a user, or
+    /// an API key that holds its access in its own workspace only).
+    pub fn ensure_can_change_membership_as(
+        &self,
+        actor_at: impl Fn(Scope) -> Access,
+        collective: Collective,
+    ) -> Result<()> {
         for grant in self.grants_of(Grantee::from(collective)) {
             let role = self
                 .role(grant.role)
                 .ok_or(Error::UnknownRole { role: grant.role })?;
-            ensure_can_grant(self.catalogue(), &self.access(actor, grant.scope), role)?;
+            ensure_can_grant(self.catalogue(), &actor_at(grant.scope), role)?;
         }
         Ok(())
     }
