@@ -18,8 +18,10 @@ impl AuthenticationRepository for PgTx {
     async fn load_session_context(&mut self, id: SessionId) -> Result<Option<SessionContext>> {
         // The user's memberships and their versions come as two arrays in
         // one order (`array_agg` over no row is NULL, hence the COALESCE).
-        let row = sqlx::query(
-            "SELECT s.*,
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            iamkit_store_api::columns!(sessions as s),
+            ",
                 (SELECT u.data ->> 'status' FROM users u WHERE u.id = s.user_id) AS user_status,
                 EXISTS (SELECT 1 FROM totp_enrollments t
                         WHERE t.user_id = s.user_id AND t.confirmed_at IS NOT NULL)
@@ -33,8 +35,8 @@ impl AuthenticationRepository for PgTx {
                 FROM memberships m LEFT JOIN authz_versions v ON v.org_id = m.org_id
                 WHERE m.user_id = s.user_id
              ) mv
-             WHERE s.id = $1",
-        )
+             WHERE s.id = $1"
+        ))
         .bind(id.as_uuid())
         .fetch_optional(self.conn())
         .await
@@ -61,8 +63,10 @@ impl AuthenticationRepository for PgTx {
     }
 
     async fn load_api_key_context(&mut self, id: ApiKeyId) -> Result<Option<ApiKeyContext>> {
-        let row = sqlx::query(
-            "SELECT k.*, w.org_id AS key_org,
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            iamkit_store_api::columns!(api_keys as k),
+            ", w.org_id AS key_org,
                 (SELECT u.data ->> 'status' FROM users u WHERE u.id = k.created_by)
                     AS creator_status,
                 COALESCE((SELECT v.version FROM authz_versions v WHERE v.org_id = w.org_id), 0)
@@ -70,8 +74,8 @@ impl AuthenticationRepository for PgTx {
              FROM api_keys k
              JOIN workspaces w ON w.id = k.workspace_id
              JOIN organizations o ON o.id = w.org_id
-             WHERE k.id = $1",
-        )
+             WHERE k.id = $1"
+        ))
         .bind(id.as_uuid())
         .fetch_optional(self.conn())
         .await

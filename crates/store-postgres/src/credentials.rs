@@ -118,11 +118,15 @@ impl TokenRepository for PgTx {
     }
 
     async fn get_token(&mut self, id: TokenId) -> Result<Option<TokenRecord>> {
-        let row = sqlx::query("SELECT * FROM tokens WHERE id = $1")
-            .bind(id.as_uuid())
-            .fetch_optional(self.conn())
-            .await
-            .map_err(db)?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            iamkit_store_api::columns!(tokens),
+            " FROM tokens WHERE id = $1"
+        ))
+        .bind(id.as_uuid())
+        .fetch_optional(self.conn())
+        .await
+        .map_err(db)?;
         row.as_ref().map(token_of).transpose()
     }
 
@@ -140,11 +144,12 @@ impl TokenRepository for PgTx {
         if !stored.accepts(presented, now) {
             return Ok(None);
         }
-        let row = sqlx::query(
+        let row = sqlx::query(concat!(
             "UPDATE tokens SET consumed_at = $1
              WHERE id = $2 AND consumed_at IS NULL AND revoked_at IS NULL AND expires_at > $1
-             RETURNING *",
-        )
+             RETURNING ",
+            iamkit_store_api::columns!(tokens)
+        ))
         .bind(now)
         .bind(id.as_uuid())
         .fetch_optional(self.conn())
@@ -230,11 +235,15 @@ impl SessionRepository for PgTx {
     }
 
     async fn get_session(&mut self, id: SessionId) -> Result<Option<Session>> {
-        let row = sqlx::query("SELECT * FROM sessions WHERE id = $1")
-            .bind(id.as_uuid())
-            .fetch_optional(self.conn())
-            .await
-            .map_err(db)?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            iamkit_store_api::columns!(sessions),
+            " FROM sessions WHERE id = $1"
+        ))
+        .bind(id.as_uuid())
+        .fetch_optional(self.conn())
+        .await
+        .map_err(db)?;
         row.as_ref().map(session_of).transpose()
     }
 
@@ -306,10 +315,12 @@ impl SessionRepository for PgTx {
     }
 
     async fn list_sessions_of(&mut self, user: UserId) -> Result<Vec<Session>> {
-        let rows = sqlx::query(
-            "SELECT * FROM sessions WHERE user_id = $1 AND revoked_at IS NULL
-             ORDER BY created_at DESC, id DESC",
-        )
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            iamkit_store_api::columns!(sessions),
+            " FROM sessions WHERE user_id = $1 AND revoked_at IS NULL
+             ORDER BY created_at DESC, id DESC"
+        ))
         .bind(user.as_uuid())
         .fetch_all(self.conn())
         .await
@@ -361,11 +372,15 @@ impl ApiKeyRepository for PgTx {
     }
 
     async fn get_api_key(&mut self, id: ApiKeyId) -> Result<Option<ApiKey>> {
-        let row = sqlx::query("SELECT * FROM api_keys WHERE id = $1")
-            .bind(id.as_uuid())
-            .fetch_optional(self.conn())
-            .await
-            .map_err(db)?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            iamkit_store_api::columns!(api_keys),
+            " FROM api_keys WHERE id = $1"
+        ))
+        .bind(id.as_uuid())
+        .fetch_optional(self.conn())
+        .await
+        .map_err(db)?;
         row.as_ref().map(api_key_of).transpose()
     }
 
@@ -405,12 +420,15 @@ impl ApiKeyRepository for PgTx {
     }
 
     async fn list_api_keys(&mut self, workspace: WorkspaceId) -> Result<Vec<ApiKey>> {
-        let rows =
-            sqlx::query("SELECT * FROM api_keys WHERE workspace_id = $1 ORDER BY created_at, id")
-                .bind(workspace.as_uuid())
-                .fetch_all(self.conn())
-                .await
-                .map_err(db)?;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            iamkit_store_api::columns!(api_keys),
+            " FROM api_keys WHERE workspace_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(workspace.as_uuid())
+        .fetch_all(self.conn())
+        .await
+        .map_err(db)?;
         rows.iter().map(api_key_of).collect()
     }
 }
@@ -480,11 +498,15 @@ impl TotpRepository for PgTx {
     }
 
     async fn get_totp(&mut self, user: UserId) -> Result<Option<TotpEnrollment>> {
-        let row = sqlx::query("SELECT * FROM totp_enrollments WHERE user_id = $1")
-            .bind(user.as_uuid())
-            .fetch_optional(self.conn())
-            .await
-            .map_err(db)?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            iamkit_store_api::columns!(totp_enrollments),
+            " FROM totp_enrollments WHERE user_id = $1"
+        ))
+        .bind(user.as_uuid())
+        .fetch_optional(self.conn())
+        .await
+        .map_err(db)?;
         row.as_ref().map(totp_of).transpose()
     }
 
@@ -537,14 +559,22 @@ impl TotpRepository for PgTx {
         // `after` instead of from the start.
         let sql = match after {
             Some(_) => {
-                "SELECT * FROM totp_enrollments
+                concat!(
+                    "SELECT ",
+                    iamkit_store_api::columns!(totp_enrollments),
+                    " FROM totp_enrollments
                  WHERE substring(sealed_secret FROM 1 FOR $1) <> $2 AND user_id > $4
                  ORDER BY user_id LIMIT $3"
+                )
             }
             None => {
-                "SELECT * FROM totp_enrollments
+                concat!(
+                    "SELECT ",
+                    iamkit_store_api::columns!(totp_enrollments),
+                    " FROM totp_enrollments
                  WHERE substring(sealed_secret FROM 1 FOR $1) <> $2
                  ORDER BY user_id LIMIT $3"
+                )
             }
         };
         let mut query = sqlx::query(sql)

@@ -115,12 +115,15 @@ impl OutboxRepository for PgTx {
     }
 
     async fn list_undelivered_outbox(&mut self, max: usize) -> Result<Vec<OutboxRecord>> {
-        let rows =
-            sqlx::query("SELECT * FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT $1")
-                .bind(limit(max))
-                .fetch_all(self.conn())
-                .await
-                .map_err(db)?;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            iamkit_store_api::columns!(outbox),
+            " FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT $1"
+        ))
+        .bind(limit(max))
+        .fetch_all(self.conn())
+        .await
+        .map_err(db)?;
         rows.iter().map(outbox_of).collect()
     }
 
@@ -146,16 +149,24 @@ impl OutboxRepository for PgTx {
         // starts at `after`.
         let sql = match after {
             Some(_) => {
-                "SELECT * FROM outbox
+                concat!(
+                    "SELECT ",
+                    iamkit_store_api::columns!(outbox),
+                    " FROM outbox
                  WHERE delivered_at IS NULL AND sealed_link IS NOT NULL
                    AND substring(sealed_link FROM 1 FOR $1) <> $2 AND id > $4
                  ORDER BY id LIMIT $3"
+                )
             }
             None => {
-                "SELECT * FROM outbox
+                concat!(
+                    "SELECT ",
+                    iamkit_store_api::columns!(outbox),
+                    " FROM outbox
                  WHERE delivered_at IS NULL AND sealed_link IS NOT NULL
                    AND substring(sealed_link FROM 1 FOR $1) <> $2
                  ORDER BY id LIMIT $3"
+                )
             }
         };
         let mut query = sqlx::query(sql)
@@ -271,11 +282,15 @@ impl AccessRequestRepository for PgTx {
     }
 
     async fn get_access_request(&mut self, id: AccessRequestId) -> Result<Option<AccessRequest>> {
-        let row = sqlx::query("SELECT * FROM access_requests WHERE id = $1")
-            .bind(id.as_uuid())
-            .fetch_optional(self.conn())
-            .await
-            .map_err(db)?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            iamkit_store_api::columns!(access_requests),
+            " FROM access_requests WHERE id = $1"
+        ))
+        .bind(id.as_uuid())
+        .fetch_optional(self.conn())
+        .await
+        .map_err(db)?;
         row.as_ref().map(access_request_of).transpose()
     }
 
@@ -301,11 +316,15 @@ impl AccessRequestRepository for PgTx {
     }
 
     async fn list_access_requests(&mut self, org: OrgId) -> Result<Vec<AccessRequest>> {
-        let rows = sqlx::query("SELECT * FROM access_requests WHERE org_id = $1 ORDER BY id")
-            .bind(org.as_uuid())
-            .fetch_all(self.conn())
-            .await
-            .map_err(db)?;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            iamkit_store_api::columns!(access_requests),
+            " FROM access_requests WHERE org_id = $1 ORDER BY id"
+        ))
+        .bind(org.as_uuid())
+        .fetch_all(self.conn())
+        .await
+        .map_err(db)?;
         rows.iter().map(access_request_of).collect()
     }
 }
@@ -338,20 +357,28 @@ impl ServiceAccountRepository for PgTx {
     }
 
     async fn get_service_account(&mut self, user: UserId) -> Result<Option<ServiceAccount>> {
-        let row = sqlx::query("SELECT * FROM service_accounts WHERE user_id = $1")
-            .bind(user.as_uuid())
-            .fetch_optional(self.conn())
-            .await
-            .map_err(db)?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            iamkit_store_api::columns!(service_accounts),
+            " FROM service_accounts WHERE user_id = $1"
+        ))
+        .bind(user.as_uuid())
+        .fetch_optional(self.conn())
+        .await
+        .map_err(db)?;
         row.as_ref().map(service_account_of).transpose()
     }
 
     async fn list_service_accounts(&mut self, org: OrgId) -> Result<Vec<ServiceAccount>> {
-        let rows = sqlx::query("SELECT * FROM service_accounts WHERE org_id = $1 ORDER BY user_id")
-            .bind(org.as_uuid())
-            .fetch_all(self.conn())
-            .await
-            .map_err(db)?;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            iamkit_store_api::columns!(service_accounts),
+            " FROM service_accounts WHERE org_id = $1 ORDER BY user_id"
+        ))
+        .bind(org.as_uuid())
+        .fetch_all(self.conn())
+        .await
+        .map_err(db)?;
         rows.iter().map(service_account_of).collect()
     }
 }

@@ -21,8 +21,10 @@ fn versions(json: &str) -> Result<Vec<(OrgId, u64)>> {
 
 impl AuthenticationRepository for SqliteTx {
     async fn load_session_context(&mut self, id: SessionId) -> Result<Option<SessionContext>> {
-        let row = sqlx::query(
-            "SELECT s.*,
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            iamkit_store_api::columns!(sessions as s),
+            ",
                 (SELECT json_extract(u.data, '$.status') FROM users u WHERE u.id = s.user_id)
                     AS user_status,
                 EXISTS (SELECT 1 FROM totp_enrollments t
@@ -32,8 +34,8 @@ impl AuthenticationRepository for SqliteTx {
                  FROM memberships m LEFT JOIN authz_versions v ON v.org_id = m.org_id
                  WHERE m.user_id = s.user_id)
                     AS versions
-             FROM sessions s WHERE s.id = ?",
-        )
+             FROM sessions s WHERE s.id = ?"
+        ))
         .bind(uid(id.as_uuid()))
         .fetch_optional(self.conn())
         .await
@@ -50,8 +52,10 @@ impl AuthenticationRepository for SqliteTx {
     }
 
     async fn load_api_key_context(&mut self, id: ApiKeyId) -> Result<Option<ApiKeyContext>> {
-        let row = sqlx::query(
-            "SELECT k.*, w.org_id AS key_org,
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            iamkit_store_api::columns!(api_keys as k),
+            ", w.org_id AS key_org,
                 (SELECT json_extract(u.data, '$.status') FROM users u WHERE u.id = k.created_by)
                     AS creator_status,
                 COALESCE((SELECT v.version FROM authz_versions v WHERE v.org_id = w.org_id), 0)
@@ -59,8 +63,8 @@ impl AuthenticationRepository for SqliteTx {
              FROM api_keys k
              JOIN workspaces w ON w.id = k.workspace_id
              JOIN organizations o ON o.id = w.org_id
-             WHERE k.id = ?",
-        )
+             WHERE k.id = ?"
+        ))
         .bind(uid(id.as_uuid()))
         .fetch_optional(self.conn())
         .await

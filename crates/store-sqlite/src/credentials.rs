@@ -131,11 +131,15 @@ impl TokenRepository for SqliteTx {
     }
 
     async fn get_token(&mut self, id: TokenId) -> Result<Option<TokenRecord>> {
-        let row = sqlx::query("SELECT * FROM tokens WHERE id = ?")
-            .bind(uid(id.as_uuid()))
-            .fetch_optional(self.conn())
-            .await
-            .map_err(db)?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            iamkit_store_api::columns!(tokens),
+            " FROM tokens WHERE id = ?"
+        ))
+        .bind(uid(id.as_uuid()))
+        .fetch_optional(self.conn())
+        .await
+        .map_err(db)?;
         row.as_ref().map(token_of).transpose()
     }
 
@@ -153,11 +157,12 @@ impl TokenRepository for SqliteTx {
         if !stored.accepts(presented, now) {
             return Ok(None);
         }
-        let row = sqlx::query(
+        let row = sqlx::query(concat!(
             "UPDATE tokens SET consumed_at = ?
              WHERE id = ? AND consumed_at IS NULL AND revoked_at IS NULL AND expires_at > ?
-             RETURNING *",
-        )
+             RETURNING ",
+            iamkit_store_api::columns!(tokens)
+        ))
         .bind(ts(now))
         .bind(uid(id.as_uuid()))
         .bind(ts(now))
@@ -244,11 +249,15 @@ impl SessionRepository for SqliteTx {
     }
 
     async fn get_session(&mut self, id: SessionId) -> Result<Option<Session>> {
-        let row = sqlx::query("SELECT * FROM sessions WHERE id = ?")
-            .bind(uid(id.as_uuid()))
-            .fetch_optional(self.conn())
-            .await
-            .map_err(db)?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            iamkit_store_api::columns!(sessions),
+            " FROM sessions WHERE id = ?"
+        ))
+        .bind(uid(id.as_uuid()))
+        .fetch_optional(self.conn())
+        .await
+        .map_err(db)?;
         row.as_ref().map(session_of).transpose()
     }
 
@@ -320,10 +329,12 @@ impl SessionRepository for SqliteTx {
     }
 
     async fn list_sessions_of(&mut self, user: UserId) -> Result<Vec<Session>> {
-        let rows = sqlx::query(
-            "SELECT * FROM sessions WHERE user_id = ? AND revoked_at IS NULL
-             ORDER BY created_at DESC, id DESC",
-        )
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            iamkit_store_api::columns!(sessions),
+            " FROM sessions WHERE user_id = ? AND revoked_at IS NULL
+             ORDER BY created_at DESC, id DESC"
+        ))
         .bind(uid(user.as_uuid()))
         .fetch_all(self.conn())
         .await
@@ -375,11 +386,15 @@ impl ApiKeyRepository for SqliteTx {
     }
 
     async fn get_api_key(&mut self, id: ApiKeyId) -> Result<Option<ApiKey>> {
-        let row = sqlx::query("SELECT * FROM api_keys WHERE id = ?")
-            .bind(uid(id.as_uuid()))
-            .fetch_optional(self.conn())
-            .await
-            .map_err(db)?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            iamkit_store_api::columns!(api_keys),
+            " FROM api_keys WHERE id = ?"
+        ))
+        .bind(uid(id.as_uuid()))
+        .fetch_optional(self.conn())
+        .await
+        .map_err(db)?;
         row.as_ref().map(api_key_of).transpose()
     }
 
@@ -418,12 +433,15 @@ impl ApiKeyRepository for SqliteTx {
     }
 
     async fn list_api_keys(&mut self, workspace: WorkspaceId) -> Result<Vec<ApiKey>> {
-        let rows =
-            sqlx::query("SELECT * FROM api_keys WHERE workspace_id = ? ORDER BY created_at, id")
-                .bind(uid(workspace.as_uuid()))
-                .fetch_all(self.conn())
-                .await
-                .map_err(db)?;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            iamkit_store_api::columns!(api_keys),
+            " FROM api_keys WHERE workspace_id = ? ORDER BY created_at, id"
+        ))
+        .bind(uid(workspace.as_uuid()))
+        .fetch_all(self.conn())
+        .await
+        .map_err(db)?;
         rows.iter().map(api_key_of).collect()
     }
 }
@@ -490,11 +508,15 @@ impl TotpRepository for SqliteTx {
     }
 
     async fn get_totp(&mut self, user: UserId) -> Result<Option<TotpEnrollment>> {
-        let row = sqlx::query("SELECT * FROM totp_enrollments WHERE user_id = ?")
-            .bind(uid(user.as_uuid()))
-            .fetch_optional(self.conn())
-            .await
-            .map_err(db)?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            iamkit_store_api::columns!(totp_enrollments),
+            " FROM totp_enrollments WHERE user_id = ?"
+        ))
+        .bind(uid(user.as_uuid()))
+        .fetch_optional(self.conn())
+        .await
+        .map_err(db)?;
         row.as_ref().map(totp_of).transpose()
     }
 
@@ -544,11 +566,13 @@ impl TotpRepository for SqliteTx {
         // `substr` of a BLOB counts bytes; a value under `key` starts with
         // its header (`SealedSecret::is_under`). Every id's text sorts
         // after the empty string, the start when there is no `after`.
-        let rows = sqlx::query(
-            "SELECT * FROM totp_enrollments
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            iamkit_store_api::columns!(totp_enrollments),
+            " FROM totp_enrollments
              WHERE user_id > ? AND substr(sealed_secret, 1, ?) <> ?
-             ORDER BY user_id LIMIT ?",
-        )
+             ORDER BY user_id LIMIT ?"
+        ))
         .bind(after.map(|u| uid(u.as_uuid())).unwrap_or_default())
         .bind(HEADER_LEN)
         .bind(SealedSecret::header(key).to_vec())

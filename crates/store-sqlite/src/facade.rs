@@ -137,12 +137,15 @@ impl OutboxRepository for SqliteTx {
     }
 
     async fn list_undelivered_outbox(&mut self, limit: usize) -> Result<Vec<OutboxRecord>> {
-        let rows =
-            sqlx::query("SELECT * FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT ?")
-                .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-                .fetch_all(self.conn())
-                .await
-                .map_err(db)?;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            iamkit_store_api::columns!(outbox),
+            " FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT ?"
+        ))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(self.conn())
+        .await
+        .map_err(db)?;
         rows.iter().map(outbox_of).collect()
     }
 
@@ -164,12 +167,14 @@ impl OutboxRepository for SqliteTx {
         limit: usize,
     ) -> Result<Vec<OutboxRecord>> {
         // As `list_totp_to_reseal`: the empty string sorts before every id.
-        let rows = sqlx::query(
-            "SELECT * FROM outbox
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            iamkit_store_api::columns!(outbox),
+            " FROM outbox
              WHERE delivered_at IS NULL AND sealed_link IS NOT NULL AND id > ?
                AND substr(sealed_link, 1, ?) <> ?
-             ORDER BY id LIMIT ?",
-        )
+             ORDER BY id LIMIT ?"
+        ))
         .bind(after.map(|m| uid(m.as_uuid())).unwrap_or_default())
         .bind(HEADER_LEN)
         .bind(SealedSecret::header(key).to_vec())
@@ -282,11 +287,15 @@ impl AccessRequestRepository for SqliteTx {
     }
 
     async fn get_access_request(&mut self, id: AccessRequestId) -> Result<Option<AccessRequest>> {
-        let row = sqlx::query("SELECT * FROM access_requests WHERE id = ?")
-            .bind(uid(id.as_uuid()))
-            .fetch_optional(self.conn())
-            .await
-            .map_err(db)?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            iamkit_store_api::columns!(access_requests),
+            " FROM access_requests WHERE id = ?"
+        ))
+        .bind(uid(id.as_uuid()))
+        .fetch_optional(self.conn())
+        .await
+        .map_err(db)?;
         row.as_ref().map(access_request_of).transpose()
     }
 
@@ -312,11 +321,15 @@ impl AccessRequestRepository for SqliteTx {
     }
 
     async fn list_access_requests(&mut self, org: OrgId) -> Result<Vec<AccessRequest>> {
-        let rows = sqlx::query("SELECT * FROM access_requests WHERE org_id = ? ORDER BY id")
-            .bind(uid(org.as_uuid()))
-            .fetch_all(self.conn())
-            .await
-            .map_err(db)?;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            iamkit_store_api::columns!(access_requests),
+            " FROM access_requests WHERE org_id = ? ORDER BY id"
+        ))
+        .bind(uid(org.as_uuid()))
+        .fetch_all(self.conn())
+        .await
+        .map_err(db)?;
         rows.iter().map(access_request_of).collect()
     }
 }
@@ -347,20 +360,28 @@ impl ServiceAccountRepository for SqliteTx {
     }
 
     async fn get_service_account(&mut self, user: UserId) -> Result<Option<ServiceAccount>> {
-        let row = sqlx::query("SELECT * FROM service_accounts WHERE user_id = ?")
-            .bind(uid(user.as_uuid()))
-            .fetch_optional(self.conn())
-            .await
-            .map_err(db)?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            iamkit_store_api::columns!(service_accounts),
+            " FROM service_accounts WHERE user_id = ?"
+        ))
+        .bind(uid(user.as_uuid()))
+        .fetch_optional(self.conn())
+        .await
+        .map_err(db)?;
         row.as_ref().map(service_account_of).transpose()
     }
 
     async fn list_service_accounts(&mut self, org: OrgId) -> Result<Vec<ServiceAccount>> {
-        let rows = sqlx::query("SELECT * FROM service_accounts WHERE org_id = ? ORDER BY user_id")
-            .bind(uid(org.as_uuid()))
-            .fetch_all(self.conn())
-            .await
-            .map_err(db)?;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            iamkit_store_api::columns!(service_accounts),
+            " FROM service_accounts WHERE org_id = ? ORDER BY user_id"
+        ))
+        .bind(uid(org.as_uuid()))
+        .fetch_all(self.conn())
+        .await
+        .map_err(db)?;
         rows.iter().map(service_account_of).collect()
     }
 }

@@ -167,3 +167,74 @@ async fn upgrading_gives_single_organization_accounts_their_manager() {
     assert_eq!(both.managed_by, None, "in two organizations: self-managed");
     assert_eq!(none.managed_by, None);
 }
+
+/// A migration that adds a column, run while pooled connections hold the
+/// schema from before it: their next statements over that table still
+/// read well-formed rows. (With `SELECT s.*` each such connection planned
+/// for the old column count, SQLite re-planned behind sqlx's back, and
+/// decoding the row panicked inside sqlx.)
+#[tokio::test]
+async fn connections_that_saw_the_old_schema_read_the_new_one() {
+    use iamkit::AuthenticationRepository;
+    use iamkit::identity::SessionId;
+
+    const CONNECTIONS: usize = 8;
+    let store = SqliteStore::temporary().await.unwrap();
+    let pool = store.pool();
+    sqlx::raw_sql(
+        "CREATE TABLE iamkit_migrations (version INTEGER PRIMARY KEY NOT NULL, name TEXT NOT NULL)",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    // The schema before migration 4 added `sessions.authenticated_at`.
+    for &(version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v < 4) {
+        sqlx::raw_sql(sql).execute(pool).await.unwrap();
+        sqlx::query("INSERT INTO iamkit_migrations (version, name) VALUES (?, ?)")
+            .bind(version)
+            .bind(name)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    let session = uuid::Uuid::from_u128(7);
+    sqlx::query(
+        "INSERT INTO sessions (id, user_id, org_id, secret_hash, state, created_at, last_seen_at)
+         VALUES (?, ?, NULL, ?, 'full', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+    )
+    .bind(session.hyphenated().to_string())
+    .bind(uuid::Uuid::from_u128(8).hyphenated().to_string())
+    .bind(vec![0u8; 32])
+    .execute(pool)
+    .await
+    .unwrap();
+    // Every connection of the pool reads `sessions` under the old schema.
+    let mut held = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let mut conn = pool.acquire().await.unwrap();
+        sqlx::query("SELECT count(*) FROM sessions")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        held.push(conn);
+    }
+    drop(held);
+
+    store.migrate().await.unwrap();
+
+    let mut txs = Vec::new();
+    for _ in 0..CONNECTIONS {
+        txs.push(store.begin_read().await.unwrap());
+    }
+    for tx in &mut txs {
+        let context = tx
+            .load_session_context(SessionId::from_uuid(session))
+            .await
+            .unwrap()
+            .expect("the session");
+        assert_eq!(
+            context.session.authenticated_at, context.session.created_at,
+            "a session from before re-authentication counts from its start"
+        );
+    }
+}
