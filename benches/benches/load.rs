@@ -8,7 +8,7 @@
 //!
 //! Runs on memory, and on PostgreSQL when `IAMKIT_POSTGRES_URL` is set:
 //! `cargo bench --bench load`. `IAMKIT_BENCH_HASH_WORKERS` sets the pool's
-//! threads (default: `HashingConfig::default()`, the machine's parallelism).
+//! threads (default: `HashingConfig::default()`, half the machine's parallelism).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -170,6 +170,16 @@ impl Model {
             .rposition(|(u, live)| *u == user && *live)
     }
 
+    /// Whether `user` has a live session (any state) or an unrevoked key:
+    /// a cascade that ends them records one `CredentialsRevoked` event.
+    fn has_live_sessions(&self, user: usize) -> bool {
+        self.sessions.iter().any(|s| s.0 == user && s.1)
+    }
+
+    fn has_live_credentials(&self, user: usize) -> bool {
+        self.has_live_sessions(user) || self.keys.iter().any(|k| k.0 == user && k.1)
+    }
+
     fn end_sessions_of(&mut self, user: usize) {
         for s in &mut self.sessions {
             if s.0 == user {
@@ -370,7 +380,11 @@ impl Harness {
                 {
                     fail(1)
                 } else {
-                    OK
+                    // The deactivation, and what it ended with it.
+                    Expect {
+                        ok: true,
+                        events: 1 + u64::from(model.has_live_credentials(target)),
+                    }
                 };
                 let result = iam.deactivate(&a, org, self.users[target]).await;
                 if expect.ok && result.is_ok() {
@@ -496,7 +510,11 @@ impl Harness {
                     return Ok(());
                 };
                 let expect = if model.links[lid].1 && model.active[user] {
-                    OK
+                    // The reset, and the sessions it ended.
+                    Expect {
+                        ok: true,
+                        events: 1 + u64::from(model.has_live_sessions(user)),
+                    }
                 } else {
                     fail(0)
                 };
@@ -517,7 +535,11 @@ impl Harness {
                     return Ok(());
                 };
                 let expect = if model.sessions[sid].1 && !model.totp[user] {
-                    OK
+                    // Enrolment started, then confirmed.
+                    Expect {
+                        ok: true,
+                        events: 2,
+                    }
                 } else {
                     fail(0)
                 };

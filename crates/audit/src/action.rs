@@ -137,6 +137,8 @@ pub enum Action {
     EmailChangeRequested,
     /// An email address was verified.
     EmailVerified,
+    /// A new verification link was sent; the earlier one no longer works.
+    EmailVerificationResent,
     /// The user's organization role changed; `None` means no role.
     OrgRoleChanged {
         /// The role before.
@@ -182,6 +184,13 @@ pub enum Action {
     },
     /// A password was set through a reset link.
     PasswordResetCompleted,
+    /// TOTP enrolment began: a new secret waits for its first code. It
+    /// protects nothing until [`TwoFactorEnrolled`](Action::TwoFactorEnrolled).
+    TwoFactorEnrolmentStarted {
+        /// Whether an earlier enrolment, begun but never confirmed, was
+        /// replaced (its secret no longer works).
+        replacing: bool,
+    },
     /// TOTP was enrolled and confirmed.
     TwoFactorEnrolled,
     /// TOTP was disabled.
@@ -205,6 +214,19 @@ pub enum Action {
         /// The session.
         session: SessionId,
     },
+    /// A change to the account (deactivation, deletion, a password set
+    /// through a reset link, a reclaimed account, leaving an organization)
+    /// ended its sessions and API keys at once: one event naming how many,
+    /// next to the event of the change itself.
+    CredentialsRevoked {
+        /// Sessions ended.
+        sessions: u64,
+        /// API keys revoked.
+        api_keys: u64,
+    },
+    /// The stored password hash was replaced by one with the current
+    /// parameters at sign-in (SECURITY.md 8); the password is the same.
+    PasswordRehashed,
     /// An API key was created.
     ApiKeyCreated,
     /// An API key was revoked.
@@ -277,6 +299,7 @@ action_kinds! {
     ProfileUpdated => "profile_updated",
     EmailChangeRequested => "email_change_requested",
     EmailVerified => "email_verified",
+    EmailVerificationResent => "email_verification_resent",
     OrgRoleChanged => "org_role_changed",
     WorkspaceRoleChanged => "workspace_role_changed",
     GroupMembershipChanged => "group_membership_changed",
@@ -287,6 +310,7 @@ action_kinds! {
     PasswordChanged => "password_changed",
     PasswordResetRequested => "password_reset_requested",
     PasswordResetCompleted => "password_reset_completed",
+    TwoFactorEnrolmentStarted => "two_factor_enrolment_started",
     TwoFactorEnrolled => "two_factor_enrolled",
     TwoFactorDisabled => "two_factor_disabled",
     RecoveryCodesRegenerated => "recovery_codes_regenerated",
@@ -294,6 +318,8 @@ action_kinds! {
     SignInFailed => "sign_in_failed",
     AccountLocked => "account_locked",
     SessionRevoked => "session_revoked",
+    CredentialsRevoked => "credentials_revoked",
+    PasswordRehashed => "password_rehashed",
     ApiKeyCreated => "api_key_created",
     ApiKeyRevoked => "api_key_revoked",
     AccessRequestCreated => "access_request_created",
@@ -321,7 +347,7 @@ mod tests {
         let json = serde_json::to_value(&action).unwrap();
         assert_eq!(json["kind"], action.kind().as_str());
         assert_eq!(json["by"], "admin");
-        assert_eq!(ActionKind::ALL.len(), 33);
+        assert_eq!(ActionKind::ALL.len(), 37);
         let kinds: std::collections::BTreeSet<_> =
             ActionKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(

@@ -73,6 +73,14 @@ impl<'de> Deserialize<'de> for EventHash {
     }
 }
 
+/// The chain of what belongs to no organization: a failed sign-in with a
+/// name no account has, and a change to an account that is a member of no
+/// organization (before its first invitation is accepted, or after it left
+/// its last one). It is an ordinary chain under the nil id, which no
+/// generated id (a UUIDv7) ever is: verify, query and export it like an
+/// organization's. Its events never change anyone's authorization.
+pub const SYSTEM_CHAIN: OrgId = OrgId::from_uuid(iamkit_identity::__private::Uuid::nil());
+
 /// The newest position of an organization's chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ChainHead {

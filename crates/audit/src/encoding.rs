@@ -161,6 +161,10 @@ fn action_tag(action: &Action) -> u16 {
         Action::AuthorizationDenied { .. } => 31,
         Action::SettingsChanged { .. } => 32,
         Action::AccountReclaimed => 33,
+        Action::TwoFactorEnrolmentStarted { .. } => 34,
+        Action::EmailVerificationResent => 35,
+        Action::CredentialsRevoked { .. } => 36,
+        Action::PasswordRehashed => 37,
     }
 }
 
@@ -238,6 +242,11 @@ fn action(buf: &mut Vec<u8>, action: &Action) {
             SignInFailure::Deactivated => 7,
         }),
         Action::SessionRevoked { session } => id(buf, session.as_uuid().into_bytes()),
+        Action::TwoFactorEnrolmentStarted { replacing } => buf.push(u8::from(*replacing)),
+        Action::CredentialsRevoked { sessions, api_keys } => {
+            buf.extend_from_slice(&sessions.to_be_bytes());
+            buf.extend_from_slice(&api_keys.to_be_bytes());
+        }
         Action::AuthorizationDenied { permission } => text(buf, permission.as_str()),
         Action::SettingsChanged { setting } => text(buf, setting.as_str()),
         Action::InviteResent
@@ -247,6 +256,8 @@ fn action(buf: &mut Vec<u8>, action: &Action) {
         | Action::UserCreated
         | Action::EmailChangeRequested
         | Action::EmailVerified
+        | Action::EmailVerificationResent
+        | Action::PasswordRehashed
         | Action::Deactivated
         | Action::Reactivated
         | Action::Deleted

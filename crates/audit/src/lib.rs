@@ -15,7 +15,8 @@ pub use action::{
     Action, ActionKind, MembershipChange, ProfileField, ResetInitiator, SignInFailure, SignInMethod,
 };
 pub use chain::{
-    BreakKind, ChainBreak, ChainHead, ChainVerifier, EventHash, Verified, chain_hash, seal, verify,
+    BreakKind, ChainBreak, ChainHead, ChainVerifier, EventHash, SYSTEM_CHAIN, Verified, chain_hash,
+    seal, verify,
 };
 pub use encoding::{ENCODING_VERSION, canonical_bytes, encode_canonical};
 pub use error::{Error, Result, TextField, TextRule};

@@ -26,11 +26,11 @@ fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 5, 4, 12, 0, 0).unwrap()
 }
 
-/// One action of each of the 32 kinds, chosen by `selector`.
+/// One action of each of the 37 kinds, chosen by `selector`.
 fn sample_action(selector: u8, rng: &mut StdRng) -> Action {
     let now = t0();
     let role = RoleId::generate(now, rng);
-    match selector % 32 {
+    match selector % 37 {
         0 => Action::Invited { role: Some(role) },
         1 => Action::InviteResent,
         2 => Action::InviteRevoked,
@@ -87,6 +87,14 @@ fn sample_action(selector: u8, rng: &mut StdRng) -> Action {
         30 => Action::AuthorizationDenied {
             permission: PermissionName::new("users.invite").unwrap(),
         },
+        31 => Action::TwoFactorEnrolmentStarted { replacing: true },
+        32 => Action::EmailVerificationResent,
+        33 => Action::CredentialsRevoked {
+            sessions: 3,
+            api_keys: 1,
+        },
+        34 => Action::PasswordRehashed,
+        35 => Action::AccountReclaimed,
         _ => Action::SettingsChanged {
             setting: SettingName::new("two_factor_required").unwrap(),
         },

@@ -310,11 +310,14 @@ impl<S: Store> Iam<S> {
                     let user_target = Target::User(user);
                     // Offboarding is a deactivation under the approver's
                     // guards (SECURITY.md 20, 26, 27).
-                    self.deactivate_in(&mut tx, &mut authz, org, user, APPROVE, now)
+                    let revoked = self
+                        .deactivate_in(&mut tx, &mut authz, org, user, APPROVE, now)
                         .await?;
                     self.audit(&mut tx, org, actor, Action::AccessRequestApproved, target)
                         .await?;
                     self.audit(&mut tx, org, actor, Action::Deactivated, user_target)
+                        .await?;
+                    self.audit_revoked(&mut tx, org, actor, user, revoked)
                         .await?;
                 }
             }

@@ -47,7 +47,8 @@ impl<S: Store> Iam<S> {
     /// (27). Then the membership and the account become DEACTIVATED and
     /// every session, API key and pending link is revoked in the same
     /// transaction (20). `deactivate` and an approved offboarding both come
-    /// here, so the two paths cannot drift apart. The caller audits.
+    /// here, so the two paths cannot drift apart. The caller audits, with
+    /// what was revoked.
     /// Revokes the live API keys `user` made in `org`'s workspaces: keys
     /// die with a suspended or removed membership, and a later
     /// reactivation or re-invitation must not bring them back.
@@ -57,15 +58,65 @@ impl<S: Store> Iam<S> {
         org: OrgId,
         user: UserId,
         now: DateTime<Utc>,
-    ) -> Result<()> {
+    ) -> Result<Revoked> {
+        let mut revoked = Revoked::default();
         for workspace in tx.list_workspaces(org).await? {
             for key in tx.list_api_keys(workspace.id).await? {
-                if key.created_by == user && key.revoked_at.is_none() {
-                    tx.revoke_api_key(key.id, now).await?;
+                if key.created_by == user
+                    && key.revoked_at.is_none()
+                    && tx.revoke_api_key(key.id, now).await?
+                {
+                    revoked.api_keys += 1;
                 }
             }
         }
-        Ok(())
+        Ok(revoked)
+    }
+
+    /// Ends every session and API key of `user` (and their pending links)
+    /// with the account's standing: deactivation, deletion, reclaim.
+    pub(crate) async fn revoke_credentials_of(
+        &self,
+        tx: &mut Work<S>,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Revoked> {
+        let sessions = tx.revoke_sessions_of(user, None, now).await?;
+        let api_keys = tx.revoke_api_keys_of(user, now).await?;
+        tx.revoke_tokens_of(user, now).await?;
+        Ok(Revoked { sessions, api_keys })
+    }
+
+    /// Audits, in `org`'s chain, what a change to `user` ended with it
+    /// (issue 16, item 8): one event naming the counts, none when nothing
+    /// was live.
+    pub(crate) async fn audit_revoked(
+        &self,
+        tx: &mut Work<S>,
+        org: OrgId,
+        actor: &Actor,
+        user: UserId,
+        revoked: Revoked,
+    ) -> Result<()> {
+        match revoked.action() {
+            Some(action) => self.audit(tx, org, actor, action, Target::User(user)).await,
+            None => Ok(()),
+        }
+    }
+
+    /// [`audit_revoked`](Self::audit_revoked) for an account-wide change
+    /// (a password set, a reclaimed account): in every chain of `user`.
+    pub(crate) async fn audit_revoked_everywhere(
+        &self,
+        tx: &mut Work<S>,
+        actor: &Actor,
+        user: UserId,
+        revoked: Revoked,
+    ) -> Result<()> {
+        match revoked.action() {
+            Some(action) => self.audit_in_orgs_of(tx, user, actor, action).await,
+            None => Ok(()),
+        }
     }
 
     pub(crate) async fn deactivate_in(
@@ -76,7 +127,7 @@ impl<S: Store> Iam<S> {
         user: UserId,
         permission: &'static str,
         now: DateTime<Utc>,
-    ) -> Flow<()> {
+    ) -> Flow<Revoked> {
         let target = Target::User(user);
         let (mut account, mut membership) = self.member(tx, org, user).await?;
         membership.status.apply(StatusChange::Deactivate)?;
@@ -93,8 +144,7 @@ impl<S: Store> Iam<S> {
             // SECURITY.md 32: another organization's (or a self-managed)
             // account is only suspended here. It can do nothing in `org`
             // and its keys acting in `org` die; it keeps working elsewhere.
-            self.revoke_keys_in(tx, org, user, now).await?;
-            return Ok(());
+            return Ok(self.revoke_keys_in(tx, org, user, now).await?);
         }
         if account.status == UserStatus::Active {
             self.ensure_owner_elsewhere(tx, org, user, permission)
@@ -104,10 +154,7 @@ impl<S: Store> Iam<S> {
         }
         // The managed account is global: its standing changes in every org.
         self.bump_orgs_of(tx, user).await?;
-        tx.revoke_sessions_of(user, None, now).await?;
-        tx.revoke_api_keys_of(user, now).await?;
-        tx.revoke_tokens_of(user, now).await?;
-        Ok(())
+        Ok(self.revoke_credentials_of(tx, user, now).await?)
     }
 
     /// Deactivates a member, in one transaction: the membership and the
@@ -133,9 +180,12 @@ impl<S: Store> Iam<S> {
             let mut authz = self
                 .authorize(&mut tx, actor, DEACTIVATE, Scope::Organization(org), target)
                 .await?;
-            self.deactivate_in(&mut tx, &mut authz, org, user, DEACTIVATE, now)
+            let revoked = self
+                .deactivate_in(&mut tx, &mut authz, org, user, DEACTIVATE, now)
                 .await?;
             self.audit(&mut tx, org, actor, Action::Deactivated, target)
+                .await?;
+            self.audit_revoked(&mut tx, org, actor, user, revoked)
                 .await?;
             Ok(())
         }
@@ -178,5 +228,32 @@ impl<S: Store> Iam<S> {
         }
         .await;
         self.finish(tx, actor, outcome).await
+    }
+}
+
+/// What a change to an account ended with it: audited as one
+/// [`Action::CredentialsRevoked`] naming the counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Revoked {
+    pub(crate) sessions: u64,
+    pub(crate) api_keys: u64,
+}
+
+impl Revoked {
+    /// Sessions only (a password change keeps keys: they are not signed in
+    /// with the password).
+    pub(crate) fn sessions(sessions: u64) -> Self {
+        Self {
+            sessions,
+            api_keys: 0,
+        }
+    }
+
+    /// The event to record; `None` when nothing was live.
+    pub(crate) fn action(self) -> Option<Action> {
+        (self.sessions > 0 || self.api_keys > 0).then_some(Action::CredentialsRevoked {
+            sessions: self.sessions,
+            api_keys: self.api_keys,
+        })
     }
 }

@@ -81,20 +81,22 @@ impl<S: Store> Iam<S> {
                     tx.revoke_grant(grant.grantee, grant.scope).await?;
                 }
             }
-            if remove_only {
-                self.revoke_keys_in(&mut tx, org, user, now).await?;
+            let revoked = if remove_only {
+                let revoked = self.revoke_keys_in(&mut tx, org, user, now).await?;
                 self.leave(&mut tx, account, org).await?;
+                revoked
             } else {
-                tx.revoke_sessions_of(user, None, now).await?;
-                tx.revoke_api_keys_of(user, now).await?;
-                tx.revoke_tokens_of(user, now).await?;
+                let revoked = self.revoke_credentials_of(&mut tx, user, now).await?;
                 tx.delete_password_hash(user).await?;
                 if tx.get_totp(user).await?.is_some() {
                     tx.delete_totp(user).await?;
                 }
                 tx.delete_user(user).await?;
-            }
+                revoked
+            };
             self.audit(&mut tx, org, actor, Action::Deleted, target)
+                .await?;
+            self.audit_revoked(&mut tx, org, actor, user, revoked)
                 .await?;
             Ok(())
         }

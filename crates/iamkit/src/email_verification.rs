@@ -106,6 +106,8 @@ impl<S: Store> Iam<S> {
                 MessageKind::EmailVerification,
             )
             .await?;
+            self.audit_in_orgs_of(&mut tx, user.id, actor, Action::EmailVerificationResent)
+                .await?;
             Ok(true)
         }
         .await;

@@ -19,7 +19,9 @@ use crate::iam::os_rng;
 /// Size of the hashing pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HashingConfig {
-    /// Threads that run argon2 (default: the machine's parallelism).
+    /// Threads that run argon2 (default: half the machine's parallelism,
+    /// at least one: a burst of sign-ins then leaves the other half to
+    /// the requests the service is serving; see the `load` bench).
     pub workers: NonZeroUsize,
     /// Hashes that may wait for a thread; one more answers
     /// [`Error::Busy`] (default: 8 per worker).
@@ -28,7 +30,8 @@ pub struct HashingConfig {
 
 impl Default for HashingConfig {
     fn default() -> Self {
-        let workers = std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN);
+        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        let workers = NonZeroUsize::new(cores / 2).unwrap_or(NonZeroUsize::MIN);
         Self {
             workers,
             queue: workers.get().saturating_mul(8),

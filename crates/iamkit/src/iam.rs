@@ -459,10 +459,14 @@ impl<S: Store> Iam<S> {
         target: Target,
     ) -> Result<()> {
         // Every change a workflow audits may alter the organization's
-        // authorization; sign-in events never do.
+        // authorization; sign-in events and credential upkeep never do.
         let changes_authorization = !matches!(
             action,
-            Action::SignedIn { .. } | Action::SignInFailed { .. } | Action::AccountLocked
+            Action::SignedIn { .. }
+                | Action::SignInFailed { .. }
+                | Action::AccountLocked
+                | Action::PasswordRehashed
+                | Action::EmailVerificationResent
         );
         let event = NewEvent::new(
             org,
@@ -476,6 +480,29 @@ impl<S: Store> Iam<S> {
         if changes_authorization {
             self.bump_authz(tx, org).await?;
         }
+        Ok(())
+    }
+
+    /// Appends an event to the [`SYSTEM_CHAIN`](iamkit_audit::SYSTEM_CHAIN)
+    /// in `tx`: what concerns no organization (a sign-in with an unknown
+    /// name, a change to an account in no organization). Nobody's
+    /// authorization depends on it, so no version is bumped.
+    pub(crate) async fn audit_system(
+        &self,
+        tx: &mut Work<S>,
+        actor: &Actor,
+        action: Action,
+        target: Target,
+    ) -> Result<()> {
+        let event = NewEvent::new(
+            iamkit_audit::SYSTEM_CHAIN,
+            actor.audit(),
+            action,
+            target,
+            self.now(),
+            &mut os_rng(),
+        );
+        tx.append_event(event).await?;
         Ok(())
     }
 

@@ -529,6 +529,7 @@ impl<S: Store> Iam<S> {
             if account.status == UserStatus::Invited {
                 account.apply(StatusChange::AcceptInvitation, now)?;
             }
+            let mut revoked = crate::deactivation::Revoked::default();
             if let Some(profile) = profile.take() {
                 profile.apply(&mut account.profile);
             }
@@ -538,9 +539,7 @@ impl<S: Store> Iam<S> {
                 // SECURITY.md 33: proving the mailbox beats having created
                 // the account. Whatever the creator set up ends here.
                 account.managed_by = None;
-                tx.revoke_sessions_of(account.id, None, now).await?;
-                tx.revoke_api_keys_of(account.id, now).await?;
-                tx.revoke_tokens_of(account.id, now).await?;
+                revoked = self.revoke_credentials_of(&mut tx, account.id, now).await?;
                 if tx.get_totp(account.id).await?.is_some() {
                     tx.delete_totp(account.id).await?;
                 }
@@ -552,6 +551,8 @@ impl<S: Store> Iam<S> {
             tx.reset_throttle(account.id).await?;
             if joining == Joining::Reclaim {
                 self.audit_in_orgs_of(&mut tx, account.id, &actor, Action::AccountReclaimed)
+                    .await?;
+                self.audit_revoked_everywhere(&mut tx, &actor, account.id, revoked)
                     .await?;
             }
             self.bump_orgs_of(&mut tx, account.id).await?;

@@ -9,6 +9,7 @@ use iamkit_identity::{Email, OrgId, User, UserId};
 use iamkit_rbac::Scope;
 
 use crate::actor::Actor;
+use crate::deactivation::Revoked;
 use crate::error::{Error, Result};
 use crate::iam::{Flow, Iam};
 use crate::outbox::MessageKind;
@@ -49,8 +50,10 @@ impl<S: Store> Iam<S> {
             tx.set_password_hash(user.id, &hash).await?;
             self.queue_message(&mut tx, None, &user, MessageKind::PasswordChanged, None)
                 .await?;
-            tx.revoke_sessions_of(user.id, actor.session(), now).await?;
+            let sessions = tx.revoke_sessions_of(user.id, actor.session(), now).await?;
             self.audit_in_orgs_of(&mut tx, user.id, actor, Action::PasswordChanged)
+                .await?;
+            self.audit_revoked_everywhere(&mut tx, actor, user.id, Revoked::sessions(sessions))
                 .await?;
             Ok(())
         }
@@ -209,7 +212,7 @@ impl<S: Store> Iam<S> {
                 .filter(|u| u.id == user && u.is_active())
                 .ok_or(Error::InvalidCredentials)?;
             tx.set_password_hash(account.id, &hash).await?;
-            tx.revoke_sessions_of(account.id, None, now).await?;
+            let sessions = tx.revoke_sessions_of(account.id, None, now).await?;
             tx.reset_throttle(account.id).await?;
             if !account.email_verified {
                 account.email_verified = true;
@@ -217,6 +220,8 @@ impl<S: Store> Iam<S> {
                 tx.update_user(&account).await?;
             }
             self.audit_in_orgs_of(&mut tx, account.id, &actor, Action::PasswordResetCompleted)
+                .await?;
+            self.audit_revoked_everywhere(&mut tx, &actor, account.id, Revoked::sessions(sessions))
                 .await?;
             self.queue_message(&mut tx, None, &account, MessageKind::PasswordChanged, None)
                 .await?;

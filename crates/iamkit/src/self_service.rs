@@ -53,7 +53,8 @@ impl<S: Store> Iam<S> {
     }
 
     /// Appends `action` about `user` to the chain of every organization the
-    /// user belongs to: a self-service change concerns each of them.
+    /// user belongs to: a self-service change concerns each of them. An
+    /// account in no organization has it in the system chain.
     pub(crate) async fn audit_in_orgs_of(
         &self,
         tx: &mut Work<S>,
@@ -61,7 +62,14 @@ impl<S: Store> Iam<S> {
         actor: &Actor,
         action: Action,
     ) -> Result<()> {
-        for membership in tx.list_memberships_of_user(user).await? {
+        let memberships = tx.list_memberships_of_user(user).await?;
+        if memberships.is_empty() {
+            // An account in no organization is still audited (issue 16).
+            return self
+                .audit_system(tx, actor, action, Target::User(user))
+                .await;
+        }
+        for membership in memberships {
             self.audit(
                 tx,
                 membership.org,

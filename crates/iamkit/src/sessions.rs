@@ -12,6 +12,7 @@ use iamkit_credentials::{
 use iamkit_identity::{Email, SessionId, User, UserId, UserStatus, Username};
 
 use crate::actor::{Actor, ActorKind, Stamp};
+use crate::attempts::Guess;
 use crate::error::{Error, Result};
 use crate::iam::{Iam, os_rng};
 use crate::store::repositories::*;
@@ -73,10 +74,14 @@ impl<S: Store> Iam<S> {
     ///
     /// Unknown user, wrong password, an INVITED or DEACTIVATED account and
     /// a locked account all answer [`Error::InvalidCredentials`] after the
-    /// same argon2 work (SECURITY.md 10, 29); the reason is audited in each
-    /// organization the account belongs to (an unknown identifier has no
-    /// organization to be audited in). Failures count towards the lockout
-    /// atomically (SECURITY.md 11). argon2 runs outside any transaction.
+    /// same argon2 work and the same writes (SECURITY.md 10, 29). The
+    /// reason is audited in each organization the account belongs to; a
+    /// name no account has, or an account in no organization, is audited
+    /// in the [`SYSTEM_CHAIN`](iamkit_audit::SYSTEM_CHAIN). Failures count
+    /// towards the lockout atomically (SECURITY.md 11, 38); tries of an
+    /// unknown name count in a throttle slot of their own, so that path
+    /// writes what a known account's does. argon2 runs outside any
+    /// transaction, on the hashing pool.
     pub async fn log_in(
         &self,
         identifier: &str,
@@ -84,23 +89,27 @@ impl<S: Store> Iam<S> {
         client: ClientMetadata,
     ) -> Result<SignedIn> {
         let now = self.now();
-        let (user, stored) = {
+        // One transaction finds the account and reserves the guess before
+        // the password is checked (SECURITY.md 38: racing guesses cannot
+        // outrun the lockout). A name no account has reserves a guess too,
+        // in a slot of its own, and its failure is audited in the system
+        // chain: the two paths make the same writes, so the response time
+        // does not tell which names exist (SECURITY.md 10).
+        let (user, stored, guess) = {
             let mut tx = self.begin().await?;
             let user = find_account(&mut *tx, identifier).await?;
-            let stored = match &user {
-                Some(u) => tx.get_password_hash(u.id).await?,
-                None => None,
+            let (slot, stored) = match &user {
+                Some(u) => (u.id, tx.get_password_hash(u.id).await?),
+                None => (unknown_name_slot(identifier), None),
             };
-            tx.rollback().await?;
-            (user, stored)
+            let state = tx
+                .reserve_attempt(slot, &self.config().throttle, now)
+                .await?;
+            tx.commit().await?;
+            let guess = state.map(|state| Guess { user: slot, state });
+            (user, stored, guess)
         };
-        // SECURITY.md 38: the guess is counted before it is checked, so
-        // racing guesses cannot outrun the lockout.
-        let guess = match &user {
-            Some(u) => self.reserve_guess(u.id).await?,
-            None => None,
-        };
-        let locked = user.is_some() && guess.is_none();
+        let locked = guess.is_none();
         // On the hashing pool; a locked account is checked against the
         // dummy hash, at the same cost (SECURITY.md 10).
         let check = self
@@ -108,17 +117,27 @@ impl<S: Store> Iam<S> {
             .hashing
             .verify(password, if locked { None } else { stored })
             .await?;
-        let failure = match (&user, check) {
-            (None, _) => Some(SignInFailure::UnknownUser),
-            (Some(_), _) if locked => Some(SignInFailure::AccountLocked),
-            (Some(_), PasswordCheck::Invalid) => Some(SignInFailure::WrongPassword),
-            (Some(u), PasswordCheck::Valid { .. }) if u.status != UserStatus::Active => {
+        let Some(mut user) = user else {
+            let mut tx = self.begin().await?;
+            self.audit_system(
+                &mut tx,
+                &Actor::system(),
+                Action::SignInFailed {
+                    reason: SignInFailure::UnknownUser,
+                },
+                Target::Org(iamkit_audit::SYSTEM_CHAIN),
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(Error::InvalidCredentials);
+        };
+        let failure = match check {
+            _ if locked => Some(SignInFailure::AccountLocked),
+            PasswordCheck::Invalid => Some(SignInFailure::WrongPassword),
+            PasswordCheck::Valid { .. } if user.status != UserStatus::Active => {
                 Some(SignInFailure::Deactivated)
             }
-            (Some(_), PasswordCheck::Valid { .. }) => None,
-        };
-        let Some(mut user) = user else {
-            return Err(Error::InvalidCredentials);
+            PasswordCheck::Valid { .. } => None,
         };
         let actor = Actor::new(ActorKind::User {
             user: user.id,
@@ -163,6 +182,8 @@ impl<S: Store> Iam<S> {
                 .await
         {
             tx.set_password_hash(user.id, &fresh).await?;
+            self.audit_in_orgs_of(&mut tx, user.id, &actor, Action::PasswordRehashed)
+                .await?;
         }
         let has_totp = crate::two_factor::has_two_factor(&mut *tx, user.id).await?;
         let mut enrolment_required = false;
@@ -312,6 +333,24 @@ impl<S: Store> Iam<S> {
 
 /// The account an identifier names: an email when it parses as one, else
 /// a username.
+/// The throttle slot of a sign-in name no account has: one of 65,536,
+/// chosen by a hash of the name as typed (case-folded), so repeated tries
+/// of one name count together and the slots stay bounded whatever names
+/// are sprayed. Slot ids have version 0, which no generated id (UUIDv7)
+/// has, so they never meet a real account's record.
+fn unknown_name_slot(identifier: &str) -> UserId {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"iamkit unknown sign-in name\0")
+        .chain_update(identifier.trim().to_lowercase().as_bytes())
+        .finalize();
+    let mut bytes = [0u8; 16];
+    bytes[0] = 0xff;
+    bytes[14] = digest[0];
+    bytes[15] = digest[1];
+    UserId::from_uuid(iamkit_identity::__private::Uuid::from_bytes(bytes))
+}
+
 async fn find_account<T: Transaction>(tx: &mut T, identifier: &str) -> Result<Option<User>> {
     if identifier.contains('@') {
         match Email::parse(identifier) {

@@ -71,7 +71,16 @@ impl<S: Store> Iam<S> {
                 &mut os_rng(),
             )
             .map_err(Error::from_credentials)?;
+            // Not confirmed (checked above): a pending one is replaced.
+            let replacing = tx.get_totp(user.id).await?.is_some();
             tx.insert_totp(enrollment).await?;
+            self.audit_in_orgs_of(
+                &mut tx,
+                user.id,
+                actor,
+                Action::TwoFactorEnrolmentStarted { replacing },
+            )
+            .await?;
             Ok(setup)
         }
         .await;
