@@ -351,14 +351,15 @@ impl Bench {
             findings.push(format!("{name}: changed {tables} without an audit event"));
         }
         if !added.is_empty() {
-            for (table, _, _) in &changed {
+            for (table, plus, minus) in &changed {
                 let Some((_, kinds)) = ACCOUNTED_FOR_BY.iter().find(|(t, _)| t == table) else {
                     continue;
                 };
                 if !added.iter().any(|k| kinds.contains(k)) {
                     findings.push(format!(
-                        "{name}: changed {table}, but none of the events added ({}) accounts for \
-                         it (one of: {}; a new action that does goes into ACCOUNTED_FOR_BY)",
+                        "{name}: changed {table} (+{plus} -{minus}), but no event added ({}) \
+                         accounts for it (accounted for by: {}; list a new action that does in \
+                         ACCOUNTED_FOR_BY)",
                         added.join(", "),
                         kinds.join(", ")
                     ));
@@ -1577,6 +1578,54 @@ async fn every_state_change_is_audited() {
         "delete_user",
         Expect::Change,
         iam.delete_user(&owner, acme, wes_id),
+    )
+    .await
+    .unwrap();
+
+    // An account in no organization: Ned leaves both of his, and his
+    // account (managed by neither once he joined the second) stays.
+    let ned_id = iam
+        .invite(&owner, acme, &account("ned"), &role(BuiltinRole::ReadOnly))
+        .await
+        .unwrap()
+        .user;
+    let link = link_for(&iam, ned_id, MessageKind::Invitation).await;
+    iam.accept_invitation(&link, pw()).await.unwrap();
+    iam.invite(&bowner, beta, &account("ned"), &Placement::default())
+        .await
+        .unwrap();
+    let link = link_for(&iam, ned_id, MessageKind::Invitation).await;
+    iam.accept_invitation(&link, pw()).await.unwrap();
+    iam.delete_user(&bowner, beta, ned_id).await.unwrap();
+    iam.delete_user(&owner, acme, ned_id).await.unwrap();
+    let ned = b
+        .case(
+            "log_in: an account in no organization",
+            Expect::Change,
+            iam.log_in("ned", &pw(), ClientMetadata::default()),
+        )
+        .await
+        .unwrap();
+    let ned = iam.authenticate_session(ned.token.expose()).await.unwrap();
+    b.case(
+        "log_in: a wrong password, an account in no organization",
+        Expect::MustAudit,
+        iam.log_in(
+            "ned",
+            &Password::new("not the password of ned at all"),
+            ClientMetadata::default(),
+        ),
+    )
+    .await
+    .unwrap_err();
+    b.case(
+        "change_password: an account in no organization",
+        Expect::Change,
+        iam.change_password(
+            &ned,
+            &pw(),
+            Password::new("another fine passphrase entirely"),
+        ),
     )
     .await
     .unwrap();
