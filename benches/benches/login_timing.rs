@@ -141,7 +141,7 @@ fn paired<S: Store>(
         start.elapsed()
     };
     for pair in 0..PAIRS {
-        if pair as u64 % BATCH == 0 {
+        if (pair as u64).is_multiple_of(BATCH) {
             rt.block_on(reset(store, owner));
         }
         if pair % 2 == 0 {

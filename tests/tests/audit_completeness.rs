@@ -187,8 +187,20 @@ const EXCLUDED_COLUMNS: &[(&str, &str, &str)] = &[
 /// that accounts for one (say, a cascade's count of revoked sessions) is
 /// added to its table's list here.
 const ACCOUNTED_FOR_BY: &[(&str, &[&str])] = &[
-    ("sessions", &["signed_in", "session_revoked"]),
-    ("api_keys", &["api_key_created", "api_key_revoked"]),
+    (
+        "sessions",
+        &[
+            "signed_in",
+            "password_verified",
+            "reauthenticated",
+            "session_revoked",
+            "credentials_revoked",
+        ],
+    ),
+    (
+        "api_keys",
+        &["api_key_created", "api_key_revoked", "credentials_revoked"],
+    ),
     (
         "password_hashes",
         &[
@@ -197,14 +209,17 @@ const ACCOUNTED_FOR_BY: &[(&str, &[&str])] = &[
             "account_reclaimed",
             "password_changed",
             "password_reset_completed",
+            "password_rehashed",
             "deleted",
         ],
     ),
     (
         "totp_enrollments",
         &[
+            "two_factor_enrolment_started",
             "two_factor_enrolled",
             "two_factor_disabled",
+            "secrets_resealed",
             "signed_in",
             "account_reclaimed",
             "deleted",

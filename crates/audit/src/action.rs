@@ -78,6 +78,8 @@ pub enum SignInFailure {
     AccountLocked,
     /// The account is deactivated.
     Deactivated,
+    /// The secret of an invitation or password-reset link did not match.
+    WrongLinkSecret,
 }
 
 /// Who started a password reset.
@@ -197,6 +199,13 @@ pub enum Action {
     TwoFactorDisabled,
     /// New recovery codes replaced the old ones.
     RecoveryCodesRegenerated,
+    /// The password was right and the session waits for the second
+    /// factor: a sign-in that never completes after this one says the
+    /// password is known to whoever tried.
+    PasswordVerified,
+    /// The signed-in user proved their password again, for a sensitive
+    /// change (SECURITY.md 39).
+    Reauthenticated,
     /// A sign-in succeeded.
     SignedIn {
         /// The factors used.
@@ -249,6 +258,13 @@ pub enum Action {
     SettingsChanged {
         /// Which setting.
         setting: SettingName,
+    },
+    /// Stored secrets (TOTP secrets, outbox links) were sealed again under
+    /// the sealer's current key, in one batch of a key rotation. Recorded
+    /// in the system chain.
+    SecretsResealed {
+        /// How many values moved to the current key.
+        count: u64,
     },
 }
 
@@ -314,6 +330,8 @@ action_kinds! {
     TwoFactorEnrolled => "two_factor_enrolled",
     TwoFactorDisabled => "two_factor_disabled",
     RecoveryCodesRegenerated => "recovery_codes_regenerated",
+    PasswordVerified => "password_verified",
+    Reauthenticated => "reauthenticated",
     SignedIn => "signed_in",
     SignInFailed => "sign_in_failed",
     AccountLocked => "account_locked",
@@ -327,6 +345,7 @@ action_kinds! {
     AccessRequestRejected => "access_request_rejected",
     AuthorizationDenied => "authorization_denied",
     SettingsChanged => "settings_changed",
+    SecretsResealed => "secrets_resealed",
 }
 
 impl std::fmt::Display for ActionKind {
@@ -347,7 +366,7 @@ mod tests {
         let json = serde_json::to_value(&action).unwrap();
         assert_eq!(json["kind"], action.kind().as_str());
         assert_eq!(json["by"], "admin");
-        assert_eq!(ActionKind::ALL.len(), 37);
+        assert_eq!(ActionKind::ALL.len(), 40);
         let kinds: std::collections::BTreeSet<_> =
             ActionKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(

@@ -165,6 +165,9 @@ fn action_tag(action: &Action) -> u16 {
         Action::EmailVerificationResent => 35,
         Action::CredentialsRevoked { .. } => 36,
         Action::PasswordRehashed => 37,
+        Action::PasswordVerified => 38,
+        Action::Reauthenticated => 39,
+        Action::SecretsResealed { .. } => 40,
     }
 }
 
@@ -240,9 +243,11 @@ fn action(buf: &mut Vec<u8>, action: &Action) {
             SignInFailure::WrongRecoveryCode => 5,
             SignInFailure::AccountLocked => 6,
             SignInFailure::Deactivated => 7,
+            SignInFailure::WrongLinkSecret => 8,
         }),
         Action::SessionRevoked { session } => id(buf, session.as_uuid().into_bytes()),
         Action::TwoFactorEnrolmentStarted { replacing } => buf.push(u8::from(*replacing)),
+        Action::SecretsResealed { count } => buf.extend_from_slice(&count.to_be_bytes()),
         Action::CredentialsRevoked { sessions, api_keys } => {
             buf.extend_from_slice(&sessions.to_be_bytes());
             buf.extend_from_slice(&api_keys.to_be_bytes());
@@ -258,6 +263,8 @@ fn action(buf: &mut Vec<u8>, action: &Action) {
         | Action::EmailVerified
         | Action::EmailVerificationResent
         | Action::PasswordRehashed
+        | Action::PasswordVerified
+        | Action::Reauthenticated
         | Action::Deactivated
         | Action::Reactivated
         | Action::Deleted

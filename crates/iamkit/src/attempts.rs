@@ -51,19 +51,20 @@ impl<S: Store> Iam<S> {
             return Err(Error::InvalidCredentials);
         };
         if !record.accepts(presented, self.now()) {
-            self.wrong_guess(guess, &Actor::system(), None).await?;
+            self.wrong_guess(guess, &Actor::system(), SignInFailure::WrongLinkSecret)
+                .await?;
             return Err(Error::InvalidCredentials);
         }
         Ok(guess)
     }
 
-    /// Audits a guess found wrong (it is counted already): the sign-in
-    /// failure, when there is one to name, and the lock it caused.
+    /// Audits a guess found wrong (it is counted already): why it failed,
+    /// and the lock it caused.
     pub(crate) async fn wrong_guess(
         &self,
         guess: Guess,
         actor: &Actor,
-        reason: Option<SignInFailure>,
+        reason: SignInFailure,
     ) -> Result<()> {
         let mut tx = self.begin().await?;
         self.audit_wrong_guess(&mut tx, guess, actor, reason)
@@ -78,17 +79,14 @@ impl<S: Store> Iam<S> {
         tx: &mut Work<S>,
         guess: Guess,
         actor: &Actor,
-        reason: Option<SignInFailure>,
+        reason: SignInFailure,
     ) -> Result<()> {
         if guess.state.check(self.now()).is_err() {
             self.audit_in_orgs_of(tx, guess.user, &Actor::system(), Action::AccountLocked)
                 .await?;
         }
-        if let Some(reason) = reason {
-            self.audit_in_orgs_of(tx, guess.user, actor, Action::SignInFailed { reason })
-                .await?;
-        }
-        Ok(())
+        self.audit_in_orgs_of(tx, guess.user, actor, Action::SignInFailed { reason })
+            .await
     }
 
     /// Checks the signed-in `actor`'s current `password` (a reserved guess;
@@ -114,7 +112,7 @@ impl<S: Store> Iam<S> {
             self.inner.hashing.verify(password, stored).await?,
             PasswordCheck::Invalid
         ) {
-            self.wrong_guess(guess, actor, Some(SignInFailure::WrongPassword))
+            self.wrong_guess(guess, actor, SignInFailure::WrongPassword)
                 .await?;
             return Err(Error::InvalidCredentials);
         }
@@ -138,6 +136,8 @@ impl<S: Store> Iam<S> {
             return Err(Error::InvalidCredentials);
         }
         tx.reset_throttle(user.id).await?;
+        self.audit_in_orgs_of(&mut tx, user.id, actor, Action::Reauthenticated)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

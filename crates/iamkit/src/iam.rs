@@ -467,6 +467,8 @@ impl<S: Store> Iam<S> {
                 | Action::AccountLocked
                 | Action::PasswordRehashed
                 | Action::EmailVerificationResent
+                | Action::PasswordVerified
+                | Action::Reauthenticated
         );
         let event = NewEvent::new(
             org,

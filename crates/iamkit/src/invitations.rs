@@ -1,7 +1,7 @@
 //! Invitations: invite, resend, revoke, accept; and creating an account
 //! with a password.
 
-use iamkit_audit::{Action, MembershipChange, Target};
+use iamkit_audit::{Action, MembershipChange, SignInFailure, Target};
 use iamkit_credentials::{Password, PresentedSecret, SecretKind, TokenKind};
 use iamkit_identity::{
     GroupId, Membership, OrgId, RoleId, StatusChange, TeamId, TeamMember, TeamRole, User, UserId,
@@ -414,7 +414,8 @@ impl<S: Store> Iam<S> {
             Joining::Consent => {
                 let check = self.inner.hashing.verify(&password, stored).await?;
                 if matches!(check, iamkit_credentials::PasswordCheck::Invalid) {
-                    self.wrong_guess(guess, &Actor::system(), None).await?;
+                    self.wrong_guess(guess, &Actor::system(), SignInFailure::WrongPassword)
+                        .await?;
                     return Err(Error::InvalidCredentials);
                 }
                 None

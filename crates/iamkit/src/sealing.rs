@@ -7,9 +7,11 @@
 //! it everywhere, run [`Iam::reseal`] until it reports `done`, then drop
 //! the old key.
 
+use iamkit_audit::{Action, SYSTEM_CHAIN, Target};
 use iamkit_credentials::{FieldRule, SecretSealer as _};
 use iamkit_identity::UserId;
 
+use crate::actor::Actor;
 use crate::error::{Error, Result};
 use crate::iam::{Iam, os_rng};
 use crate::outbox::MessageId;
@@ -86,9 +88,11 @@ impl<S: Store> Iam<S> {
     /// is acknowledged, or the user disables 2FA). A `batch_size` of 0 is
     /// [`Error::InvalidField`].
     ///
-    /// Run by the app (an operator's job), not on behalf of an actor. No
-    /// audit event: no user's or organization's state changes, only the
-    /// key the secrets are stored under.
+    /// Run by the app (an operator's job), not on behalf of an actor. A
+    /// batch that moved anything is recorded in the system chain
+    /// ([`Action::SecretsResealed`](iamkit_audit::Action::SecretsResealed)
+    /// with the count): no user's or organization's state changes, only
+    /// the key the secrets are stored under.
     pub async fn reseal(&self, batch_size: usize) -> Result<ResealProgress> {
         if batch_size == 0 {
             return Err(Error::InvalidField {
@@ -158,6 +162,18 @@ impl<S: Store> Iam<S> {
         // nothing (values may have been sealed under an old key behind the
         // cursor); otherwise the next call starts a new pass.
         let done = pass_ended && nothing_to_reseal(&mut *tx, key).await?;
+        if resealed > 0 {
+            // The rotation is the security team's to see (issue 16).
+            self.audit_system(
+                &mut tx,
+                &Actor::system(),
+                Action::SecretsResealed {
+                    count: u64::try_from(resealed).unwrap_or(u64::MAX),
+                },
+                Target::Org(SYSTEM_CHAIN),
+            )
+            .await?;
+        }
         tx.commit().await?;
         self.set_reseal_cursor(cursor);
         Ok(ResealProgress { resealed, done })

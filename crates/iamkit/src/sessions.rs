@@ -148,7 +148,7 @@ impl<S: Store> Iam<S> {
             match guess {
                 // The wrong guess is counted already; it may have locked.
                 Some(guess) => {
-                    self.audit_wrong_guess(&mut tx, guess, &actor, Some(reason))
+                    self.audit_wrong_guess(&mut tx, guess, &actor, reason)
                         .await?;
                 }
                 None => {
@@ -213,21 +213,17 @@ impl<S: Store> Iam<S> {
             user: user.id,
             session: session_id,
         });
-        // With a second factor the sign-in is audited when it completes.
-        if !has_totp {
-            for org in &orgs {
-                self.audit(
-                    &mut tx,
-                    *org,
-                    &actor,
-                    Action::SignedIn {
-                        method: SignInMethod::Password,
-                    },
-                    Target::User(user.id),
-                )
-                .await?;
+        // With a second factor the sign-in is audited when it completes;
+        // until then, that the password was right.
+        let action = if has_totp {
+            Action::PasswordVerified
+        } else {
+            Action::SignedIn {
+                method: SignInMethod::Password,
             }
-        }
+        };
+        self.audit_in_orgs_of(&mut tx, user.id, &actor, action)
+            .await?;
         tx.commit().await?;
         Ok(SignedIn {
             session: session_id,
@@ -340,14 +336,16 @@ impl<S: Store> Iam<S> {
 /// has, so they never meet a real account's record.
 fn unknown_name_slot(identifier: &str) -> UserId {
     use sha2::{Digest, Sha256};
-    let digest = Sha256::new()
+    let digest: [u8; 32] = Sha256::new()
         .chain_update(b"iamkit unknown sign-in name\0")
         .chain_update(identifier.trim().to_lowercase().as_bytes())
-        .finalize();
+        .finalize()
+        .into();
+    let [high, low, ..] = digest;
     let mut bytes = [0u8; 16];
     bytes[0] = 0xff;
-    bytes[14] = digest[0];
-    bytes[15] = digest[1];
+    bytes[14] = high;
+    bytes[15] = low;
     UserId::from_uuid(iamkit_identity::__private::Uuid::from_bytes(bytes))
 }
 

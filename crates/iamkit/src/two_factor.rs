@@ -114,7 +114,8 @@ impl<S: Store> Iam<S> {
             return Err(Error::InvalidCredentials);
         };
         let Ok(step) = pending.verify(&self.inner.sealer, code, now) else {
-            self.wrong_guess(guess, actor, None).await?;
+            self.wrong_guess(guess, actor, SignInFailure::WrongTotpCode)
+                .await?;
             return Err(Error::InvalidCredentials);
         };
         let mut tx = self.begin().await?;
@@ -263,7 +264,7 @@ impl<S: Store> Iam<S> {
         };
         if let Some(reason) = failure {
             tx.rollback().await?;
-            self.wrong_guess(guess, &actor, Some(reason)).await?;
+            self.wrong_guess(guess, &actor, reason).await?;
             return Err(Error::InvalidCredentials);
         }
         let method = match factor {
