@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use iamkit::audit::verify_org;
+use iamkit::audit::{ActionKind, EventFilter};
 use iamkit::credentials::{ClientMetadata, Password, SecretBytes, XChaChaSealer};
 use iamkit::rbac::{BuiltinRole, Collective, Scope, Source};
 use iamkit::{
@@ -197,9 +197,30 @@ pub async fn story<S: Store>(store: S) -> Result<(), AnyError> {
             line.target
         );
     }
-    let mut tx = store.begin().await?;
-    match verify_org(&mut tx, acme.org).await? {
-        Ok(verified) => println!("audit chain verified: {} events", verified.head.seq),
+    // 9. The audit trail as an Auditor sees it: the newest role changes,
+    // then the chain verified against its head (publish the head outside
+    // the database: whoever can write the database could rewrite both).
+    let changes = EventFilter {
+        kinds: vec![ActionKind::OrgRoleChanged, ActionKind::Deactivated],
+        ..EventFilter::default()
+    };
+    let page = iam.audit_log(&ada, acme.org, &changes, None, 10).await?;
+    println!("audit trail, role changes and deactivations:");
+    for line in &page.items {
+        println!(
+            "  #{:<3} {:<26} by {:<14} on {}",
+            line.event.seq,
+            line.event.action.kind().as_str(),
+            line.actor,
+            line.target
+        );
+    }
+    let verification = iam.verify_audit(&ada, acme.org).await?;
+    match verification.result {
+        Ok(verified) => println!(
+            "audit chain verified: {} events, head {}",
+            verified.head.seq, verification.head.hash
+        ),
         Err(broken) => println!("audit chain broken: {broken}"),
     }
     Ok(())

@@ -72,6 +72,10 @@ const WORKFLOWS: &[(&str, Kind)] = &[
     ("deactivate", Kind::Change),
     ("reactivate", Kind::Change),
     ("delete_user", Kind::Change),
+    // audit_trail.rs (an export records itself, but changes nothing else)
+    ("audit_log", Kind::ReadOnly),
+    ("export_audit", Kind::ReadOnly),
+    ("verify_audit", Kind::ReadOnly),
     // directory.rs
     ("directory", Kind::ReadOnly),
     ("members_with_role", Kind::ReadOnly),
@@ -1211,6 +1215,27 @@ async fn every_state_change_is_audited() {
         "directory",
         Expect::ReadOnly,
         iam.directory(&owner, acme, &DirectoryQuery::new()),
+    )
+    .await
+    .unwrap();
+    b.case(
+        "audit_log",
+        Expect::ReadOnly,
+        iam.audit_log(&owner, acme, &Default::default(), None, 50),
+    )
+    .await
+    .unwrap();
+    b.case(
+        "export_audit",
+        Expect::ReadOnly,
+        iam.export_audit(&owner, acme, None, None, Vec::new()),
+    )
+    .await
+    .unwrap();
+    b.case(
+        "verify_audit",
+        Expect::ReadOnly,
+        iam.verify_audit(&owner, acme),
     )
     .await
     .unwrap();

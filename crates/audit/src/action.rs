@@ -2,6 +2,7 @@
 //! and enums only, never names, emails or secrets (SECURITY.md 30), so
 //! deleting a user never requires rewriting the chain (SECURITY.md 31).
 
+use chrono::{DateTime, Utc};
 use iamkit_identity::{GroupId, RoleId, SessionId, TeamId, TeamRole, WorkspaceId};
 use serde::{Deserialize, Serialize};
 
@@ -259,6 +260,15 @@ pub enum Action {
         /// Which setting.
         setting: SettingName,
     },
+    /// An export of the organization's audit trail was started. Recorded
+    /// before the first line is written, so an export cut short is on
+    /// record too.
+    AuditExported {
+        /// The start of the exported range (inclusive), if any.
+        from: Option<DateTime<Utc>>,
+        /// The end of the exported range (exclusive), if any.
+        until: Option<DateTime<Utc>>,
+    },
     /// Stored secrets (TOTP secrets, outbox links) were sealed again under
     /// the sealer's current key, in one batch of a key rotation. Recorded
     /// in the system chain.
@@ -346,6 +356,7 @@ action_kinds! {
     AuthorizationDenied => "authorization_denied",
     SettingsChanged => "settings_changed",
     SecretsResealed => "secrets_resealed",
+    AuditExported => "audit_exported",
 }
 
 impl std::fmt::Display for ActionKind {
@@ -366,7 +377,7 @@ mod tests {
         let json = serde_json::to_value(&action).unwrap();
         assert_eq!(json["kind"], action.kind().as_str());
         assert_eq!(json["by"], "admin");
-        assert_eq!(ActionKind::ALL.len(), 40);
+        assert_eq!(ActionKind::ALL.len(), 41);
         let kinds: std::collections::BTreeSet<_> =
             ActionKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(

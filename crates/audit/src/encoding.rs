@@ -168,6 +168,7 @@ fn action_tag(action: &Action) -> u16 {
         Action::PasswordVerified => 38,
         Action::Reauthenticated => 39,
         Action::SecretsResealed { .. } => 40,
+        Action::AuditExported { .. } => 41,
     }
 }
 
@@ -248,6 +249,17 @@ fn action(buf: &mut Vec<u8>, action: &Action) {
         Action::SessionRevoked { session } => id(buf, session.as_uuid().into_bytes()),
         Action::TwoFactorEnrolmentStarted { replacing } => buf.push(u8::from(*replacing)),
         Action::SecretsResealed { count } => buf.extend_from_slice(&count.to_be_bytes()),
+        Action::AuditExported { from, until } => {
+            for at in [from, until] {
+                match at {
+                    Some(at) => {
+                        buf.push(1);
+                        buf.extend_from_slice(&at.timestamp_micros().to_be_bytes());
+                    }
+                    None => buf.push(0),
+                }
+            }
+        }
         Action::CredentialsRevoked { sessions, api_keys } => {
             buf.extend_from_slice(&sessions.to_be_bytes());
             buf.extend_from_slice(&api_keys.to_be_bytes());

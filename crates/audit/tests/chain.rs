@@ -26,11 +26,11 @@ fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 5, 4, 12, 0, 0).unwrap()
 }
 
-/// One action of each of the 40 kinds, chosen by `selector`.
+/// One action of each of the 41 kinds, chosen by `selector`.
 fn sample_action(selector: u8, rng: &mut StdRng) -> Action {
     let now = t0();
     let role = RoleId::generate(now, rng);
-    match selector % 41 {
+    match selector % 42 {
         0 => Action::Invited { role: Some(role) },
         1 => Action::InviteResent,
         2 => Action::InviteRevoked,
@@ -98,6 +98,10 @@ fn sample_action(selector: u8, rng: &mut StdRng) -> Action {
         36 => Action::PasswordVerified,
         37 => Action::Reauthenticated,
         38 => Action::SecretsResealed { count: 12 },
+        40 => Action::AuditExported {
+            from: Some(now),
+            until: None,
+        },
         39 => Action::SignInFailed {
             reason: SignInFailure::WrongLinkSecret,
         },

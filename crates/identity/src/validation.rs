@@ -50,6 +50,11 @@ pub enum Rule {
         /// Largest allowed value.
         max: usize,
     },
+    /// The end of a range lies before its start (named by the field).
+    BeforeStart {
+        /// The field holding the start.
+        start: &'static str,
+    },
 }
 
 impl fmt::Display for Rule {
@@ -73,6 +78,7 @@ impl fmt::Display for Rule {
             Self::Malformed => f.write_str("is malformed"),
             Self::Reserved => f.write_str("is reserved"),
             Self::OutOfRange { min, max } => write!(f, "must be between {min} and {max}"),
+            Self::BeforeStart { start } => write!(f, "must not lie before `{start}`"),
         }
     }
 }

@@ -128,6 +128,7 @@ pub const IAMKIT_PERMISSIONS: &[(&str, &[BuiltinRole])] = {
         ("api_keys.manage", &[Owner, Admin]),
         ("sessions.revoke", &[Owner, Admin]),
         ("audit.read", &[Owner, Admin, Auditor]),
+        ("audit.export", &[Owner, Admin, Auditor]),
         ("org.settings", &[Owner, Admin]),
         ("org.billing", &[Owner]),
         (
