@@ -1468,7 +1468,13 @@ mod tests {
         );
         match index.ensure_can_assign(approver, &to(approver, BuiltinRole::Auditor)) {
             Err(Error::Escalation { missing }) => {
-                assert_eq!(missing, vec![Permission::parse("audit.read").unwrap()]);
+                assert_eq!(
+                    missing,
+                    vec![
+                        Permission::parse("audit.read").unwrap(),
+                        Permission::parse("audit.export").unwrap()
+                    ]
+                );
             }
             other => panic!("{other:?}"),
         }
