@@ -65,7 +65,7 @@ pub enum Error {
     LastOwner,
     /// The actor would grant or revoke more than it holds (SECURITY.md 26);
     /// `missing` is empty when only an Owner may grant the role.
-    #[error("escalation: the actor lacks {missing:?}")]
+    #[error("{}", escalation_message(missing))]
     Escalation {
         /// The permissions the actor lacks (empty: Owner required).
         missing: Vec<Permission>,
@@ -200,6 +200,16 @@ impl Error {
     }
 }
 
+/// What [`Error::Escalation`] says: the permissions missing, or, when
+/// none are, that the role is an Owner's to grant.
+fn escalation_message(missing: &[Permission]) -> String {
+    if missing.is_empty() {
+        return "escalation: only an Owner may grant or take the Owner role".to_owned();
+    }
+    let names: Vec<&str> = missing.iter().map(Permission::as_str).collect();
+    format!("escalation: the actor lacks {}", names.join(", "))
+}
+
 impl From<iamkit_identity::IdentityError> for Error {
     fn from(e: iamkit_identity::IdentityError) -> Self {
         use iamkit_identity::IdentityError as I;
@@ -208,5 +218,29 @@ impl From<iamkit_identity::IdentityError> for Error {
             I::IllegalTransition { from, change } => Self::IllegalTransition { from, change },
             _ => Self::NotFound,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_escalation_names_what_is_missing_or_that_an_owner_is_needed() {
+        let owner_only = Error::from_rbac(iamkit_rbac::Error::OwnerRequired);
+        assert_eq!(
+            owner_only.to_string(),
+            "escalation: only an Owner may grant or take the Owner role"
+        );
+        let missing = Error::Escalation {
+            missing: vec![
+                Permission::parse("users.delete").unwrap(),
+                Permission::parse("audit.read").unwrap(),
+            ],
+        };
+        assert_eq!(
+            missing.to_string(),
+            "escalation: the actor lacks users.delete, audit.read"
+        );
     }
 }

@@ -24,6 +24,10 @@ pub enum ErrorKind {
     /// The backend could not be reached or gave up (pool exhausted, timeout,
     /// connection lost). Retrying later may succeed.
     Unavailable,
+    /// Stored data does not decode (a row edited by hand, a damaged file):
+    /// retrying cannot help, and a web layer answers 500. Distinct from
+    /// [`Conflict`](Self::Conflict), which callers may retry.
+    Corrupt,
 }
 
 impl fmt::Display for ErrorKind {
@@ -35,6 +39,7 @@ impl fmt::Display for ErrorKind {
             }
             Self::Conflict => f.write_str("conflict with concurrent or current state"),
             Self::Unavailable => f.write_str("store unavailable"),
+            Self::Corrupt => f.write_str("stored data does not decode"),
         }
     }
 }
@@ -83,6 +88,11 @@ impl StoreError {
     /// [`ErrorKind::Unavailable`].
     pub fn unavailable() -> Self {
         Self::new(ErrorKind::Unavailable)
+    }
+
+    /// [`ErrorKind::Corrupt`], caused by the decoding error `source`.
+    pub fn corrupt(source: impl StdError + Send + Sync + 'static) -> Self {
+        Self::with_source(ErrorKind::Corrupt, source)
     }
 
     /// The portable kind of this error.

@@ -24,7 +24,7 @@ pub(crate) struct Corrupt {
 }
 
 pub(crate) fn corrupt(column: &'static str) -> StoreError {
-    StoreError::with_source(ErrorKind::Conflict, Corrupt { column })
+    StoreError::corrupt(Corrupt { column })
 }
 
 /// One column of a row, a decoding failure reported as [`corrupt`].
@@ -173,6 +173,7 @@ pub(crate) fn db(error: sqlx::Error) -> StoreError {
             None => kind_of_state(e.code().as_deref().unwrap_or(""), e.constraint()),
         },
         sqlx::Error::RowNotFound => ErrorKind::NotFound,
+        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => ErrorKind::Corrupt,
         sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
         | sqlx::Error::Protocol(_)

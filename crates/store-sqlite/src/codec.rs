@@ -19,7 +19,7 @@ pub(crate) struct Corrupt {
 }
 
 pub(crate) fn corrupt(column: &'static str) -> StoreError {
-    StoreError::with_source(ErrorKind::Conflict, Corrupt { column })
+    StoreError::corrupt(Corrupt { column })
 }
 
 /// An id as its hyphenated lower-case text: text order is byte order, so
@@ -60,7 +60,7 @@ pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<String> {
 }
 
 pub(crate) fn from_json<T: DeserializeOwned>(text: &str) -> Result<T> {
-    serde_json::from_str(text).map_err(|e| StoreError::with_source(ErrorKind::Conflict, e))
+    serde_json::from_str(text).map_err(StoreError::corrupt)
 }
 
 /// The serde name of a unit enum variant (`UserStatus::Active` → `ACTIVE`),
@@ -169,16 +169,19 @@ pub(crate) fn db(error: sqlx::Error) -> StoreError {
         },
         sqlx::Error::Database(e) => {
             let code = e.code().and_then(|c| c.parse::<i64>().ok()).unwrap_or(0);
-            // Primary result codes: SQLITE_IOERR 10, SQLITE_CORRUPT 11,
-            // SQLITE_FULL 13, SQLITE_CANTOPEN 14, SQLITE_NOTADB 26.
+            // Primary result codes: SQLITE_IOERR 10, SQLITE_FULL 13,
+            // SQLITE_CANTOPEN 14, SQLITE_NOTADB 26; SQLITE_CORRUPT 11 is
+            // damaged data, which no retry mends.
             match code & 0xff {
-                10 | 11 | 13 | 14 | 26 => ErrorKind::Unavailable,
+                11 => ErrorKind::Corrupt,
+                10 | 13 | 14 | 26 => ErrorKind::Unavailable,
                 // SQLITE_BUSY 5, SQLITE_LOCKED 6, SQLITE_CONSTRAINT 19 and
                 // the rest: the state or a concurrent writer is in the way.
                 _ => ErrorKind::Conflict,
             }
         }
         sqlx::Error::RowNotFound => ErrorKind::NotFound,
+        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => ErrorKind::Corrupt,
         sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
         | sqlx::Error::PoolTimedOut

@@ -3,6 +3,7 @@
 use std::future::Future;
 
 pub mod audit;
+pub mod corruption;
 pub mod credentials;
 pub mod facade;
 pub mod fixtures;
