@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -27,6 +28,32 @@ use codec::db;
 /// How long a writer waits for SQLite's write lock before giving up with
 /// `Conflict`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How a file store's pool is sized.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SqliteOptions {
+    /// Connections in the pool (default 8). Writers queue for SQLite's one
+    /// write lock whatever the size; readers (request authentication,
+    /// checks, directory pages) run in parallel up to it.
+    pub max_connections: NonZeroU32,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: NonZeroU32::new(8).unwrap_or(NonZeroU32::MIN),
+        }
+    }
+}
+
+impl SqliteOptions {
+    /// A pool of `max_connections` connections.
+    pub fn max_connections(mut self, max_connections: NonZeroU32) -> Self {
+        self.max_connections = max_connections;
+        self
+    }
+}
 
 /// A SQLite-backed store. Clones share one connection pool.
 ///
@@ -70,6 +97,18 @@ impl SqliteStore {
     /// # Errors
     /// `Unavailable` when the file cannot be opened.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(path, &SqliteOptions::default()).await
+    }
+
+    /// [`open`](Self::open) with the pool sized by `options`.
+    ///
+    /// # Errors
+    /// `Unavailable` when the file cannot be opened.
+    pub async fn open_with(
+        path: impl AsRef<Path>,
+        options: &SqliteOptions,
+    ) -> Result<Self, StoreError> {
+        let max_connections = options.max_connections.get();
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -78,7 +117,7 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(max_connections)
             .acquire_timeout(BUSY_TIMEOUT)
             .connect_with(options)
             .await

@@ -238,3 +238,31 @@ async fn connections_that_saw_the_old_schema_read_the_new_one() {
         );
     }
 }
+
+/// The pool size is the app's to choose: a pool of two holds two
+/// transactions at once, and a third waits for one of them.
+#[tokio::test]
+async fn the_pool_size_is_configurable() {
+    use iamkit_store_sqlite::SqliteOptions;
+    use std::num::NonZeroU32;
+
+    let dir = std::env::temp_dir().join(format!("iamkit-pool-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("pool.sqlite3");
+    let options = SqliteOptions::default().max_connections(NonZeroU32::new(2).unwrap());
+    let store = SqliteStore::open_with(&path, &options).await.unwrap();
+    store.migrate().await.unwrap();
+    let first = store.begin_read().await.unwrap();
+    let second = store.begin_read().await.unwrap();
+    let third = tokio::time::timeout(std::time::Duration::from_millis(200), store.begin_read());
+    assert!(
+        third.await.is_err(),
+        "a third transaction waits for a connection"
+    );
+    first.rollback().await.unwrap();
+    let third = store.begin_read().await.unwrap();
+    third.rollback().await.unwrap();
+    second.rollback().await.unwrap();
+    drop(store);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
