@@ -104,7 +104,18 @@ async fn custom_role_bad_input_and_escalation_change_nothing() {
     assert_eq!(audit_len(&w.store, w.org).await, before);
     let err = w
         .iam
-        .create_custom_role(&admin, w.org, &spec("Billing", &["org.billing"]))
+        .create_custom_role(
+            &admin,
+            w.org,
+            &RoleSpec {
+                // Organization scope: `org.billing` is held in no workspace.
+                assignable_at: AssignableAt {
+                    organization: true,
+                    workspace: false,
+                },
+                ..spec("Billing", &["org.billing"])
+            },
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Escalation { .. }));

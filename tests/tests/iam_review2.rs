@@ -178,10 +178,14 @@ async fn security_27_offboarding_in_one_org_keeps_an_owner_in_the_others() {
 #[tokio::test]
 async fn security_26_editing_a_custom_role_needs_its_old_permissions_too() {
     let w = world().await;
+    // Organization scope only: `org.billing` is held in no workspace.
     let spec = |permissions: &[&str]| RoleSpec {
         name: "Billing".to_owned(),
         permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
-        assignable_at: AssignableAt::ANY,
+        assignable_at: AssignableAt {
+            organization: true,
+            workspace: false,
+        },
     };
     let role = w
         .iam
@@ -207,6 +211,47 @@ async fn security_26_editing_a_custom_role_needs_its_old_permissions_too() {
         .update_custom_role(&w.owner, w.org, role, &spec(&["users.read"]))
         .await
         .unwrap();
+}
+
+/// Issue 21, item 5: a role assignable in workspaces may carry only what
+/// somebody holds in a workspace (the Admin set; an organization Owner is
+/// an Admin there). One carrying an Owner-only permission could be created
+/// but never granted in a workspace: it is refused at creation, naming the
+/// permission, and nothing is stored or audited.
+#[tokio::test]
+async fn a_workspace_role_beyond_the_admin_set_is_refused_at_creation() {
+    let w = world().await;
+    let before = audit_len(&w.store, w.org).await;
+    let err = w
+        .iam
+        .create_custom_role(
+            &w.owner,
+            w.org,
+            &RoleSpec {
+                name: "Billing".to_owned(),
+                permissions: vec!["org.billing".to_owned(), "users.read".to_owned()],
+                assignable_at: AssignableAt::ANY,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::InvalidRole {
+                reason: iamkit::rbac::Error::NotGrantableInWorkspaces { permission }
+            } if permission.as_str() == "org.billing"
+        ),
+        "{err:?}"
+    );
+    assert_eq!(audit_len(&w.store, w.org).await, before);
+    assert!(
+        w.iam
+            .list_custom_roles(&w.owner, w.org)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// SECURITY.md 20, 23: removing a member who belongs to another

@@ -39,6 +39,15 @@ pub enum Error {
     /// A custom role was declared assignable at no scope.
     #[error("a role must be assignable at organization or workspace scope")]
     NotAssignableAnywhere,
+    /// A role assignable in workspaces carries a permission nobody holds
+    /// in a workspace (outside the Admin set, which is the most an
+    /// organization Owner holds there), so nobody could ever grant it
+    /// there.
+    #[error("`{permission}` is held in no workspace: a workspace role cannot carry it")]
+    NotGrantableInWorkspaces {
+        /// The first such permission.
+        permission: Permission,
+    },
     /// The role is not known to the index.
     #[error("role {role} is unknown")]
     UnknownRole {

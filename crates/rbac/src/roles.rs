@@ -211,6 +211,22 @@ impl CustomRole {
                 permission: unknown.clone(),
             });
         }
+        // In a workspace the most anyone holds is the Admin set (an
+        // organization Owner acts there as an Admin), and a grant needs
+        // its grantor to hold the whole role: a permission beyond that set
+        // would make the role impossible to grant in any workspace.
+        if assignable_at.workspace {
+            let admin = catalogue.builtin_permissions(BuiltinRole::Admin);
+            if let Some(beyond) = permissions.iter().find(|p| {
+                catalogue
+                    .id(p.as_str())
+                    .is_some_and(|id| !admin.contains(id))
+            }) {
+                return Err(Error::NotGrantableInWorkspaces {
+                    permission: beyond.clone(),
+                });
+            }
+        }
         Ok(Self {
             id,
             org,
@@ -329,5 +345,38 @@ mod tests {
             CustomRole::new(id, org, name, unknown, AssignableAt::ANY, &catalogue),
             Err(Error::UnknownPermission { .. })
         ));
+    }
+
+    #[test]
+    fn a_workspace_role_carries_only_what_someone_holds_in_a_workspace() {
+        let catalogue = Catalogue::new();
+        let org = OrgId::from_uuid(Uuid::from_u128(1));
+        let id = RoleId::from_uuid(Uuid::from_u128(2));
+        let name = RoleName::parse("Billing").unwrap();
+        // `org.billing` is the Owner's alone; in a workspace an Owner
+        // holds the Admin set.
+        let billing: BTreeSet<_> = [
+            Permission::parse("users.read").unwrap(),
+            Permission::parse("org.billing").unwrap(),
+        ]
+        .into();
+        assert_eq!(
+            CustomRole::new(
+                id,
+                org,
+                name.clone(),
+                billing.clone(),
+                AssignableAt::ANY,
+                &catalogue
+            ),
+            Err(Error::NotGrantableInWorkspaces {
+                permission: Permission::parse("org.billing").unwrap()
+            })
+        );
+        let org_only = AssignableAt {
+            organization: true,
+            workspace: false,
+        };
+        assert!(CustomRole::new(id, org, name, billing, org_only, &catalogue).is_ok());
     }
 }

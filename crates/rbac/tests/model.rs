@@ -356,10 +356,20 @@ impl World {
                         next.custom.insert(id, r.clone());
                         (Change::PutRole(r), !stranded)
                     }
-                    Err(e) => {
-                        assert_eq!(e, Error::NotAssignableAnywhere);
+                    Err(Error::NotAssignableAnywhere) => {
+                        assert!(!at_org && !at_ws);
                         return None;
                     }
+                    Err(Error::NotGrantableInWorkspaces { permission }) => {
+                        // Beyond the Admin set: nobody holds it in a
+                        // workspace, so the role could never be granted
+                        // there.
+                        let admin = self.catalogue.builtin_permissions(BuiltinRole::Admin);
+                        let id = self.catalogue.id(permission.as_str()).unwrap();
+                        assert!(at_ws && !admin.contains(id));
+                        return None;
+                    }
+                    Err(e) => panic!("unexpected refusal of a custom role: {e}"),
                 }
             }
             Op::DeleteRole(role) => {
