@@ -356,10 +356,6 @@ impl World {
                         next.custom.insert(id, r.clone());
                         (Change::PutRole(r), !stranded)
                     }
-                    Err(Error::NotAssignableAnywhere) => {
-                        assert!(!at_org && !at_ws);
-                        return None;
-                    }
                     Err(Error::NotGrantableInWorkspaces { permission }) => {
                         // Beyond the Admin set: nobody holds it in a
                         // workspace, so the role could never be granted
@@ -369,7 +365,11 @@ impl World {
                         assert!(at_ws && !admin.contains(id));
                         return None;
                     }
-                    Err(e) => panic!("unexpected refusal of a custom role: {e}"),
+                    Err(e) => {
+                        assert_eq!(e, Error::NotAssignableAnywhere);
+                        assert!(!at_org && !at_ws);
+                        return None;
+                    }
                 }
             }
             Op::DeleteRole(role) => {
