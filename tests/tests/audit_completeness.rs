@@ -59,6 +59,7 @@ const WORKFLOWS: &[(&str, Kind)] = &[
     // auto_join.rs
     ("set_auto_join", Kind::Change),
     ("set_two_factor_required", Kind::Change),
+    ("set_default_time_zone", Kind::Change),
     ("join_by_domain", Kind::Change),
     // bootstrap.rs, setup_link.rs
     ("bootstrap", Kind::Change),
@@ -1507,6 +1508,13 @@ async fn every_state_change_is_audited() {
         "set_two_factor_required",
         Expect::Change,
         iam.set_two_factor_required(&gowner, gamma, true),
+    )
+    .await
+    .unwrap();
+    b.case(
+        "set_default_time_zone",
+        Expect::Change,
+        iam.set_default_time_zone(&owner, acme, Some("Europe/Lisbon")),
     )
     .await
     .unwrap();

@@ -451,3 +451,102 @@ async fn a_team_role_change_is_audited_as_a_role_change() {
     );
     assert_eq!(event.target, iamkit::audit::Target::User(bea));
 }
+
+/// Issue 21, item 3: a time zone (IANA, validated; the organization's
+/// default otherwise) and a theme, editable by the user and by an admin of
+/// the managing organization, shown in the user detail; bad values name
+/// their field and change nothing.
+#[tokio::test]
+async fn time_zone_and_theme_are_profile_fields() {
+    use iamkit::identity::{Rule, Theme, TimeZone};
+
+    let w = world().await;
+    let (bea, bea_actor) = member(&w, "bea", BuiltinRole::ReadOnly).await;
+    let detail = w.iam.user_detail(&w.owner, w.org, bea).await.unwrap();
+    assert_eq!(detail.time_zone, TimeZone::utc());
+    assert_eq!(detail.user.profile.theme, Theme::System);
+
+    w.iam
+        .set_default_time_zone(&w.owner, w.org, Some("europe/lisbon"))
+        .await
+        .unwrap();
+    let detail = w.iam.user_detail(&w.owner, w.org, bea).await.unwrap();
+    assert_eq!(
+        detail.time_zone.as_str(),
+        "Europe/Lisbon",
+        "the organization's"
+    );
+
+    w.iam
+        .update_profile(
+            &bea_actor,
+            w.org,
+            bea,
+            &ProfileUpdate {
+                time_zone: Some("America/Sao_Paulo".to_owned()),
+                theme: Some("dark".to_owned()),
+                ..ProfileUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    let detail = w.iam.user_detail(&w.owner, w.org, bea).await.unwrap();
+    assert_eq!(detail.time_zone.as_str(), "America/Sao_Paulo", "her own");
+    assert_eq!(detail.user.profile.theme, Theme::Dark);
+    let page = w
+        .iam
+        .directory(&w.owner, w.org, &iamkit::identity::DirectoryQuery::new())
+        .await
+        .unwrap();
+    let listed = page.items.iter().find(|e| e.user.id == bea).unwrap();
+    assert_eq!(listed.user.profile.theme, Theme::Dark);
+
+    // Bad values: the field and the rule, nothing changed.
+    let before = audit_len(&w.store, w.org).await;
+    for (update, field) in [
+        (
+            ProfileUpdate {
+                time_zone: Some("Mars/Olympus".to_owned()),
+                ..ProfileUpdate::default()
+            },
+            "time_zone",
+        ),
+        (
+            ProfileUpdate {
+                theme: Some("neon".to_owned()),
+                ..ProfileUpdate::default()
+            },
+            "theme",
+        ),
+    ] {
+        let err = w
+            .iam
+            .update_profile(&w.owner, w.org, bea, &update)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidInput(i) if i.field == field && i.rule == Rule::Unsupported),
+            "{err:?}"
+        );
+    }
+    let err = w
+        .iam
+        .set_default_time_zone(&w.owner, w.org, Some("Nowhere"))
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, Error::InvalidInput(i) if i.field == "time_zone"));
+    assert_eq!(audit_len(&w.store, w.org).await, before);
+
+    // Another organization's Owner cannot set acme's default.
+    let (_, _) = bootstrap(&w.iam, "globex", "gus").await;
+    let gus = sign_in(&w.iam, "gus").await;
+    let err = w
+        .iam
+        .set_default_time_zone(&gus, w.org, Some("Asia/Tokyo"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound));
+    let detail = w.iam.user_detail(&w.owner, w.org, bea).await.unwrap();
+    assert_eq!(detail.time_zone.as_str(), "America/Sao_Paulo");
+    assert_eq!(audit_len(&w.store, w.org).await, before);
+}

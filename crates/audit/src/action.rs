@@ -28,6 +28,8 @@ pub enum ProfileField {
     Department,
     /// The job title.
     Title,
+    /// The colour scheme.
+    Theme,
 }
 
 /// Whether a member joined or left a group or team, or (on a team) took

@@ -181,6 +181,7 @@ fn profile_field_tag(field: ProfileField) -> u8 {
         ProfileField::Avatar => 5,
         ProfileField::Department => 6,
         ProfileField::Title => 7,
+        ProfileField::Theme => 8,
     }
 }
 

@@ -104,6 +104,45 @@ impl<S: Store> Iam<S> {
         self.finish(tx, actor, outcome).await
     }
 
+    /// Sets the time zone of members who chose none (`None`: UTC), an IANA
+    /// name checked against the tz database; a bad name is
+    /// [`Error::InvalidInput`] naming `time_zone`, and changes nothing.
+    /// Requires `org.settings`. Audited as `settings_changed`
+    /// (`time_zone`) when it changes.
+    pub async fn set_default_time_zone(
+        &self,
+        actor: &Actor,
+        org: OrgId,
+        time_zone: Option<&str>,
+    ) -> Result<()> {
+        let time_zone = time_zone
+            .map(iamkit_identity::TimeZone::parse)
+            .transpose()?;
+        let target = Target::Org(org);
+        let mut tx = self.begin().await?;
+        let outcome: Flow<()> = async {
+            self.authorize(&mut tx, actor, SETTINGS, Scope::Organization(org), target)
+                .await?;
+            let mut organization = tx.get_organization(org).await?.ok_or(Error::NotFound)?;
+            if organization.settings.time_zone != time_zone {
+                organization.settings.time_zone = time_zone;
+                tx.update_organization(&organization).await?;
+                let setting = SettingName::new("time_zone").map_err(|_| Error::Internal)?;
+                self.audit(
+                    &mut tx,
+                    org,
+                    actor,
+                    Action::SettingsChanged { setting },
+                    target,
+                )
+                .await?;
+            }
+            Ok(())
+        }
+        .await;
+        self.finish(tx, actor, outcome).await
+    }
+
     /// Joins `org` on one's own: the signed-in user's email must be
     /// verified and at a domain the organization lists; they become an
     /// active member with the domain's default role. Anything else is

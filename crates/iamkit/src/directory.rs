@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use iamkit_audit::{AuditEvent, EventFilter, EventQuery, EventView, PageLimit, Target};
 use iamkit_credentials::{ApiKey, Session};
 use iamkit_identity::{
-    DirectoryEntry, DirectoryQuery, GroupId, Membership, OrgId, RoleId, TeamMember, User, UserId,
+    DirectoryEntry, DirectoryQuery, GroupId, Membership, OrgId, RoleId, TeamMember, TimeZone, User,
+    UserId,
 };
 use iamkit_rbac::{Decision, Grantee, RoleAssignment, Scope};
 use iamkit_store_api::Page;
@@ -57,6 +58,9 @@ pub struct UserDetail {
     pub two_factor_enabled: bool,
     /// When the user last signed in.
     pub last_sign_in_at: Option<DateTime<Utc>>,
+    /// The zone to show the user's times in: their own, else the
+    /// organization's default, else UTC.
+    pub time_zone: TimeZone,
     /// Live sessions: filled only for the organization that manages the
     /// account (or the user looking at themself); sessions are the
     /// account's, across organizations (SECURITY.md 32).
@@ -207,7 +211,12 @@ impl<S: Store> Iam<S> {
             } else {
                 Vec::new()
             };
+            let org_zone = tx
+                .get_organization(org)
+                .await?
+                .and_then(|o| o.settings.time_zone);
             Ok(UserDetail {
+                time_zone: account.profile.effective_time_zone(org_zone.as_ref()),
                 last_sign_in_at: account.last_sign_in_at,
                 user: account,
                 membership,

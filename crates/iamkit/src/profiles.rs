@@ -2,7 +2,7 @@
 
 use iamkit_audit::{Action, ProfileField, Target};
 use iamkit_identity::{
-    DepartmentId, InvalidInput, Language, OrgId, PersonName, Profile, Rule, UserId,
+    DepartmentId, InvalidInput, Language, OrgId, PersonName, Profile, Rule, Theme, TimeZone, UserId,
 };
 use iamkit_rbac::Scope;
 
@@ -23,6 +23,11 @@ pub struct ProfileUpdate {
     pub display_name: Option<String>,
     /// `en`, `es` or `pt`.
     pub language: Option<String>,
+    /// An IANA time zone name; `Some("")` clears it (the organization's
+    /// applies again).
+    pub time_zone: Option<String>,
+    /// `light`, `dark` or `system`.
+    pub theme: Option<String>,
     /// Department from the organization's list; `Some(None)` clears it.
     pub department: Option<Option<DepartmentId>>,
 }
@@ -34,6 +39,8 @@ pub(crate) struct ParsedUpdate {
     last: Option<PersonName>,
     display: Option<Option<PersonName>>,
     language: Option<Language>,
+    time_zone: Option<Option<TimeZone>>,
+    theme: Option<Theme>,
 }
 
 impl ParsedUpdate {
@@ -61,11 +68,19 @@ impl ParsedUpdate {
             .as_deref()
             .map(Language::parse)
             .transpose()?;
+        let time_zone = match update.time_zone.as_deref().map(str::trim) {
+            None => None,
+            Some("") => Some(None),
+            Some(v) => Some(Some(TimeZone::parse(v)?)),
+        };
+        let theme = update.theme.as_deref().map(Theme::parse).transpose()?;
         Ok(Self {
             first,
             last,
             display,
             language,
+            time_zone,
+            theme,
         })
     }
 
@@ -88,6 +103,14 @@ impl ParsedUpdate {
         if let Some(language) = self.language {
             profile.language = language;
             fields.push(ProfileField::Language);
+        }
+        if let Some(time_zone) = self.time_zone {
+            profile.time_zone = time_zone;
+            fields.push(ProfileField::TimeZone);
+        }
+        if let Some(theme) = self.theme {
+            profile.theme = theme;
+            fields.push(ProfileField::Theme);
         }
         fields
     }

@@ -31,7 +31,7 @@ pub use ids::{
 };
 pub use names::{Name, PersonName, Slug};
 pub use organization::{AutoJoinDomain, Department, Membership, OrgSettings, Organization};
-pub use profile::{AvatarUrl, Language, Profile};
+pub use profile::{AvatarUrl, Language, Profile, Theme, TimeZone};
 pub use repository::{
     GroupRepository, OrganizationRepository, StoreResult, TeamRepository, UserRepository,
     WorkspaceRepository,

@@ -30,6 +30,9 @@ pub struct OrgSettings {
     pub require_two_factor: bool,
     /// Email domains whose verified users may join on their own.
     pub auto_join: Vec<AutoJoinDomain>,
+    /// The time zone of members who chose none (UTC when unset).
+    #[serde(default)]
+    pub time_zone: Option<crate::TimeZone>,
 }
 
 impl OrgSettings {

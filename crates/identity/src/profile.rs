@@ -1,4 +1,4 @@
-//! A user's profile: names, avatar and language.
+//! A user's profile: names, avatar, language, time zone and theme.
 
 use std::fmt;
 use std::str::FromStr;
@@ -62,6 +62,94 @@ impl FromStr for Language {
     }
 }
 
+/// An IANA time zone name (`Europe/Lisbon`, `America/Sao_Paulo`, `UTC`),
+/// checked against the tz database iamkit is built with and kept in its
+/// canonical spelling.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct TimeZone(String);
+
+impl TimeZone {
+    /// Parses an IANA name (case-insensitively: `europe/lisbon` is
+    /// `Europe/Lisbon`); the error names `time_zone`.
+    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(InvalidInput::new("time_zone", Rule::Required));
+        }
+        trimmed
+            .parse::<chrono_tz::Tz>()
+            .ok()
+            .or_else(|| {
+                chrono_tz::TZ_VARIANTS
+                    .iter()
+                    .find(|tz| tz.name().eq_ignore_ascii_case(trimmed))
+                    .copied()
+            })
+            .map(|tz| Self(tz.name().to_owned()))
+            .ok_or(InvalidInput::new("time_zone", Rule::Unsupported))
+    }
+
+    /// The canonical IANA name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// UTC, where neither the user nor the organization chose a zone.
+    pub fn utc() -> Self {
+        Self("UTC".to_owned())
+    }
+}
+
+parsed_string_impls!(TimeZone, display);
+
+/// The colour scheme a user's screens use.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    /// Light.
+    Light,
+    /// Dark.
+    Dark,
+    /// Follow the device's setting (the default).
+    #[default]
+    System,
+}
+
+impl Theme {
+    /// Every theme.
+    pub const ALL: [Self; 3] = [Self::Light, Self::Dark, Self::System];
+
+    /// Its name in forms and JSON.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Light => "light",
+            Self::Dark => "dark",
+            Self::System => "system",
+        }
+    }
+
+    /// Parses `light`, `dark` or `system` (any case); the error names
+    /// `theme`.
+    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "light" => Ok(Self::Light),
+            "dark" => Ok(Self::Dark),
+            "system" => Ok(Self::System),
+            "" => Err(InvalidInput::new("theme", Rule::Required)),
+            _ => Err(InvalidInput::new("theme", Rule::Unsupported)),
+        }
+    }
+}
+
+impl fmt::Display for Theme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// An avatar image address: an absolute `https` URL of at most 2048 bytes.
 /// Plain `http` is refused so a profile page served over TLS never loads
 /// mixed content.
@@ -114,6 +202,13 @@ pub struct Profile {
     pub avatar_url: Option<AvatarUrl>,
     /// Language of the notifications sent to this user.
     pub language: Language,
+    /// The user's time zone; `None` follows their organization's (see
+    /// [`OrgSettings::time_zone`](crate::OrgSettings::time_zone)).
+    #[serde(default)]
+    pub time_zone: Option<TimeZone>,
+    /// The colour scheme of the user's screens.
+    #[serde(default)]
+    pub theme: Theme,
 }
 
 impl Profile {
@@ -139,7 +234,19 @@ impl Profile {
                 .map(Language::parse)
                 .transpose()?
                 .unwrap_or_default(),
+            time_zone: None,
+            theme: Theme::default(),
         })
+    }
+
+    /// The zone to show the user's times in: their own, else `org_default`
+    /// (their organization's), else UTC.
+    pub fn effective_time_zone(&self, org_default: Option<&TimeZone>) -> TimeZone {
+        self.time_zone
+            .as_ref()
+            .or(org_default)
+            .cloned()
+            .unwrap_or_else(TimeZone::utc)
     }
 
     /// "First Last".
@@ -173,6 +280,49 @@ mod tests {
         for l in Language::ALL {
             assert_eq!(Language::parse(l.code()).unwrap(), l);
         }
+    }
+
+    #[test]
+    fn time_zones_are_iana_names_in_canonical_spelling() {
+        assert_eq!(
+            TimeZone::parse(" europe/lisbon ").unwrap().as_str(),
+            "Europe/Lisbon"
+        );
+        assert_eq!(TimeZone::parse("UTC").unwrap(), TimeZone::utc());
+        let rule = |s: &str| TimeZone::parse(s).unwrap_err();
+        assert_eq!(
+            (rule("Mars/Olympus").field, rule("Mars/Olympus").rule),
+            ("time_zone", Rule::Unsupported)
+        );
+        assert_eq!(rule("").rule, Rule::Required);
+        let stored: TimeZone = serde_json::from_str("\"America/Sao_Paulo\"").unwrap();
+        assert_eq!(stored.as_str(), "America/Sao_Paulo");
+        assert!(serde_json::from_str::<TimeZone>("\"Nowhere/Land\"").is_err());
+    }
+
+    #[test]
+    fn themes_parse_and_default_to_the_system_one() {
+        assert_eq!(Theme::default(), Theme::System);
+        for theme in Theme::ALL {
+            assert_eq!(Theme::parse(theme.name()).unwrap(), theme);
+        }
+        let e = Theme::parse("neon").unwrap_err();
+        assert_eq!((e.field, e.rule), ("theme", Rule::Unsupported));
+    }
+
+    #[test]
+    fn the_effective_zone_is_the_users_else_the_organizations_else_utc() {
+        let mut p = Profile::parse("Ann", "Lee", None, None, None).unwrap();
+        let lisbon = TimeZone::parse("Europe/Lisbon").unwrap();
+        assert_eq!(p.effective_time_zone(None), TimeZone::utc());
+        assert_eq!(p.effective_time_zone(Some(&lisbon)), lisbon);
+        let tokyo = TimeZone::parse("Asia/Tokyo").unwrap();
+        p.time_zone = Some(tokyo.clone());
+        assert_eq!(p.effective_time_zone(Some(&lisbon)), tokyo);
+        // Profiles stored before these fields read with the defaults.
+        let old = r#"{"first_name":"Ann","last_name":"Lee","display_name":null,"avatar_url":null,"language":"en"}"#;
+        let read: Profile = serde_json::from_str(old).unwrap();
+        assert_eq!((read.time_zone, read.theme), (None, Theme::System));
     }
 
     #[test]
