@@ -40,7 +40,10 @@ trait Gate: Send + Sync {
         permission: &'a str,
         scope: Scope,
     ) -> BoxFuture<'a, bool>;
-    fn organizations_of<'a>(&'a self, actor: &'a Actor) -> BoxFuture<'a, iamkit::Result<Vec<OrgId>>>;
+    fn organizations_of<'a>(
+        &'a self,
+        actor: &'a Actor,
+    ) -> BoxFuture<'a, iamkit::Result<Vec<OrgId>>>;
 }
 
 impl<S: Store> Gate for Iam<S> {
@@ -61,7 +64,10 @@ impl<S: Store> Gate for Iam<S> {
         Box::pin(Iam::is_allowed(self, actor, permission, scope))
     }
 
-    fn organizations_of<'a>(&'a self, actor: &'a Actor) -> BoxFuture<'a, iamkit::Result<Vec<OrgId>>> {
+    fn organizations_of<'a>(
+        &'a self,
+        actor: &'a Actor,
+    ) -> BoxFuture<'a, iamkit::Result<Vec<OrgId>>> {
         Box::pin(async move {
             Ok(Iam::organizations_of(self, actor)
                 .await?
@@ -202,8 +208,9 @@ impl ScopeFromPath {
             }
             Self::Workspace { org, workspace } => {
                 let org: OrgId = param(org)?.parse().map_err(|_| ApiError::not_found())?;
-                let workspace: WorkspaceId =
-                    param(workspace)?.parse().map_err(|_| ApiError::not_found())?;
+                let workspace: WorkspaceId = param(workspace)?
+                    .parse()
+                    .map_err(|_| ApiError::not_found())?;
                 Ok(Scope::Workspace(org, workspace))
             }
         }
@@ -236,7 +243,11 @@ pub trait Permission: Send + Sync + 'static {
 /// organization looks absent, SECURITY.md 25), 403 `forbidden` naming the
 /// permission otherwise. The actor, once authenticated, is kept for
 /// [`Authenticated`].
-async fn check(parts: &mut Parts, permission: &str, from: ScopeFromPath) -> Result<(Actor, Scope), ApiError> {
+async fn check(
+    parts: &mut Parts,
+    permission: &str,
+    from: ScopeFromPath,
+) -> Result<(Actor, Scope), ApiError> {
     let params = RawPathParams::from_request_parts(parts, &())
         .await
         .map_err(|_| ApiError::not_found())?;
@@ -352,7 +363,11 @@ where
         Box::pin(async move {
             let (mut parts, body) = request.into_parts();
             match check(&mut parts, permission, scope).await {
-                Ok(_) => inner.call(axum::http::Request::from_parts(parts, body)).await,
+                Ok(_) => {
+                    inner
+                        .call(axum::http::Request::from_parts(parts, body))
+                        .await
+                }
                 Err(refusal) => Ok(refusal.into_response()),
             }
         })

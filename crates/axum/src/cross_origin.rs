@@ -297,7 +297,9 @@ where
             Box::pin(self.inner.call(request))
         } else {
             tracing::warn!(method = %request.method(), "cross-origin state change refused");
-            Box::pin(std::future::ready(Ok(ApiError::cross_origin().into_response())))
+            Box::pin(std::future::ready(Ok(
+                ApiError::cross_origin().into_response()
+            )))
         }
     }
 }
@@ -500,7 +502,9 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(refused.status(), axum::http::StatusCode::FORBIDDEN);
-        let body = axum::body::to_bytes(refused.into_body(), 1024).await.unwrap();
+        let body = axum::body::to_bytes(refused.into_body(), 1024)
+            .await
+            .unwrap();
         let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(body["error"], "cross_origin");
         assert_eq!(reached.load(Ordering::SeqCst), 0, "no handler ran");

@@ -223,7 +223,10 @@ impl<C: Clock + Clone> ClientRateLimiter<C> {
     pub fn check(&self, ip: IpAddr) -> Result<(), Duration> {
         let client = Client::from(ip);
         {
-            let _counting = self.admission.read().unwrap_or_else(PoisonError::into_inner);
+            let _counting = self
+                .admission
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
             if self.clients.contains(&client) {
                 return self.count(&client);
             }
@@ -242,7 +245,9 @@ impl<C: Clock + Clone> ClientRateLimiter<C> {
             self.clients
                 .drop_refilled(now.duration_since(self.start).as_u64());
             if self.clients.len() >= self.limit.max_clients {
-                let until = self.first_refill().unwrap_or(now + Nanos::from(self.limit.window));
+                let until = self
+                    .first_refill()
+                    .unwrap_or(now + Nanos::from(self.limit.window));
                 *full_until = Some(until);
                 return Err(Duration::from(until.duration_since(now)).max(Duration::from_nanos(1)));
             }
@@ -442,7 +447,10 @@ mod tests {
         let newcomer = ip("198.51.100.9");
         assert_eq!(limiter.check(newcomer), Err(Duration::from_secs(30)));
         clock.advance(Duration::from_secs(29));
-        assert_eq!(limiter.check(ip("2001:db8::9")), Err(Duration::from_secs(1)));
+        assert_eq!(
+            limiter.check(ip("2001:db8::9")),
+            Err(Duration::from_secs(1))
+        );
         assert_eq!(
             limiter.check(ip("198.51.100.3")),
             Err(Duration::from_secs(21)),
@@ -474,7 +482,10 @@ mod tests {
                 clock.advance(Duration::from_secs(1));
             }
             let prefix = u128::from(step) << 64;
-            if limiter.check(IpAddr::V6(Ipv6Addr::from(prefix | 1))).is_err() {
+            if limiter
+                .check(IpAddr::V6(Ipv6Addr::from(prefix | 1)))
+                .is_err()
+            {
                 refused += 1;
             }
             assert!(limiter.tracked_clients() <= max_clients, "step {step}");

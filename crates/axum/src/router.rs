@@ -216,7 +216,10 @@ impl<S: Store> IamRouter<S> {
             router = router.route(
                 at,
                 get(move || async move {
-                    ([(header::CONTENT_TYPE, "application/json")], doc.to_string())
+                    (
+                        [(header::CONTENT_TYPE, "application/json")],
+                        doc.to_string(),
+                    )
                 }),
             );
         }
@@ -333,7 +336,11 @@ fn group_routes<S: Store>(group: RouteGroup, limiter: &Arc<ClientRateLimiter>) -
                 path::<my::__path_revoke_session>(),
                 delete(my::revoke_session::<S>),
             );
-            let r = at(r, path::<my::__path_begin_totp>(), post(my::begin_totp::<S>));
+            let r = at(
+                r,
+                path::<my::__path_begin_totp>(),
+                post(my::begin_totp::<S>),
+            );
             let r = at(
                 r,
                 path::<my::__path_confirm_totp>(),
@@ -353,9 +360,21 @@ fn group_routes<S: Store>(group: RouteGroup, limiter: &Arc<ClientRateLimiter>) -
                 path::<dir::__path_detail>(),
                 get(dir::detail::<S>).delete(dir::delete::<S>),
             );
-            let r = at(r, path::<dir::__path_change_role>(), put(dir::change_role::<S>));
-            let r = at(r, path::<dir::__path_deactivate>(), post(dir::deactivate::<S>));
-            let r = at(r, path::<dir::__path_reactivate>(), post(dir::reactivate::<S>));
+            let r = at(
+                r,
+                path::<dir::__path_change_role>(),
+                put(dir::change_role::<S>),
+            );
+            let r = at(
+                r,
+                path::<dir::__path_deactivate>(),
+                post(dir::deactivate::<S>),
+            );
+            let r = at(
+                r,
+                path::<dir::__path_reactivate>(),
+                post(dir::reactivate::<S>),
+            );
             let r = at(
                 r,
                 path::<dir::__path_revoke_sessions>(),
@@ -364,10 +383,26 @@ fn group_routes<S: Store>(group: RouteGroup, limiter: &Arc<ClientRateLimiter>) -
             at(r, path::<dir::__path_activity>(), get(dir::activity::<S>))
         }
         RouteGroup::Groups => {
-            let r = at(r, path::<grp::__path_create_group>(), post(grp::create_group::<S>));
-            let r = at(r, path::<grp::__path_create_team>(), post(grp::create_team::<S>));
-            let r = at(r, path::<grp::__path_delete_group>(), delete(grp::delete_group::<S>));
-            let r = at(r, path::<grp::__path_delete_team>(), delete(grp::delete_team::<S>));
+            let r = at(
+                r,
+                path::<grp::__path_create_group>(),
+                post(grp::create_group::<S>),
+            );
+            let r = at(
+                r,
+                path::<grp::__path_create_team>(),
+                post(grp::create_team::<S>),
+            );
+            let r = at(
+                r,
+                path::<grp::__path_delete_group>(),
+                delete(grp::delete_group::<S>),
+            );
+            let r = at(
+                r,
+                path::<grp::__path_delete_team>(),
+                delete(grp::delete_team::<S>),
+            );
             let r = at(
                 r,
                 path::<grp::__path_add_group_member>(),
@@ -378,8 +413,16 @@ fn group_routes<S: Store>(group: RouteGroup, limiter: &Arc<ClientRateLimiter>) -
                 path::<grp::__path_put_team_member>(),
                 put(grp::put_team_member::<S>).delete(grp::remove_team_member::<S>),
             );
-            let r = at(r, path::<grp::__path_set_group_role>(), put(grp::set_group_role::<S>));
-            at(r, path::<grp::__path_set_team_role>(), put(grp::set_team_role::<S>))
+            let r = at(
+                r,
+                path::<grp::__path_set_group_role>(),
+                put(grp::set_group_role::<S>),
+            );
+            at(
+                r,
+                path::<grp::__path_set_team_role>(),
+                put(grp::set_team_role::<S>),
+            )
         }
         RouteGroup::ApiKeys => {
             let r = at(
@@ -509,7 +552,12 @@ struct DirectoryApi;
 struct GroupsApi;
 
 #[derive(OpenApi)]
-#[openapi(paths(api_keys::create_workspace, api_keys::create, api_keys::list, api_keys::revoke))]
+#[openapi(paths(
+    api_keys::create_workspace,
+    api_keys::create,
+    api_keys::list,
+    api_keys::revoke
+))]
 struct ApiKeysApi;
 
 #[derive(OpenApi)]

@@ -43,7 +43,9 @@ pub fn clear_session_cookie() -> HeaderValue {
     let mut cookie = session_cookie("");
     cookie.make_removal();
     HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| {
-        HeaderValue::from_static("__Host-iamkit_session=; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=0")
+        HeaderValue::from_static(
+            "__Host-iamkit_session=; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=0",
+        )
     })
 }
 
@@ -85,12 +87,18 @@ mod tests {
     fn the_cookie_is_host_prefixed_http_only_secure_and_lax() {
         let value = set_session_cookie("iamk_ses_abc").unwrap();
         let value = value.to_str().unwrap();
-        assert!(value.starts_with("__Host-iamkit_session=iamk_ses_abc"), "{value}");
+        assert!(
+            value.starts_with("__Host-iamkit_session=iamk_ses_abc"),
+            "{value}"
+        );
         for attribute in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
             assert!(value.contains(attribute), "{attribute} in {value}");
         }
         assert!(!value.contains("Domain"), "{value}");
-        assert!(!value.contains("Max-Age"), "a browser-session cookie: {value}");
+        assert!(
+            !value.contains("Max-Age"),
+            "a browser-session cookie: {value}"
+        );
     }
 
     #[test]

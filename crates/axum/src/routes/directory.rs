@@ -494,6 +494,10 @@ pub(crate) async fn activity<S: Store>(
         return Err(ApiError::forbidden("audit.read"));
     }
     Ok(Json(ActivityPage {
-        activity: detail.recent_activity.iter().map(ActivityView::from).collect(),
+        activity: detail
+            .recent_activity
+            .iter()
+            .map(ActivityView::from)
+            .collect(),
     }))
 }

@@ -50,14 +50,14 @@ pub(crate) async fn create_group<S: Store>(
     Ok((StatusCode::CREATED, Json(Created::of(group))).into_response())
 }
 
-/// Creates a team (`groups.manage`).
+/// Creates a team (`teams.manage`).
 #[utoipa::path(post, path = "/orgs/{org}/teams", tag = "groups",
     params(OrgPath),
     request_body = NameBody,
     responses(
         (status = 201, description = "Created", body = Created),
         (status = 401, description = "Invalid credentials", body = ErrorBody),
-        (status = 403, description = "`groups.manage` required", body = ErrorBody),
+        (status = 403, description = "`teams.manage` required", body = ErrorBody),
         (status = 404, description = "No such organization of the actor", body = ErrorBody),
         (status = 409, description = "The name is taken", body = ErrorBody),
         (status = 422, description = "The name breaks a rule", body = ErrorBody),
@@ -146,13 +146,13 @@ pub(crate) async fn delete_group<S: Store>(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Deletes a team (`groups.manage`).
+/// Deletes a team (`teams.manage`).
 #[utoipa::path(delete, path = "/orgs/{org}/teams/{team}", tag = "groups",
     params(TeamPath),
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, description = "Invalid credentials", body = ErrorBody),
-        (status = 403, description = "`groups.manage` required, or escalation", body = ErrorBody),
+        (status = 403, description = "`teams.manage` required, or escalation", body = ErrorBody),
         (status = 404, description = "No such team of an organization of the actor", body = ErrorBody),
     ))]
 pub(crate) async fn delete_team<S: Store>(
@@ -219,14 +219,14 @@ pub(crate) struct TeamMemberBody {
     team_role: Option<TeamRole>,
 }
 
-/// Adds a member to a team, or changes their team role (`groups.manage`).
+/// Adds a member to a team, or changes their team role (`teams.manage`).
 #[utoipa::path(put, path = "/orgs/{org}/teams/{team}/members/{user}", tag = "groups",
     params(TeamMemberPath),
     request_body = TeamMemberBody,
     responses(
         (status = 204, description = "A member with that team role"),
         (status = 401, description = "Invalid credentials", body = ErrorBody),
-        (status = 403, description = "`groups.manage` required, or escalation", body = ErrorBody),
+        (status = 403, description = "`teams.manage` required, or escalation", body = ErrorBody),
         (status = 404, description = "No such team or member", body = ErrorBody),
     ))]
 pub(crate) async fn put_team_member<S: Store>(
@@ -248,13 +248,13 @@ pub(crate) async fn put_team_member<S: Store>(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Removes a member from a team (`groups.manage`).
+/// Removes a member from a team (`teams.manage`).
 #[utoipa::path(delete, path = "/orgs/{org}/teams/{team}/members/{user}", tag = "groups",
     params(TeamMemberPath),
     responses(
         (status = 204, description = "Removed"),
         (status = 401, description = "Invalid credentials", body = ErrorBody),
-        (status = 403, description = "`groups.manage` required, or escalation", body = ErrorBody),
+        (status = 403, description = "`teams.manage` required, or escalation", body = ErrorBody),
         (status = 404, description = "No such team or member", body = ErrorBody),
     ))]
 pub(crate) async fn remove_team_member<S: Store>(

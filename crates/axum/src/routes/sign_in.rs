@@ -132,7 +132,10 @@ pub(crate) async fn complete_second_factor<S: Store>(
     let token = session_token(&headers).ok_or_else(ApiError::unauthenticated)?;
     let done = match (body.code, body.recovery_code) {
         (Some(code), None) => iam.complete_sign_in_with_totp(&token, &code).await?,
-        (None, Some(code)) => iam.complete_sign_in_with_recovery_code(&token, &code).await?,
+        (None, Some(code)) => {
+            iam.complete_sign_in_with_recovery_code(&token, &code)
+                .await?
+        }
         _ => {
             return Err(ApiError::invalid(
                 "code",
