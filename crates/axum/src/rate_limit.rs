@@ -403,7 +403,7 @@ mod tests {
         assert_eq!(limiter.tracked_clients(), 2);
         // An IPv4 client reaching a dual-stack socket shares its budget
         // with the same client reaching an IPv4 one.
-        let (limiter, _clock) = super::tests::limiter(limit(1, RateLimit::DEFAULT_MAX_CLIENTS));
+        let (limiter, _clock) = tests::limiter(limit(1, RateLimit::DEFAULT_MAX_CLIENTS));
         assert_eq!(limiter.check(ip("203.0.113.7")), Ok(()));
         assert!(limiter.check(ip("::ffff:203.0.113.7")).is_err());
     }

@@ -6,15 +6,17 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::handler::Handler;
+use axum::http::Method;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, delete, get, post, put};
+use axum::routing::{MethodFilter, MethodRouter, get};
 use iamkit::{Iam, Store};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{OpenApi as Document, Server};
+use utoipa::openapi::{HttpMethod, OpenApi as Document, Server};
 use utoipa::{Modify, OpenApi};
 
 use crate::auth::layer;
@@ -204,13 +206,29 @@ impl<S: Store> IamRouter<S> {
         doc
     }
 
+    /// The method and path of every route [`build`](Self::build) mounts
+    /// (relative to where the router is mounted; the fallback aside).
+    pub fn routes(&self) -> Vec<(Method, String)> {
+        let limiter = Arc::new(ClientRateLimiter::new(self.config.credential_rate_limit));
+        let mut routes = self.mount(&limiter).routes;
+        if let Some(at) = &self.config.openapi_path {
+            routes.push((Method::GET, at.clone()));
+        }
+        routes
+    }
+
+    /// The health check and every group's routes.
+    fn mount(&self, limiter: &Arc<ClientRateLimiter>) -> Mount<S> {
+        let health = Mount::new().at::<me::__path_health, _, _>(me::health);
+        self.groups.iter().fold(health, |mount, group| {
+            mount.merge(group_routes(*group, limiter))
+        })
+    }
+
     /// The router, with its layers.
     pub fn build(self) -> Router {
         let limiter = Arc::new(ClientRateLimiter::new(self.config.credential_rate_limit));
-        let mut router = Router::new().route(&path::<me::__path_health>(), get(me::health));
-        for group in &self.groups {
-            router = router.merge(group_routes::<S>(*group, &limiter));
-        }
+        let mut router = self.mount(&limiter).router;
         if let Some(at) = &self.config.openapi_path {
             let doc: Arc<str> = self.openapi().to_json().unwrap_or_default().into();
             router = router.route(
@@ -271,14 +289,63 @@ async fn json_payload_too_large(response: Response) -> Response {
     }
 }
 
-/// The path a handler's documentation names: routes are mounted where they
-/// are documented.
-fn path<P: utoipa::Path>() -> String {
-    P::path()
+/// Routes being mounted, and the method and path of each.
+struct Mount<S: Store> {
+    router: Router<Iam<S>>,
+    routes: Vec<(Method, String)>,
+}
+
+impl<S: Store> Mount<S> {
+    fn new() -> Self {
+        Self {
+            router: Router::new(),
+            routes: Vec::new(),
+        }
+    }
+
+    /// Mounts `handler` at the path and for the methods its documentation
+    /// `P` names: a route is where and how it is documented.
+    fn at<P: utoipa::Path, H: Handler<T, Iam<S>>, T: 'static>(mut self, handler: H) -> Self {
+        let path = P::path();
+        let mut method_router = MethodRouter::new();
+        for method in P::methods() {
+            let (filter, method) = match method {
+                HttpMethod::Get => (MethodFilter::GET, Method::GET),
+                HttpMethod::Post => (MethodFilter::POST, Method::POST),
+                HttpMethod::Put => (MethodFilter::PUT, Method::PUT),
+                HttpMethod::Delete => (MethodFilter::DELETE, Method::DELETE),
+                HttpMethod::Patch => (MethodFilter::PATCH, Method::PATCH),
+                HttpMethod::Head => (MethodFilter::HEAD, Method::HEAD),
+                HttpMethod::Options => (MethodFilter::OPTIONS, Method::OPTIONS),
+                HttpMethod::Trace => (MethodFilter::TRACE, Method::TRACE),
+            };
+            method_router = method_router.on(filter, handler.clone());
+            self.routes.push((method, path.clone()));
+        }
+        self.router = self.router.route(&path, method_router);
+        self
+    }
+
+    /// The routes mounted so far behind the per-client limiter.
+    fn limited(mut self, limiter: &Arc<ClientRateLimiter>) -> Self {
+        self.router = self
+            .router
+            .route_layer(axum::middleware::from_fn_with_state(
+                Arc::clone(limiter),
+                rate_limit::limit,
+            ));
+        self
+    }
+
+    fn merge(mut self, other: Self) -> Self {
+        self.router = self.router.merge(other.router);
+        self.routes.extend(other.routes);
+        self
+    }
 }
 
 /// One group's routes; the credential endpoints behind `limiter`.
-fn group_routes<S: Store>(group: RouteGroup, limiter: &Arc<ClientRateLimiter>) -> Router<Iam<S>> {
+fn group_routes<S: Store>(group: RouteGroup, limiter: &Arc<ClientRateLimiter>) -> Mount<S> {
     use crate::routes::access_requests as ar;
     use crate::routes::api_keys as keys;
     use crate::routes::directory as dir;
@@ -286,166 +353,56 @@ fn group_routes<S: Store>(group: RouteGroup, limiter: &Arc<ClientRateLimiter>) -
     use crate::routes::me as my;
     use crate::routes::sign_in as si;
 
-    let limited = |router: Router<Iam<S>>| {
-        router.route_layer(axum::middleware::from_fn_with_state(
-            Arc::clone(limiter),
-            rate_limit::limit,
-        ))
-    };
-    let at = |router: Router<Iam<S>>, path: String, method: MethodRouter<Iam<S>>| {
-        router.route(&path, method)
-    };
-    let r = Router::new();
+    let m = Mount::<S>::new();
     match group {
-        RouteGroup::SignIn => {
-            let credentials = at(r, path::<si::__path_sign_in>(), post(si::sign_in::<S>));
-            let credentials = at(
-                credentials,
-                path::<si::__path_complete_second_factor>(),
-                post(si::complete_second_factor::<S>),
-            );
-            at(
-                limited(credentials),
-                path::<si::__path_sign_out>(),
-                delete(si::sign_out::<S>),
-            )
-        }
-        RouteGroup::Links => {
-            let r = at(
-                r,
-                path::<si::__path_accept_invitation>(),
-                post(si::accept_invitation::<S>),
-            );
-            let r = at(
-                r,
-                path::<si::__path_request_password_reset>(),
-                post(si::request_password_reset::<S>),
-            );
-            let r = at(
-                r,
-                path::<si::__path_complete_password_reset>(),
-                post(si::complete_password_reset::<S>),
-            );
-            limited(r)
-        }
-        RouteGroup::SelfService => {
-            let r = at(r, path::<my::__path_me>(), get(my::me::<S>));
-            let r = at(r, path::<my::__path_sessions>(), get(my::sessions::<S>));
-            let r = at(
-                r,
-                path::<my::__path_revoke_session>(),
-                delete(my::revoke_session::<S>),
-            );
-            let r = at(
-                r,
-                path::<my::__path_begin_totp>(),
-                post(my::begin_totp::<S>),
-            );
-            let r = at(
-                r,
-                path::<my::__path_confirm_totp>(),
-                post(my::confirm_totp::<S>),
-            );
-            at(
-                r,
-                path::<my::__path_reauthenticate>(),
-                post(my::reauthenticate::<S>),
-            )
-        }
-        RouteGroup::Directory => {
-            let r = at(r, path::<dir::__path_list>(), get(dir::list::<S>));
-            let r = at(r, path::<dir::__path_invite>(), post(dir::invite::<S>));
-            let r = at(
-                r,
-                path::<dir::__path_detail>(),
-                get(dir::detail::<S>).delete(dir::delete::<S>),
-            );
-            let r = at(
-                r,
-                path::<dir::__path_change_role>(),
-                put(dir::change_role::<S>),
-            );
-            let r = at(
-                r,
-                path::<dir::__path_deactivate>(),
-                post(dir::deactivate::<S>),
-            );
-            let r = at(
-                r,
-                path::<dir::__path_reactivate>(),
-                post(dir::reactivate::<S>),
-            );
-            let r = at(
-                r,
-                path::<dir::__path_revoke_sessions>(),
-                post(dir::revoke_sessions::<S>),
-            );
-            at(r, path::<dir::__path_activity>(), get(dir::activity::<S>))
-        }
-        RouteGroup::Groups => {
-            let r = at(
-                r,
-                path::<grp::__path_create_group>(),
-                post(grp::create_group::<S>),
-            );
-            let r = at(
-                r,
-                path::<grp::__path_create_team>(),
-                post(grp::create_team::<S>),
-            );
-            let r = at(
-                r,
-                path::<grp::__path_delete_group>(),
-                delete(grp::delete_group::<S>),
-            );
-            let r = at(
-                r,
-                path::<grp::__path_delete_team>(),
-                delete(grp::delete_team::<S>),
-            );
-            let r = at(
-                r,
-                path::<grp::__path_add_group_member>(),
-                put(grp::add_group_member::<S>).delete(grp::remove_group_member::<S>),
-            );
-            let r = at(
-                r,
-                path::<grp::__path_put_team_member>(),
-                put(grp::put_team_member::<S>).delete(grp::remove_team_member::<S>),
-            );
-            let r = at(
-                r,
-                path::<grp::__path_set_group_role>(),
-                put(grp::set_group_role::<S>),
-            );
-            at(
-                r,
-                path::<grp::__path_set_team_role>(),
-                put(grp::set_team_role::<S>),
-            )
-        }
-        RouteGroup::ApiKeys => {
-            let r = at(
-                r,
-                path::<keys::__path_create_workspace>(),
-                post(keys::create_workspace::<S>),
-            );
-            let r = at(
-                r,
-                path::<keys::__path_create>(),
-                post(keys::create::<S>).get(keys::list::<S>),
-            );
-            at(r, path::<keys::__path_revoke>(), delete(keys::revoke::<S>))
-        }
-        RouteGroup::AccessRequests => {
-            let r = at(
-                r,
-                path::<ar::__path_create>(),
-                post(ar::create::<S>).get(ar::list::<S>),
-            );
-            let r = at(r, path::<ar::__path_approve>(), post(ar::approve::<S>));
-            at(r, path::<ar::__path_reject>(), post(ar::reject::<S>))
-        }
+        RouteGroup::SignIn => m
+            .at::<si::__path_sign_in, _, _>(si::sign_in::<S>)
+            .at::<si::__path_complete_second_factor, _, _>(si::complete_second_factor::<S>)
+            .limited(limiter)
+            .at::<si::__path_sign_out, _, _>(si::sign_out::<S>),
+        RouteGroup::Links => m
+            .at::<si::__path_accept_invitation, _, _>(si::accept_invitation::<S>)
+            .at::<si::__path_request_password_reset, _, _>(si::request_password_reset::<S>)
+            .at::<si::__path_complete_password_reset, _, _>(si::complete_password_reset::<S>)
+            .limited(limiter),
+        RouteGroup::SelfService => m
+            .at::<my::__path_me, _, _>(my::me::<S>)
+            .at::<my::__path_sessions, _, _>(my::sessions::<S>)
+            .at::<my::__path_revoke_session, _, _>(my::revoke_session::<S>)
+            .at::<my::__path_begin_totp, _, _>(my::begin_totp::<S>)
+            .at::<my::__path_confirm_totp, _, _>(my::confirm_totp::<S>)
+            .at::<my::__path_reauthenticate, _, _>(my::reauthenticate::<S>),
+        RouteGroup::Directory => m
+            .at::<dir::__path_list, _, _>(dir::list::<S>)
+            .at::<dir::__path_invite, _, _>(dir::invite::<S>)
+            .at::<dir::__path_detail, _, _>(dir::detail::<S>)
+            .at::<dir::__path_delete, _, _>(dir::delete::<S>)
+            .at::<dir::__path_change_role, _, _>(dir::change_role::<S>)
+            .at::<dir::__path_deactivate, _, _>(dir::deactivate::<S>)
+            .at::<dir::__path_reactivate, _, _>(dir::reactivate::<S>)
+            .at::<dir::__path_revoke_sessions, _, _>(dir::revoke_sessions::<S>)
+            .at::<dir::__path_activity, _, _>(dir::activity::<S>),
+        RouteGroup::Groups => m
+            .at::<grp::__path_create_group, _, _>(grp::create_group::<S>)
+            .at::<grp::__path_create_team, _, _>(grp::create_team::<S>)
+            .at::<grp::__path_delete_group, _, _>(grp::delete_group::<S>)
+            .at::<grp::__path_delete_team, _, _>(grp::delete_team::<S>)
+            .at::<grp::__path_add_group_member, _, _>(grp::add_group_member::<S>)
+            .at::<grp::__path_remove_group_member, _, _>(grp::remove_group_member::<S>)
+            .at::<grp::__path_put_team_member, _, _>(grp::put_team_member::<S>)
+            .at::<grp::__path_remove_team_member, _, _>(grp::remove_team_member::<S>)
+            .at::<grp::__path_set_group_role, _, _>(grp::set_group_role::<S>)
+            .at::<grp::__path_set_team_role, _, _>(grp::set_team_role::<S>),
+        RouteGroup::ApiKeys => m
+            .at::<keys::__path_create_workspace, _, _>(keys::create_workspace::<S>)
+            .at::<keys::__path_create, _, _>(keys::create::<S>)
+            .at::<keys::__path_list, _, _>(keys::list::<S>)
+            .at::<keys::__path_revoke, _, _>(keys::revoke::<S>),
+        RouteGroup::AccessRequests => m
+            .at::<ar::__path_create, _, _>(ar::create::<S>)
+            .at::<ar::__path_list, _, _>(ar::list::<S>)
+            .at::<ar::__path_approve, _, _>(ar::approve::<S>)
+            .at::<ar::__path_reject, _, _>(ar::reject::<S>),
     }
 }
 

@@ -40,7 +40,7 @@ pub(crate) struct RequestBody {
 }
 
 /// Asks for a change (`requests.create`).
-#[utoipa::path(post, path = "/orgs/{org}/access-requests", tag = "access-requests",
+#[utoipa::path(post, path = "/orgs/{org}/access-requests", tag = "access-requests", operation_id = "request_access",
     params(OrgPath),
     request_body = RequestBody,
     responses(
@@ -140,7 +140,7 @@ pub(crate) struct RequestList {
 }
 
 /// Lists the organization's requests (`requests.approve`, or one's own).
-#[utoipa::path(get, path = "/orgs/{org}/access-requests", tag = "access-requests",
+#[utoipa::path(get, path = "/orgs/{org}/access-requests", tag = "access-requests", operation_id = "list_access_requests",
     params(OrgPath),
     responses(
         (status = 200, description = "The requests", body = RequestList),
@@ -173,7 +173,7 @@ pub(crate) struct RequestPath {
 
 /// Approves a request (`requests.approve`, not one's own): the change is
 /// applied now, under the approver's authority and guards.
-#[utoipa::path(post, path = "/orgs/{org}/access-requests/{request}/approve", tag = "access-requests",
+#[utoipa::path(post, path = "/orgs/{org}/access-requests/{request}/approve", tag = "access-requests", operation_id = "approve_access_request",
     params(RequestPath),
     responses(
         (status = 204, description = "Approved and applied"),
@@ -192,7 +192,7 @@ pub(crate) async fn approve<S: Store>(
 }
 
 /// Rejects a request (`requests.approve`): nothing changes.
-#[utoipa::path(post, path = "/orgs/{org}/access-requests/{request}/reject", tag = "access-requests",
+#[utoipa::path(post, path = "/orgs/{org}/access-requests/{request}/reject", tag = "access-requests", operation_id = "reject_access_request",
     params(RequestPath),
     responses(
         (status = 204, description = "Rejected"),

@@ -75,7 +75,7 @@ pub(crate) struct CreatedKey {
 /// A restriction beyond what the user holds is 403 `escalation`. The
 /// creator is the authenticated user, never a body field (SECURITY.md
 /// 23). The secret is in this answer only, never cached.
-#[utoipa::path(post, path = "/orgs/{org}/workspaces/{ws}/api-keys", tag = "api-keys",
+#[utoipa::path(post, path = "/orgs/{org}/workspaces/{ws}/api-keys", tag = "api-keys", operation_id = "create_api_key",
     params(OrgWorkspacePath),
     request_body = NewKeyBody,
     responses(
@@ -117,7 +117,7 @@ pub(crate) struct KeyList {
 
 /// Lists a workspace's keys, without secrets: every key with
 /// `api_keys.manage`, else the actor's own (`api_keys.create`).
-#[utoipa::path(get, path = "/orgs/{org}/workspaces/{ws}/api-keys", tag = "api-keys",
+#[utoipa::path(get, path = "/orgs/{org}/workspaces/{ws}/api-keys", tag = "api-keys", operation_id = "list_api_keys",
     params(OrgWorkspacePath),
     responses(
         (status = 200, description = "The keys", body = KeyList),
@@ -150,7 +150,7 @@ pub(crate) struct KeyPath {
 
 /// Revokes a key: one's own with `api_keys.create`, anyone's with
 /// `api_keys.manage`; it stops working at once.
-#[utoipa::path(delete, path = "/orgs/{org}/api-keys/{key}", tag = "api-keys",
+#[utoipa::path(delete, path = "/orgs/{org}/api-keys/{key}", tag = "api-keys", operation_id = "revoke_api_key",
     params(KeyPath),
     responses(
         (status = 204, description = "Revoked"),

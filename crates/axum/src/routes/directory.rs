@@ -84,7 +84,7 @@ pub(crate) struct DirectoryPage {
 
 /// The directory: one page of the organization's members, searched and
 /// filtered (`users.read`).
-#[utoipa::path(get, path = "/orgs/{org}/users", tag = "directory",
+#[utoipa::path(get, path = "/orgs/{org}/users", tag = "directory", operation_id = "list_users",
     params(OrgPath, DirectoryParams),
     responses(
         (status = 200, description = "A page of members", body = DirectoryPage),
@@ -252,7 +252,7 @@ pub(crate) struct UserDetailView {
 /// The user detail page (`users.read`): roles with where they come from,
 /// groups, 2FA, live sessions, API keys. No secrets: iamkit holds only
 /// hashes of them.
-#[utoipa::path(get, path = "/orgs/{org}/users/{user}", tag = "directory",
+#[utoipa::path(get, path = "/orgs/{org}/users/{user}", tag = "directory", operation_id = "user_detail",
     params(OrgUserPath),
     responses(
         (status = 200, description = "The user", body = UserDetailView),
@@ -387,7 +387,7 @@ pub(crate) async fn reactivate<S: Store>(
 /// Deletes a user (`users.delete`, the managing organization only): the
 /// account is gone and its audit trail anonymized (SECURITY.md 31); 409
 /// `linked_data` while the app still links records to it.
-#[utoipa::path(delete, path = "/orgs/{org}/users/{user}", tag = "directory",
+#[utoipa::path(delete, path = "/orgs/{org}/users/{user}", tag = "directory", operation_id = "delete_user",
     params(OrgUserPath),
     responses(
         (status = 204, description = "Deleted"),
