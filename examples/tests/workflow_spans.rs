@@ -5,8 +5,6 @@
 //! carries a secret, a token, a password or an email address.
 #![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
     reason = "a test fails loudly on the first surprise"
 )]
 

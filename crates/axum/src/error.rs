@@ -76,7 +76,8 @@ pub struct ErrorBody {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     status: StatusCode,
-    body: ErrorBody,
+    /// Boxed: handlers return `Result<_, ApiError>`, kept small.
+    body: Box<ErrorBody>,
     retry_after_secs: Option<u64>,
 }
 
@@ -84,7 +85,7 @@ impl ApiError {
     fn new(status: StatusCode, code: &str, message: impl Display) -> Self {
         Self {
             status,
-            body: ErrorBody {
+            body: Box::new(ErrorBody {
                 error: code.to_owned(),
                 message: message.to_string(),
                 field: None,
@@ -94,7 +95,7 @@ impl ApiError {
                 conflict: None,
                 status: None,
                 records: None,
-            },
+            }),
             retry_after_secs: None,
         }
     }
@@ -330,7 +331,7 @@ impl From<iamkit::identity::InvalidInput> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, Json(self.body)).into_response();
+        let mut response = (self.status, Json(*self.body)).into_response();
         if let Some(secs) = self.retry_after_secs {
             response
                 .headers_mut()

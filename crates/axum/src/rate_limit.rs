@@ -143,7 +143,7 @@ impl Clients {
 /// A state's theoretical arrival time, read without changing it.
 fn arrival(state: &InMemoryState) -> Option<u64> {
     state
-        .measure_and_replace(&NotKeyed::NonKey, |prev| Err::<((), Nanos), _>(prev))
+        .measure_and_replace(&NotKeyed::NonKey, Err::<((), Nanos), _>)
         .err()
         .flatten()
         .map(Nanos::as_u64)

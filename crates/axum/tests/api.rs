@@ -4,9 +4,6 @@
 //! another organization's admin reaches nothing of the first's.
 #![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
     reason = "a test fails loudly on the first surprise"
 )]
 
