@@ -118,7 +118,8 @@ impl<S: Store> Work<S> {
             mut trace,
         } = self;
         tx.commit().await?;
-        trace.committed();
+        // `allowed` unless `finish` recorded otherwise.
+        trace.allowed();
         if !bumped.is_empty()
             && let Ok(mut cache) = cache.lock()
         {

@@ -89,7 +89,7 @@ impl<S: Store> Iam<S> {
         password: &Password,
         client: ClientMetadata,
     ) -> Result<SignedIn> {
-        let work = self.log_in_untraced(identifier, password, client);
+        let work = Box::pin(self.log_in_untraced(identifier, password, client));
         trace::sign_in_workflow("log_in", work, |signed, span| {
             trace::record_user(span, signed.user);
         })
@@ -253,7 +253,7 @@ impl<S: Store> Iam<S> {
     /// active. Records the activity. Any failure is
     /// [`Error::InvalidCredentials`].
     pub async fn authenticate_session(&self, token: &str) -> Result<Actor> {
-        let work = self.authenticate_session_untraced(token);
+        let work = Box::pin(self.authenticate_session_untraced(token));
         trace::sign_in_workflow("authenticate_session", work, |actor, span| {
             trace::record_actor(span, actor);
         })
@@ -310,9 +310,10 @@ impl<S: Store> Iam<S> {
     /// computed on every workflow from the creator's current ones
     /// (SECURITY.md 23). Any failure is [`Error::InvalidCredentials`].
     pub async fn authenticate_api_key(&self, key: &str) -> Result<Actor> {
-        let work = self.authenticate_api_key_untraced(key);
+        let work = Box::pin(self.authenticate_api_key_untraced(key));
         trace::sign_in_workflow("authenticate_api_key", work, |actor, span| {
             trace::record_actor(span, actor);
+            trace::record_key_org(span, actor);
         })
         .await
     }

@@ -23,6 +23,7 @@
 
 use std::future::Future;
 use std::panic::Location;
+use std::pin::Pin;
 
 use iamkit_audit::{Action, DenialReason};
 use iamkit_identity::OrgId;
@@ -83,7 +84,8 @@ impl Trace {
         }
     }
 
-    /// No span: a transaction begun outside a workflow.
+    /// No span of its own: bookkeeping inside a workflow whose span
+    /// records for it.
     pub(crate) const fn none() -> Self {
         Self::Shared
     }
@@ -172,15 +174,9 @@ impl Trace {
         tracing::warn!(target: "iamkit", %org, permission, denial, "authorization denied");
         self.org(org);
         if let Self::Own { span, .. } = self {
-            span.record("permission", permission);
             span.record("denial", denial);
         }
         self.outcome("denied", None);
-    }
-
-    /// The transaction committed: `allowed` unless recorded otherwise.
-    pub(crate) fn committed(&mut self) {
-        self.allowed();
     }
 
     /// The transaction rolled back: a read-only one has simply ended;
@@ -229,14 +225,21 @@ pub(crate) fn record_actor(span: &Span, actor: &Actor) {
             span.record("actor.kind", "user");
             span.record("actor.id", tracing::field::display(user));
         }
-        ActorKind::ApiKey { key, org, .. } => {
+        ActorKind::ApiKey { key, .. } => {
             span.record("actor.kind", "api_key");
             span.record("actor.id", tracing::field::display(key));
-            span.record("org", tracing::field::display(org));
         }
         ActorKind::System => {
             span.record("actor.kind", "system");
         }
+    }
+}
+
+/// Records an API key's organization into the span of its
+/// authentication.
+pub(crate) fn record_key_org(span: &Span, actor: &Actor) {
+    if let ActorKind::ApiKey { org, .. } = &actor.kind {
+        span.record("org", tracing::field::display(org));
     }
 }
 
@@ -248,10 +251,12 @@ pub(crate) fn record_user(span: &Span, user: iamkit_identity::UserId) {
 
 /// Runs `work`, one call of the sign-in workflow `name`, in a span of its
 /// own, and records its outcome and, on success, who it signed in
-/// (`record`).
+/// (`record`). `work` comes boxed: a workflow's future is large, and the
+/// moves into this wrapper would otherwise copy it onto the caller's
+/// stack more than once (an unoptimized build overflows).
 pub(crate) async fn sign_in_workflow<T>(
     name: &'static str,
-    work: impl Future<Output = Result<T>>,
+    work: Pin<Box<dyn Future<Output = Result<T>> + Send + '_>>,
     record: impl FnOnce(&T, &Span),
 ) -> Result<T> {
     let span = tracing::info_span!(

@@ -194,7 +194,7 @@ impl<S: Store> Iam<S> {
         session_token: &str,
         code: &str,
     ) -> Result<SignInCompleted> {
-        let work = self.complete_sign_in(session_token, SecondFactor::Totp(code));
+        let work = Box::pin(self.complete_sign_in(session_token, SecondFactor::Totp(code)));
         trace::sign_in_workflow("complete_sign_in_with_totp", work, |done, span| {
             trace::record_actor(span, &done.actor);
         })
@@ -208,7 +208,7 @@ impl<S: Store> Iam<S> {
         session_token: &str,
         code: &str,
     ) -> Result<SignInCompleted> {
-        let work = self.complete_sign_in(session_token, SecondFactor::RecoveryCode(code));
+        let work = Box::pin(self.complete_sign_in(session_token, SecondFactor::RecoveryCode(code)));
         trace::sign_in_workflow("complete_sign_in_with_recovery_code", work, |done, span| {
             trace::record_actor(span, &done.actor);
         })
