@@ -1,10 +1,9 @@
-//! A JSON HTTP service embedding iamkit with axum: sign-in with password
-//! and TOTP behind a session cookie, API keys, admin endpoints, refusal of
-//! cross-origin state-changing requests, a per-client rate limiter and a
-//! development mailer draining the outbox. Everything
-//! lives in `iamkit_examples::axum_service` (documented there, endpoints
-//! and curl session included) so that `examples/tests/axum_service.rs`
-//! drives the very same service.
+//! A JSON HTTP service embedding iamkit with axum through `iamkit-axum`:
+//! its sign-in, self-service and admin API, plus the app's own "projects"
+//! resource and a development mailer draining the outbox. The app's part
+//! lives in `iamkit_examples::axum_service` (documented there, curl
+//! session included) so that `examples/tests/axum_service.rs` drives the
+//! very same service.
 //!
 //! Run with `cargo run --example axum_service` (SQLite file), add
 //! `-- --memory` for an in-memory database and

@@ -3,10 +3,12 @@
 //! service the example runs.
 //!
 //! - [`axum_service`]: a JSON HTTP service embedding [`iamkit::Iam`] with
-//!   axum — sign-in with password and TOTP, session cookies and API keys,
-//!   admin endpoints, refusal of cross-origin state-changing requests, a
-//!   per-client rate limiter and a development mailer that drains the
-//!   outbox. Run it with `cargo run --example axum_service`.
+//!   axum through [`iamkit_axum`] (sign-in, self-service and admin API,
+//!   cookies, API keys, cross-origin refusal, rate limiting, OpenAPI),
+//!   plus what is the app's own: a "projects" resource guarded by app
+//!   permissions, a development mailer that drains the outbox, and the
+//!   first Owner's bootstrap. Run it with `cargo run --example
+//!   axum_service`.
 
 pub mod axum_service;
 

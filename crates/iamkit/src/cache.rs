@@ -22,6 +22,7 @@ use iamkit_store_api::StoreError;
 
 use crate::iam::CachedIndex;
 use crate::store::{Store, Transaction};
+use crate::trace::Trace;
 
 /// Each organization's cached index and the lowest version that may be
 /// cached for it.
@@ -82,6 +83,8 @@ pub(crate) struct Work<S: Store> {
     tx: S::Tx,
     bumped: Vec<(OrgId, u64)>,
     cache: Arc<Mutex<IndexCache>>,
+    /// The workflow's span (see [`crate::trace`]).
+    pub(crate) trace: Trace,
 }
 
 impl<S: Store> Work<S> {
@@ -90,6 +93,7 @@ impl<S: Store> Work<S> {
             tx,
             bumped: Vec::new(),
             cache,
+            trace: Trace::none(),
         }
     }
 
@@ -107,8 +111,15 @@ impl<S: Store> Work<S> {
     /// Commits, then marks the bumped organizations' older cache entries
     /// stale.
     pub(crate) async fn commit(self) -> Result<(), StoreError> {
-        let Self { tx, bumped, cache } = self;
+        let Self {
+            tx,
+            bumped,
+            cache,
+            mut trace,
+        } = self;
         tx.commit().await?;
+        // `allowed` unless `finish` recorded otherwise.
+        trace.allowed();
         if !bumped.is_empty()
             && let Ok(mut cache) = cache.lock()
         {
@@ -120,7 +131,8 @@ impl<S: Store> Work<S> {
     }
 
     /// Rolls back: nothing changed, the cache stays as it is.
-    pub(crate) async fn rollback(self) -> Result<(), StoreError> {
+    pub(crate) async fn rollback(mut self) -> Result<(), StoreError> {
+        self.trace.rolled_back();
         self.tx.rollback().await
     }
 }

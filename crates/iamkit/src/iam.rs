@@ -3,6 +3,7 @@
 //! and outbox messages committed with the change, denials audited apart.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::panic::Location;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -28,6 +29,7 @@ use crate::hashing::HashPool;
 use crate::outbox::{MessageId, MessageKind, OutboxRecord};
 use crate::store::Store;
 use crate::store::repositories::*;
+use crate::trace::Trace;
 
 /// The user-management service: every method is one workflow an
 /// administrator (or the app on a user's behalf) performs.
@@ -337,35 +339,55 @@ impl<S: Store> Iam<S> {
         &self.inner.catalogue
     }
 
-    pub(crate) async fn begin(&self) -> Result<Work<S>> {
-        let tx = self.inner.store.begin().await?;
-        Ok(Work::new(tx, Arc::clone(&self.inner.indexes)))
+    /// A workflow's transaction, and its span (see [`crate::trace`]),
+    /// which names where the workflow began it.
+    #[track_caller]
+    pub(crate) fn begin(&self) -> impl Future<Output = Result<Work<S>>> + Send + '_ {
+        let trace = Trace::begin(Location::caller(), false);
+        async move {
+            let tx = self.inner.store.begin().await?;
+            let mut work = Work::new(tx, Arc::clone(&self.inner.indexes));
+            work.trace = trace;
+            Ok(work)
+        }
     }
 
     /// A transaction only read through (see [`Store::begin_read`]).
-    pub(crate) async fn begin_read(&self) -> Result<Work<S>> {
-        let tx = self.inner.store.begin_read().await?;
-        Ok(Work::new(tx, Arc::clone(&self.inner.indexes)))
+    #[track_caller]
+    pub(crate) fn begin_read(&self) -> impl Future<Output = Result<Work<S>>> + Send + '_ {
+        let trace = Trace::begin(Location::caller(), true);
+        async move {
+            let tx = self.inner.store.begin_read().await?;
+            let mut work = Work::new(tx, Arc::clone(&self.inner.indexes));
+            work.trace = trace;
+            Ok(work)
+        }
     }
 
     /// Commits on success; rolls back on failure and, for a denial, audits
     /// it in a transaction of its own.
     pub(crate) async fn finish<T>(
         &self,
-        tx: Work<S>,
+        mut tx: Work<S>,
         actor: &Actor,
         outcome: Flow<T>,
     ) -> Result<T> {
         match outcome {
             Ok(value) => {
+                tx.trace.actor(actor);
                 tx.commit().await?;
                 Ok(value)
             }
             Err(Failure::Error(e)) => {
+                tx.trace.actor(actor);
+                tx.trace.error(&e);
                 tx.rollback().await?;
                 Err(e)
             }
             Err(Failure::Denied(denial)) => {
+                tx.trace.actor(actor);
+                tx.trace
+                    .denied(denial.org, denial.permission, &denial.reason);
                 tx.rollback().await?;
                 let Denial {
                     org,
@@ -383,7 +405,10 @@ impl<S: Store> Iam<S> {
                 if foreign && !self.note_foreign_denial(actor) {
                     return Err(error);
                 }
-                let mut tx = self.begin().await?;
+                // Bookkeeping of the workflow whose span recorded the
+                // denial: no span of its own.
+                let tx = self.inner.store.begin().await?;
+                let mut tx = Work::new(tx, Arc::clone(&self.inner.indexes));
                 let (chains, target) = if foreign {
                     (self.orgs_of_actor(&mut tx, actor).await?, Target::Org(org))
                 } else {
@@ -470,6 +495,7 @@ impl<S: Store> Iam<S> {
                 | Action::PasswordVerified
                 | Action::Reauthenticated
         );
+        tx.trace.audited(org, actor, &action);
         let event = NewEvent::new(
             org,
             actor.audit(),
@@ -496,6 +522,7 @@ impl<S: Store> Iam<S> {
         action: Action,
         target: Target,
     ) -> Result<()> {
+        tx.trace.audited(iamkit_audit::SYSTEM_CHAIN, actor, &action);
         let event = NewEvent::new(
             iamkit_audit::SYSTEM_CHAIN,
             actor.audit(),
@@ -645,6 +672,9 @@ impl<S: Store> Iam<S> {
         target: Target,
     ) -> Flow<Authorized> {
         let org = scope.org();
+        tx.trace.org(org);
+        tx.trace.actor(actor);
+        tx.trace.permission(permission);
         let Some(organization) = tx.get_organization(org).await? else {
             return Err(Error::NotFound.into());
         };

@@ -34,6 +34,7 @@ mod service_accounts;
 mod sessions;
 mod setup_link;
 mod store;
+mod trace;
 mod two_factor;
 mod workspaces;
 

@@ -195,7 +195,8 @@ impl<S: Store> Iam<S> {
     /// The actor's own live sessions, newest first.
     pub async fn list_my_sessions(&self, actor: &Actor) -> Result<Vec<SessionSummary>> {
         let now = self.now();
-        let mut tx = self.begin().await?;
+        // Only reads: no write lock (see `Store::begin_read`).
+        let mut tx = self.begin_read().await?;
         let user = self.session_user(&mut tx, actor).await?;
         let sessions = tx.list_sessions_of(user.id).await?;
         tx.rollback().await?;

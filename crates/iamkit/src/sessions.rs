@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::iam::{Iam, os_rng};
 use crate::store::repositories::*;
 use crate::store::{Store, Transaction};
+use crate::trace;
 
 /// How stale a session's `last_seen_at` (or a key's `last_used_at`) may
 /// get before a request records it again.
@@ -83,6 +84,19 @@ impl<S: Store> Iam<S> {
     /// writes what a known account's does. argon2 runs outside any
     /// transaction, on the hashing pool.
     pub async fn log_in(
+        &self,
+        identifier: &str,
+        password: &Password,
+        client: ClientMetadata,
+    ) -> Result<SignedIn> {
+        let work = Box::pin(self.log_in_untraced(identifier, password, client));
+        trace::sign_in_workflow("log_in", work, |signed, span| {
+            trace::record_user(span, signed.user);
+        })
+        .await
+    }
+
+    async fn log_in_untraced(
         &self,
         identifier: &str,
         password: &Password,
@@ -239,6 +253,14 @@ impl<S: Store> Iam<S> {
     /// active. Records the activity. Any failure is
     /// [`Error::InvalidCredentials`].
     pub async fn authenticate_session(&self, token: &str) -> Result<Actor> {
+        let work = Box::pin(self.authenticate_session_untraced(token));
+        trace::sign_in_workflow("authenticate_session", work, |actor, span| {
+            trace::record_actor(span, actor);
+        })
+        .await
+    }
+
+    async fn authenticate_session_untraced(&self, token: &str) -> Result<Actor> {
         let presented = PresentedSecret::parse_as(token, SecretKind::Session)
             .map_err(|_| Error::InvalidCredentials)?;
         let now = self.now();
@@ -288,6 +310,15 @@ impl<S: Store> Iam<S> {
     /// computed on every workflow from the creator's current ones
     /// (SECURITY.md 23). Any failure is [`Error::InvalidCredentials`].
     pub async fn authenticate_api_key(&self, key: &str) -> Result<Actor> {
+        let work = Box::pin(self.authenticate_api_key_untraced(key));
+        trace::sign_in_workflow("authenticate_api_key", work, |actor, span| {
+            trace::record_actor(span, actor);
+            trace::record_key_org(span, actor);
+        })
+        .await
+    }
+
+    async fn authenticate_api_key_untraced(&self, key: &str) -> Result<Actor> {
         let presented = PresentedSecret::parse_as(key, SecretKind::ApiKey)
             .map_err(|_| Error::InvalidCredentials)?;
         let now = self.now();

@@ -15,6 +15,7 @@ use crate::iam::{Flow, Iam, os_rng};
 use crate::outbox::MessageKind;
 use crate::store::repositories::*;
 use crate::store::{Store, Transaction};
+use crate::trace;
 
 /// Which second factor completes a sign-in.
 #[derive(Clone, Copy)]
@@ -193,8 +194,11 @@ impl<S: Store> Iam<S> {
         session_token: &str,
         code: &str,
     ) -> Result<SignInCompleted> {
-        self.complete_sign_in(session_token, SecondFactor::Totp(code))
-            .await
+        let work = Box::pin(self.complete_sign_in(session_token, SecondFactor::Totp(code)));
+        trace::sign_in_workflow("complete_sign_in_with_totp", work, |done, span| {
+            trace::record_actor(span, &done.actor);
+        })
+        .await
     }
 
     /// Completes a pending sign-in with one of the user's recovery codes,
@@ -204,8 +208,11 @@ impl<S: Store> Iam<S> {
         session_token: &str,
         code: &str,
     ) -> Result<SignInCompleted> {
-        self.complete_sign_in(session_token, SecondFactor::RecoveryCode(code))
-            .await
+        let work = Box::pin(self.complete_sign_in(session_token, SecondFactor::RecoveryCode(code)));
+        trace::sign_in_workflow("complete_sign_in_with_recovery_code", work, |done, span| {
+            trace::record_actor(span, &done.actor);
+        })
+        .await
     }
 
     async fn complete_sign_in(

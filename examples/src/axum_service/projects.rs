@@ -1,8 +1,10 @@
 //! The app's own resource, guarded by the app's own permissions: a list of
-//! project names per workspace, in memory. This is where an app asks
-//! [`Iam::is_allowed`](iamkit::Iam::is_allowed) on every request — with a
-//! session or an API key alike; for a key, the answer is its restriction
-//! intersected with its creator's *current* roles (SECURITY.md 23).
+//! project names per workspace, in memory. Each handler takes
+//! [`RequirePermission`], which asks
+//! [`Iam::is_allowed`](iamkit::Iam::is_allowed) before the handler runs —
+//! with a session or an API key alike; for a key, the answer is its
+//! restriction intersected with its creator's *current* roles
+//! (SECURITY.md 23).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -14,13 +16,11 @@ use axum::response::{IntoResponse, Response};
 use iamkit::Store;
 use iamkit::identity::{OrgId, UserId, WorkspaceId};
 use iamkit::rbac::Scope;
+use iamkit_axum::{ApiError, ApiJson, Permission, RequirePermission, ScopeFromPath};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::auth::Authenticated;
-use super::errors::ApiError;
-use super::json::{ApiJson, ApiPath};
 
 /// Longest project name, in characters.
 const MAX_NAME: usize = 100;
@@ -39,38 +39,44 @@ pub(super) struct Projects(Arc<Mutex<ProjectsByWorkspace>>);
 
 type ProjectsByWorkspace = HashMap<(OrgId, WorkspaceId), Vec<Project>>;
 
-async fn require<S: Store>(
-    app: &AppState<S>,
-    actor: &iamkit::Actor,
-    permission: &str,
-    org: OrgId,
-    workspace: WorkspaceId,
-) -> Result<(), ApiError> {
-    if app
-        .iam
-        .is_allowed(actor, permission, Scope::Workspace(org, workspace))
-        .await
-    {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(permission))
+/// `projects.read` in the workspace of the path.
+pub(super) struct ReadProjects;
+
+impl Permission for ReadProjects {
+    const NAME: &'static str = "projects.read";
+    const SCOPE: ScopeFromPath = ScopeFromPath::WORKSPACE;
+}
+
+/// `projects.write` in the workspace of the path.
+pub(super) struct WriteProjects;
+
+impl Permission for WriteProjects {
+    const NAME: &'static str = "projects.write";
+    const SCOPE: ScopeFromPath = ScopeFromPath::WORKSPACE;
+}
+
+/// The organization and workspace a permission was granted at.
+fn workspace_of(scope: Scope) -> Result<(OrgId, WorkspaceId), ApiError> {
+    match scope {
+        Scope::Workspace(org, workspace) => Ok((org, workspace)),
+        Scope::Organization(_) => Err(ApiError::internal()),
     }
 }
 
-/// `GET /orgs/{org}/workspaces/{ws}/projects` (`projects.read`).
+/// `GET /orgs/{org}/workspaces/{ws}/projects` (`projects.read`, checked by
+/// the extractor before this runs).
 pub(super) async fn list<S: Store>(
     State(app): State<AppState<S>>,
-    Authenticated(actor): Authenticated,
-    ApiPath((org, workspace)): ApiPath<(OrgId, WorkspaceId)>,
+    access: RequirePermission<ReadProjects>,
 ) -> Result<Json<Value>, ApiError> {
-    require(&app, &actor, "projects.read", org, workspace).await?;
+    let key = workspace_of(access.scope)?;
     let projects = app
         .projects
         .0
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
     let list = projects
-        .get(&(org, workspace))
+        .get(&key)
         .map(|ps| {
             ps.iter()
                 .map(|p| json!({ "name": p.name, "created_by": p.created_by }))
@@ -87,14 +93,13 @@ pub(super) struct ProjectBody {
     name: String,
 }
 
-/// Adds a project (`projects.write`).
+/// Adds a project (`projects.write`, checked by the extractor).
 pub(super) async fn create<S: Store>(
     State(app): State<AppState<S>>,
-    Authenticated(actor): Authenticated,
-    ApiPath((org, workspace)): ApiPath<(OrgId, WorkspaceId)>,
+    access: RequirePermission<WriteProjects>,
     ApiJson(body): ApiJson<ProjectBody>,
 ) -> Result<Response, ApiError> {
-    require(&app, &actor, "projects.write", org, workspace).await?;
+    let key = workspace_of(access.scope)?;
     let name = body.name.trim();
     if name.is_empty() {
         return Err(ApiError::invalid("name", "must not be empty"));
@@ -113,13 +118,13 @@ pub(super) async fn create<S: Store>(
     }
     let project = Project {
         name: name.to_owned(),
-        created_by: actor.user(),
+        created_by: access.actor.user(),
     };
     app.projects
         .0
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .entry((org, workspace))
+        .entry(key)
         .or_default()
         .push(project.clone());
     Ok((

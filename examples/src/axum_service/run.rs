@@ -13,8 +13,8 @@ use rand::rand_core::UnwrapErr;
 use rand::rngs::SysRng;
 
 use super::bootstrap::{FirstOwnerSpec, bootstrap_first_owner};
-use super::cross_origin::Origin;
 use super::{AppState, ServiceConfig, build_iam, serve};
+use iamkit_axum::Origin;
 
 type AnyError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -219,6 +219,7 @@ pub async fn run(options: Options) -> Result<(), AnyError> {
     let mut config = ServiceConfig::for_public_url(&public_url)
         .map_err(|e| format!("--public-url {public_url:?}: {e}"))?;
     config
+        .api
         .allowed_origins
         .extend(options.allowed_origins.iter().cloned());
     if let Some(spec) = &options.bootstrap {
@@ -246,6 +247,7 @@ pub async fn run(options: Options) -> Result<(), AnyError> {
     let mailer = state.mailer.spawn(MAILER_EVERY);
     println!("listening on http://{local}");
     let origins: Vec<String> = config
+        .api
         .allowed_origins
         .iter()
         .map(ToString::to_string)

@@ -8,8 +8,8 @@
 //! origin), and it says nothing about sign-in forms without a cookie. The
 //! JSON-only bodies stop forms, but not body-less requests such as
 //! deactivation, sign-out or key revocation. So one layer over the whole
-//! router checks what the browser itself says about where a request comes
-//! from, before any handler runs:
+//! router ([`CrossOriginLayer`], a tower layer) checks what the browser
+//! itself says about where a request comes from, before any handler runs:
 //!
 //! - `GET`, `HEAD` and `OPTIONS` pass: they change nothing here.
 //! - Any other method: an `Origin` header, when present, must be one of the
@@ -30,16 +30,18 @@
 //! development rather than hiding behind the fetch metadata.
 
 use std::fmt;
+use std::future::Future;
 use std::net::Ipv6Addr;
+use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
-use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use tower::{Layer, Service};
 
-use super::errors::ApiError;
+use crate::error::ApiError;
 
 /// The Fetch Metadata header naming the relation of the request's
 /// initiator to its target (`same-origin`, `same-site`, `cross-site`,
@@ -79,7 +81,7 @@ const fn invalid(reason: &'static str) -> InvalidOrigin {
 
 impl Origin {
     /// `http://{host}:{port}` for a host already in canonical form.
-    pub(super) fn http(host: &str, port: u16) -> Self {
+    pub(crate) fn http(host: &str, port: u16) -> Self {
         Self {
             https: false,
             host: host.to_owned(),
@@ -232,17 +234,73 @@ fn is_allowed(method: &Method, headers: &HeaderMap, allowed: &[Origin]) -> bool 
     }
 }
 
-/// The middleware over the whole router: 403 `cross_origin` for a
-/// state-changing request a page of another origin made the browser send.
-pub(super) async fn refuse_cross_origin(
-    State(allowed): State<Arc<[Origin]>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if is_allowed(request.method(), request.headers(), &allowed) {
-        next.run(request).await
-    } else {
-        ApiError::cross_origin().into_response()
+/// The refusal of cross-origin state-changing requests as a tower layer:
+/// a request that may change state (any method but GET, HEAD, OPTIONS)
+/// which a page of an origin not in the list made the browser send is
+/// answered 403 `cross_origin` before the inner service sees it (the
+/// module docs give the rule). Put it over the whole app — the routes of
+/// [`IamRouter`](crate::IamRouter) and the app's own — so that a route
+/// added later is covered without anyone remembering to.
+#[derive(Debug, Clone)]
+pub struct CrossOriginLayer {
+    allowed: Arc<[Origin]>,
+}
+
+impl CrossOriginLayer {
+    /// A layer letting pages of `allowed` origins change state.
+    pub fn new(allowed: impl IntoIterator<Item = Origin>) -> Self {
+        Self {
+            allowed: allowed.into_iter().collect(),
+        }
+    }
+
+    /// The origins whose pages may change state.
+    pub fn allowed(&self) -> &[Origin] {
+        &self.allowed
+    }
+}
+
+impl<S> Layer<S> for CrossOriginLayer {
+    type Service = CrossOrigin<S>;
+
+    fn layer(&self, inner: S) -> CrossOrigin<S> {
+        CrossOrigin {
+            inner,
+            allowed: Arc::clone(&self.allowed),
+        }
+    }
+}
+
+/// The service [`CrossOriginLayer`] wraps around another.
+#[derive(Debug, Clone)]
+pub struct CrossOrigin<S> {
+    inner: S,
+    allowed: Arc<[Origin]>,
+}
+
+impl<S, B> Service<axum::http::Request<B>> for CrossOrigin<S>
+where
+    S: Service<axum::http::Request<B>, Response = Response>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: axum::http::Request<B>) -> Self::Future {
+        if is_allowed(request.method(), request.headers(), &self.allowed) {
+            Box::pin(self.inner.call(request))
+        } else {
+            tracing::warn!(method = %request.method(), "cross-origin state change refused");
+            Box::pin(std::future::ready(Ok(
+                ApiError::cross_origin().into_response()
+            )))
+        }
     }
 }
 
@@ -413,5 +471,54 @@ mod tests {
         for method in [Method::GET, Method::HEAD, Method::OPTIONS] {
             assert!(is_allowed(&method, &from_stranger, &allowed), "{method}");
         }
+    }
+
+    #[tokio::test]
+    async fn the_layer_answers_403_before_the_inner_service_runs() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tower::ServiceExt as _;
+
+        let reached = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&reached);
+        let inner = tower::service_fn(move |_: axum::http::Request<axum::body::Body>| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            std::future::ready(Ok::<_, std::convert::Infallible>(Response::new(
+                axum::body::Body::empty(),
+            )))
+        });
+        let service = CrossOriginLayer::new([origin("https://app.example")]).layer(inner);
+        let request = |method: Method, origin: &'static str| {
+            axum::http::Request::builder()
+                .method(method)
+                .uri("/anything")
+                .header("origin", origin)
+                .header("sec-fetch-site", "cross-site")
+                .body(axum::body::Body::empty())
+                .unwrap()
+        };
+        let refused = service
+            .clone()
+            .oneshot(request(Method::DELETE, "https://evil.example"))
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), axum::http::StatusCode::FORBIDDEN);
+        let body = axum::body::to_bytes(refused.into_body(), 1024)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"], "cross_origin");
+        assert_eq!(reached.load(Ordering::SeqCst), 0, "no handler ran");
+        let read = service
+            .clone()
+            .oneshot(request(Method::GET, "https://evil.example"))
+            .await
+            .unwrap();
+        assert_eq!(read.status(), axum::http::StatusCode::OK);
+        let own = service
+            .oneshot(request(Method::POST, "https://app.example"))
+            .await
+            .unwrap();
+        assert_eq!(own.status(), axum::http::StatusCode::OK);
+        assert_eq!(reached.load(Ordering::SeqCst), 2);
     }
 }

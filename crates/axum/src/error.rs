@@ -1,4 +1,5 @@
-//! [`iamkit::Error`] as HTTP: one deliberate status per variant.
+//! [`iamkit::Error`] as HTTP: one deliberate status per variant, one JSON
+//! shape for every error answer ([`ErrorBody`]).
 
 use std::fmt::Display;
 
@@ -7,19 +8,76 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use iamkit::Conflict;
 use iamkit::store_api::ErrorKind;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 /// The message of every 401: one text whatever failed (unknown user, wrong
 /// password, locked account, expired session, revoked key — SECURITY.md 29).
 pub const INVALID_CREDENTIALS: &str = "invalid credentials";
 
-/// An error answer: a status and a JSON body
-/// `{"error": code, "message": text, ...}`, never carrying a secret or the
-/// rejected input.
-#[derive(Debug, Clone, PartialEq)]
+/// The body of every error answer. `error` is a stable code a client
+/// switches on; `message` is for people; the other members appear only
+/// where the code says so. Never carries a secret or the rejected input.
+///
+/// | `error` | status | members |
+/// |---|---|---|
+/// | `invalid_credentials` | 401 | — (one body for every authentication failure) |
+/// | `forbidden` | 403 | `permission` |
+/// | `escalation` | 403 | `missing` (permissions; empty: Owner required) |
+/// | `not_managed`, `reauthentication_required`, `cross_origin` | 403 | — |
+/// | `not_found` | 404 | — (also another organization's object) |
+/// | `conflict` | 409 | `conflict` (`email_taken`, ...), `field` where one is concerned |
+/// | `last_owner` | 409 | — |
+/// | `illegal_transition` | 409 | `status` (the current one) |
+/// | `linked_data` | 409 | `records` (how many) |
+/// | `invalid_input` | 422 | `field`, `rule` |
+/// | `malformed_json` | 400 | — |
+/// | `body_too_large` | 413 | — |
+/// | `unsupported_media_type` | 415 | — |
+/// | `rate_limited` | 429 | — (`Retry-After` header) |
+/// | `unavailable` | 503 | — (`Retry-After` header) |
+/// | `internal` | 500 | — (the cause is logged, never sent) |
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The stable code (see the table above).
+    pub error: String,
+    /// A sentence for people.
+    pub message: String,
+    /// `invalid_input`: the field (or the JSON path) that broke a rule;
+    /// `conflict`: the field whose value is taken.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// `invalid_input`: the rule broken.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// `forbidden`: the permission required.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permission: Option<String>,
+    /// `escalation`: the permissions the actor lacks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing: Option<Vec<String>>,
+    /// `conflict`: which one (`username_taken`, `email_taken`,
+    /// `name_taken`, `already_member`, `already_decided`, `role_in_use`,
+    /// `two_factor_enabled`, `conflict`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<String>,
+    /// `illegal_transition`: the user's current status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// `linked_data`: how many records link to the user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub records: Option<usize>,
+}
+
+/// An error answer: a status, an [`ErrorBody`] and, for 429 and 503, a
+/// `Retry-After`. Handlers return `Result<_, ApiError>`; `?` converts an
+/// [`iamkit::Error`] (the orphan rule keeps `IntoResponse` off
+/// `iamkit::Error` itself, so this is its HTTP form).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     status: StatusCode,
-    body: Value,
+    /// Boxed: handlers return `Result<_, ApiError>`, kept small.
+    body: Box<ErrorBody>,
     retry_after_secs: Option<u64>,
 }
 
@@ -27,16 +85,19 @@ impl ApiError {
     fn new(status: StatusCode, code: &str, message: impl Display) -> Self {
         Self {
             status,
-            body: json!({ "error": code, "message": message.to_string() }),
+            body: Box::new(ErrorBody {
+                error: code.to_owned(),
+                message: message.to_string(),
+                field: None,
+                rule: None,
+                permission: None,
+                missing: None,
+                conflict: None,
+                status: None,
+                records: None,
+            }),
             retry_after_secs: None,
         }
-    }
-
-    fn with(mut self, key: &str, value: Value) -> Self {
-        if let Value::Object(map) = &mut self.body {
-            map.insert(key.to_owned(), value);
-        }
-        self
     }
 
     /// 401, the same body for every authentication failure.
@@ -50,12 +111,13 @@ impl ApiError {
 
     /// 403: the actor lacks `permission`.
     pub fn forbidden(permission: &str) -> Self {
-        Self::new(
+        let mut error = Self::new(
             StatusCode::FORBIDDEN,
             "forbidden",
             format_args!("`{permission}` required"),
-        )
-        .with("permission", json!(permission))
+        );
+        error.body.permission = Some(permission.to_owned());
+        error
     }
 
     /// 403: a state-changing request a page of another origin made the
@@ -76,13 +138,14 @@ impl ApiError {
     /// 422: `field` broke `rule`.
     pub fn invalid(field: &str, rule: impl Display) -> Self {
         let rule = rule.to_string();
-        Self::new(
+        let mut error = Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_input",
             format_args!("`{field}` {rule}"),
-        )
-        .with("field", json!(field))
-        .with("rule", json!(rule))
+        );
+        error.body.field = Some(field.to_owned());
+        error.body.rule = Some(rule);
+        error
     }
 
     /// 400: the body is not JSON at all.
@@ -94,7 +157,7 @@ impl ApiError {
         )
     }
 
-    /// 413: a body beyond axum's limit (2 MB by default).
+    /// 413: a body beyond the configured limit.
     pub fn body_too_large() -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -149,8 +212,13 @@ impl ApiError {
     }
 
     /// The JSON body it answers with.
-    pub fn body(&self) -> &Value {
+    pub fn body(&self) -> &ErrorBody {
         &self.body
+    }
+
+    /// The `Retry-After` it answers with, in seconds (429 and 503 only).
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        self.retry_after_secs
     }
 }
 
@@ -179,41 +247,45 @@ impl From<iamkit::Error> for ApiError {
             E::Forbidden { permission } => Self::forbidden(&permission),
             // The actor may act but not grant what it does not hold: a
             // refusal of this actor, not a conflict of state.
-            E::Escalation { missing } => Self::new(
-                StatusCode::FORBIDDEN,
-                "escalation",
-                "you cannot grant or revoke permissions you do not hold",
-            )
-            .with(
-                "missing",
-                json!(missing.iter().map(ToString::to_string).collect::<Vec<_>>()),
-            ),
+            E::Escalation { missing } => {
+                let mut error = Self::new(
+                    StatusCode::FORBIDDEN,
+                    "escalation",
+                    "you cannot grant or revoke permissions you do not hold",
+                );
+                error.body.missing = Some(missing.iter().map(ToString::to_string).collect());
+                error
+            }
             // Includes another tenant's objects (SECURITY.md 25).
             E::NotFound => Self::not_found(),
             E::Conflict(conflict) => {
                 let (code, field) = conflict_code(conflict);
-                let error = Self::new(StatusCode::CONFLICT, "conflict", conflict)
-                    .with("conflict", json!(code));
-                match field {
-                    Some(field) => error.with("field", json!(field)),
-                    None => error,
-                }
+                let mut error = Self::new(StatusCode::CONFLICT, "conflict", conflict);
+                error.body.conflict = Some(code.to_owned());
+                error.body.field = field.map(str::to_owned);
+                error
             }
             E::LastOwner => Self::new(StatusCode::CONFLICT, "last_owner", E::LastOwner),
             // The organization may act on the membership, not the account.
             E::NotManaged => Self::new(StatusCode::FORBIDDEN, "not_managed", E::NotManaged),
-            E::IllegalTransition { from, change } => Self::new(
-                StatusCode::CONFLICT,
-                "illegal_transition",
-                E::IllegalTransition { from, change },
-            )
-            .with("status", json!(from.label())),
-            E::LinkedData { records } => Self::new(
-                StatusCode::CONFLICT,
-                "linked_data",
-                "linked records prevent deletion; deactivate the user instead",
-            )
-            .with("records", json!(records.len())),
+            E::IllegalTransition { from, change } => {
+                let mut error = Self::new(
+                    StatusCode::CONFLICT,
+                    "illegal_transition",
+                    E::IllegalTransition { from, change },
+                );
+                error.body.status = Some(from.label().to_owned());
+                error
+            }
+            E::LinkedData { records } => {
+                let mut error = Self::new(
+                    StatusCode::CONFLICT,
+                    "linked_data",
+                    "linked records prevent deletion; deactivate the user instead",
+                );
+                error.body.records = Some(records.len());
+                error
+            }
             E::InvalidInput(input) => Self::invalid(input.field, input.rule),
             E::InvalidPassword { rule } => Self::invalid("password", rule),
             E::InvalidField { field, rule } => Self::invalid(field, rule),
@@ -233,18 +305,18 @@ impl From<iamkit::Error> for ApiError {
             E::Store(store)
                 if matches!(store.kind(), ErrorKind::Unavailable | ErrorKind::Conflict) =>
             {
-                eprintln!("store busy: {store}");
+                tracing::warn!(error = %store, "store busy");
                 Self::unavailable()
             }
             internal @ (E::Store(_) | E::Crypto | E::Internal) => {
                 // No secret is ever in an iamkit error (SECURITY.md 30).
-                eprintln!("internal error: {internal}");
+                tracing::error!(error = %internal, "internal error");
                 Self::internal()
             }
             // `iamkit::Error` is non-exhaustive: a variant added later is a
             // 500 until this table names it.
             other => {
-                eprintln!("unmapped iamkit error: {other}");
+                tracing::error!(error = %other, "unmapped iamkit error");
                 Self::internal()
             }
         }
@@ -259,11 +331,11 @@ impl From<iamkit::identity::InvalidInput> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, Json(self.body)).into_response();
-        if let Some(secs) = self.retry_after_secs
-            && let Ok(value) = HeaderValue::from_str(&secs.to_string())
-        {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
+        let mut response = (self.status, Json(*self.body)).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }
@@ -273,12 +345,21 @@ impl IntoResponse for ApiError {
 mod tests {
     use super::*;
 
+    /// The JSON an error answers with, as a client reads it.
+    fn json(e: &ApiError) -> serde_json::Value {
+        serde_json::to_value(e.body()).unwrap()
+    }
+
     #[test]
     fn every_authentication_failure_answers_the_same() {
         let a = ApiError::from(iamkit::Error::InvalidCredentials);
         let b = ApiError::unauthenticated();
         assert_eq!(a, b);
         assert_eq!(a.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            json(&a),
+            serde_json::json!({ "error": "invalid_credentials", "message": INVALID_CREDENTIALS })
+        );
     }
 
     #[test]
@@ -287,8 +368,9 @@ mod tests {
             iamkit::identity::InvalidInput::new("email", iamkit::identity::Rule::MissingAtSign),
         ));
         assert_eq!(e.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(e.body().get("field"), Some(&json!("email")));
-        assert!(e.body().get("rule").is_some());
+        assert_eq!(json(&e)["field"], "email");
+        assert!(json(&e)["rule"].is_string());
+        assert_eq!(json(&e)["error"], "invalid_input");
     }
 
     #[test]
@@ -299,7 +381,8 @@ mod tests {
         );
         let taken = ApiError::from(iamkit::Error::Conflict(Conflict::EmailTaken));
         assert_eq!(taken.status(), StatusCode::CONFLICT);
-        assert_eq!(taken.body().get("field"), Some(&json!("email")));
+        assert_eq!(json(&taken)["field"], "email");
+        assert_eq!(json(&taken)["conflict"], "email_taken");
         assert_eq!(
             ApiError::from(iamkit::Error::Escalation {
                 missing: Vec::new()
@@ -313,16 +396,17 @@ mod tests {
         );
         let stale = ApiError::from(iamkit::Error::ReauthenticationRequired);
         assert_eq!(stale.status(), StatusCode::FORBIDDEN);
-        assert_eq!(
-            stale.body().get("error"),
-            Some(&json!("reauthentication_required"))
-        );
+        assert_eq!(json(&stale)["error"], "reauthentication_required");
         let busy = ApiError::from(iamkit::Error::Busy);
         assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(busy.retry_after_secs, Some(1), "Retry-After is set");
+        assert_eq!(busy.retry_after_secs(), Some(1), "Retry-After is set");
         assert_eq!(
             ApiError::from(iamkit::Error::NotManaged).status(),
             StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            ApiError::from(iamkit::Error::NotFound).status(),
+            StatusCode::NOT_FOUND
         );
         assert_eq!(
             ApiError::from(iamkit::Error::Store(
@@ -334,6 +418,29 @@ mod tests {
         assert_eq!(
             ApiError::from(iamkit::Error::Crypto).status(),
             StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+
+    #[test]
+    fn retry_after_goes_into_the_header_and_members_only_where_named() {
+        let response = ApiError::rate_limited(7).into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "7");
+        let forbidden = json(&ApiError::forbidden("users.read"));
+        assert_eq!(
+            forbidden,
+            serde_json::json!({
+                "error": "forbidden",
+                "message": "`users.read` required",
+                "permission": "users.read",
+            })
+        );
+        assert!(
+            ApiError::not_found()
+                .into_response()
+                .headers()
+                .get(header::RETRY_AFTER)
+                .is_none()
         );
     }
 }

@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
-use super::errors::ApiError;
+use crate::error::ApiError;
 
 /// A JSON request body. Answers 415 unless the body is
 /// `application/json` (a cross-site HTML form cannot send that without a
