@@ -40,7 +40,7 @@ pub use access_requests::{AccessRequest, AccessRequestRepository, RequestStatus,
 pub use actor::Actor;
 pub use api_keys::CreatedApiKey;
 pub use authentication::{ApiKeyContext, AuthenticationRepository, SessionContext};
-pub use authorization::AuthzVersionRepository;
+pub use authorization::{AuthzDelta, AuthzVersionRepository};
 pub use bootstrap::{Bootstrapped, FirstOwner, NewAccount};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, HashingConfig};
