@@ -47,7 +47,7 @@ fn user(i: usize) -> UserId {
     UserId::from_uuid(Uuid::from_u128(0x300 + i as u128))
 }
 fn collective(i: usize) -> Collective {
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         Collective::Group(GroupId::from_uuid(Uuid::from_u128(0x400 + i as u128)))
     } else {
         Collective::Team(TeamId::from_uuid(Uuid::from_u128(0x500 + i as u128)))
