@@ -19,6 +19,7 @@ use rand::rand_core::UnwrapErr;
 use rand::rngs::SysRng;
 
 use crate::actor::{Actor, ActorKind};
+use crate::authorization::AuthzDelta;
 use crate::cache::{IndexCache, Work};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
@@ -358,7 +359,9 @@ impl<S: Store> Iam<S> {
     ) -> Result<T> {
         match outcome {
             Ok(value) => {
+                let bumped = tx.bumped_orgs();
                 tx.commit().await?;
+                self.refresh_indexes(&bumped).await;
                 Ok(value)
             }
             Err(Failure::Error(e)) => {
@@ -474,7 +477,8 @@ impl<S: Store> Iam<S> {
         );
         tx.append_event(event).await?;
         if changes_authorization {
-            self.bump_authz(tx, org).await?;
+            self.bump_authz(tx, org, crate::change_log::delta_of(target))
+                .await?;
         }
         Ok(())
     }
@@ -484,7 +488,8 @@ impl<S: Store> Iam<S> {
     /// each.
     pub(crate) async fn bump_orgs_of(&self, tx: &mut Work<S>, user: UserId) -> Result<()> {
         for membership in tx.list_memberships_of_user(user).await? {
-            self.bump_authz(tx, membership.org).await?;
+            self.bump_authz(tx, membership.org, AuthzDelta::Member(user))
+                .await?;
         }
         Ok(())
     }
@@ -511,12 +516,14 @@ impl<S: Store> Iam<S> {
         self.index_at(tx, org, version).await
     }
 
-    /// Bumps `org`'s authorization version in `tx`. When `tx` commits, the
-    /// cached index of `org` is dropped and no older one is cached again,
-    /// so an actor stamped before the change misses the cache and has its
-    /// check re-read from the store (see [`crate::cache`]).
-    async fn bump_authz(&self, tx: &mut Work<S>, org: OrgId) -> Result<()> {
+    /// Bumps `org`'s authorization version in `tx` and records `delta`,
+    /// what the change touched, in its change log. When `tx` commits, the
+    /// cached index of `org` is served no more and no older one is cached
+    /// again, so an actor stamped before the change misses the cache and
+    /// has its check re-read from the store (see [`crate::cache`]).
+    async fn bump_authz(&self, tx: &mut Work<S>, org: OrgId, delta: AuthzDelta) -> Result<()> {
         let version = tx.bump_authz_version(org).await?;
+        self.log_change(tx, org, version, delta).await?;
         tx.bumped(org, version);
         Ok(())
     }
@@ -531,10 +538,14 @@ impl<S: Store> Iam<S> {
     }
 
     /// The index of `org` at `version` (the stored one, read in `tx`): the
-    /// cached one when it has that version, else rebuilt from `tx` and
-    /// cached.
+    /// cached one when it has that version, else the cached one of an
+    /// older version brought up to date from the change log, else rebuilt
+    /// from `tx`; cached.
     async fn index_at(&self, tx: &mut Work<S>, org: OrgId, version: u64) -> Result<CachedIndex> {
         if let Some(entry) = self.cached_index(org, version) {
+            return Ok(entry);
+        }
+        if let Some(entry) = self.catch_up(tx, org, version).await? {
             return Ok(entry);
         }
         let require_two_factor = tx

@@ -9,6 +9,7 @@ mod authorization;
 mod auto_join;
 mod bootstrap;
 mod cache;
+mod change_log;
 mod clock;
 mod config;
 mod custom_roles;
