@@ -21,6 +21,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use iamkit_audit::Target;
 use iamkit_identity::{OrgId, RoleId, UserId, UserStatus, WorkspaceId};
@@ -62,6 +63,51 @@ pub(crate) fn delta_of(target: Target) -> AuthzDelta {
         | Target::AccessRequest(_)
         | Target::Department(_) => AuthzDelta::Unchanged,
         _ => AuthzDelta::Everything,
+    }
+}
+
+/// How an [`Iam`]'s cached organization indexes came to be, since it was
+/// built (see [`Iam::index_stats`]): a process that keeps rebuilding has a
+/// change log too short for how long its indexes sit idle
+/// ([`Config::authz_log_retention`](crate::Config)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct IndexStats {
+    /// Indexes compiled from every row of their organization.
+    pub builds: u64,
+    /// Indexes brought up to date from the change log instead.
+    pub catch_ups: u64,
+    /// Of those, how many were updated on a copy because the cached index
+    /// was in use at that moment (the rest were updated in place).
+    pub copied: u64,
+}
+
+/// The counters behind [`IndexStats`].
+#[derive(Default)]
+pub(crate) struct IndexCounters {
+    builds: AtomicU64,
+    catch_ups: AtomicU64,
+    copied: AtomicU64,
+}
+
+impl IndexCounters {
+    pub(crate) fn built(&self) {
+        self.builds.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn caught_up(&self, copied: bool) {
+        self.catch_ups.fetch_add(1, Ordering::Relaxed);
+        if copied {
+            self.copied.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn read(&self) -> IndexStats {
+        IndexStats {
+            builds: self.builds.load(Ordering::Relaxed),
+            catch_ups: self.catch_ups.load(Ordering::Relaxed),
+            copied: self.copied.load(Ordering::Relaxed),
+        }
     }
 }
 
@@ -111,6 +157,12 @@ struct Plan {
 }
 
 impl<S: Store> Iam<S> {
+    /// How this instance's cached organization indexes came to be: full
+    /// builds, and catch-ups from the change log.
+    pub fn index_stats(&self) -> IndexStats {
+        self.inner.index_stats.read()
+    }
+
     /// Records `delta` as what the change that bumped `org` to `version`
     /// touched, in `tx`; every [`PRUNE_INTERVAL`]th version, deletes the
     /// entries older than [`Config::authz_log_retention`](crate::Config)
@@ -345,7 +397,11 @@ impl<S: Store> Iam<S> {
                     .is_some_and(|changes| index.apply_all(changes).is_ok())
             };
             match cache.advance(org, base, &head, update) {
-                Advance::Done(entry) | Advance::Found(entry) => return Some(entry),
+                Advance::Done(entry) => {
+                    self.inner.index_stats.caught_up(false);
+                    return Some(entry);
+                }
+                Advance::Found(entry) => return Some(entry),
                 Advance::Failed => return None,
                 Advance::Shared(back) => base = back,
             }
@@ -353,6 +409,7 @@ impl<S: Store> Iam<S> {
         let mut index = (*base.index).clone();
         drop(base);
         index.apply_all(changes?).ok()?;
+        self.inner.index_stats.caught_up(true);
         let entry = CachedIndex {
             version: head.version,
             index: Arc::new(index),

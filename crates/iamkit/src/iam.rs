@@ -88,6 +88,8 @@ pub(crate) struct Inner<S> {
     pub(crate) foreign_denials: Mutex<HashMap<iamkit_audit::Actor, DateTime<Utc>>>,
     /// Where the next [`Iam::reseal`] continues.
     pub(crate) reseal_cursor: Mutex<crate::sealing::ResealCursor>,
+    /// How the cached indexes came to be (see [`Iam::index_stats`]).
+    pub(crate) index_stats: crate::change_log::IndexCounters,
 }
 
 /// At most one recorded refusal in a foreign organization per actor per
@@ -220,6 +222,7 @@ impl<S: Store> IamBuilder<S> {
                 reset_requests: Mutex::new(std::collections::VecDeque::new()),
                 foreign_denials: Mutex::new(HashMap::new()),
                 reseal_cursor: Mutex::new(crate::sealing::ResealCursor::START),
+                index_stats: crate::change_log::IndexCounters::default(),
             }),
         })
     }
@@ -558,9 +561,11 @@ impl<S: Store> Iam<S> {
             .into_iter()
             .map(|w| w.id)
             .collect();
+        let index = self.build_index(tx, org).await?;
+        self.inner.index_stats.built();
         let entry = CachedIndex {
             version,
-            index: Arc::new(self.build_index(tx, org).await?),
+            index: Arc::new(index),
             require_two_factor,
             workspaces: Arc::new(workspaces),
         };

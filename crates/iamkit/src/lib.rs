@@ -43,6 +43,7 @@ pub use api_keys::CreatedApiKey;
 pub use authentication::{ApiKeyContext, AuthenticationRepository, SessionContext};
 pub use authorization::{AuthzDelta, AuthzVersionRepository};
 pub use bootstrap::{Bootstrapped, FirstOwner, NewAccount};
+pub use change_log::IndexStats;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, HashingConfig};
 pub use custom_roles::RoleSpec;
