@@ -314,3 +314,102 @@ fn in_org(grants: &[Grant], org: OrgId) -> Grants {
         .map(|g| (g.scope, g.role))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use iamkit_identity::GroupId;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::permissions::{Catalogue, Permission};
+    use crate::roles::{AssignableAt, BuiltinRole, RoleName};
+
+    fn org(n: u128) -> OrgId {
+        OrgId::from_uuid(Uuid::from_u128(0x100 + n))
+    }
+    fn user(n: u128) -> UserId {
+        UserId::from_uuid(Uuid::from_u128(0x300 + n))
+    }
+
+    fn index() -> AccessIndex {
+        let grants = [Grant {
+            grantee: Grantee::User(user(0)),
+            scope: Scope::Organization(org(0)),
+            role: BuiltinRole::Owner.id(),
+        }];
+        AccessIndex::build(Catalogue::new(), [], grants, [], []).unwrap()
+    }
+
+    #[test]
+    fn another_organizations_grants_and_roles_change_nothing() {
+        let index = index();
+        let catalogue = index.catalogue().clone();
+        let foreign_role = CustomRole::new(
+            RoleId::from_uuid(Uuid::from_u128(0x600)),
+            org(1),
+            RoleName::parse("Theirs").unwrap(),
+            BTreeSet::from([Permission::parse("users.read").unwrap()]),
+            AssignableAt::ANY,
+            &catalogue,
+        )
+        .unwrap();
+        let theirs = Scope::Organization(org(1));
+        let observed = Observed {
+            members: vec![ObservedMember {
+                user: user(0),
+                grants: vec![
+                    Grant {
+                        grantee: Grantee::User(user(0)),
+                        scope: Scope::Organization(org(0)),
+                        role: BuiltinRole::Owner.id(),
+                    },
+                    Grant {
+                        grantee: Grantee::User(user(0)),
+                        scope: theirs,
+                        role: BuiltinRole::Admin.id(),
+                    },
+                ],
+                collectives: Vec::new(),
+                active: true,
+            }],
+            collectives: vec![ObservedCollective {
+                collective: Collective::Group(GroupId::from_uuid(Uuid::from_u128(0x400))),
+                exists: true,
+                members: Vec::new(),
+                grants: vec![Grant {
+                    grantee: Grantee::Group(GroupId::from_uuid(Uuid::from_u128(0x400))),
+                    scope: theirs,
+                    role: BuiltinRole::Owner.id(),
+                }],
+            }],
+            roles: vec![(foreign_role.id, Some(foreign_role))],
+            standing: BTreeMap::new(),
+        };
+        assert_eq!(index.changes_to(org(0), &observed), Some(Vec::new()));
+    }
+
+    #[test]
+    fn a_missing_standing_is_asked_for_not_guessed() {
+        let index = index();
+        let group = Collective::Group(GroupId::from_uuid(Uuid::from_u128(0x400)));
+        let mut observed = Observed {
+            collectives: vec![ObservedCollective {
+                collective: group,
+                exists: true,
+                members: vec![user(1)],
+                grants: Vec::new(),
+            }],
+            ..Observed::default()
+        };
+        assert_eq!(index.standing_needed(&observed), vec![user(1)]);
+        assert_eq!(index.changes_to(org(0), &observed), None);
+        observed.standing.insert(user(1), false);
+        let changes = index.changes_to(org(0), &observed).unwrap();
+        assert!(
+            changes.contains(&Change::Deactivate(user(1))),
+            "{changes:?}"
+        );
+    }
+}
