@@ -290,4 +290,86 @@ mod tests {
         cache.offer(org, entry(4));
         assert!(cache.get(org, 4).is_some());
     }
+
+    fn head(version: u64) -> Head {
+        Head {
+            version,
+            require_two_factor: true,
+            workspaces: Arc::default(),
+        }
+    }
+
+    #[test]
+    fn a_stale_entry_is_a_base_but_never_served() {
+        let org = org();
+        let mut cache = IndexCache::default();
+        cache.offer(org, entry(4));
+        cache.committed(org, 6);
+        assert!(cache.get(org, 4).is_none());
+        assert_eq!(cache.base(org, 6).map(|e| e.version), Some(4));
+        assert!(
+            cache.base(org, 4).is_none(),
+            "not a base for its own version"
+        );
+        assert!(cache.base(org, 3).is_none(), "nor for an older one");
+    }
+
+    #[test]
+    fn an_unshared_entry_advances_in_place() {
+        let org = org();
+        let mut cache = IndexCache::default();
+        cache.offer(org, entry(4));
+        let base = cache.base(org, 6).unwrap();
+        let before = Arc::as_ptr(&base.index);
+        let mut updated = false;
+        let advanced = cache.advance(org, base, &head(6), |_| {
+            updated = true;
+            true
+        });
+        let Advance::Done(entry) = advanced else {
+            panic!("expected an update in place");
+        };
+        assert!(updated);
+        assert_eq!(
+            Arc::as_ptr(&entry.index),
+            before,
+            "the same index, not a copy"
+        );
+        assert_eq!(entry.version, 6);
+        assert!(entry.require_two_factor);
+        assert!(cache.get(org, 6).is_some());
+    }
+
+    #[test]
+    fn an_entry_in_use_is_not_updated_in_place() {
+        let org = org();
+        let mut cache = IndexCache::default();
+        cache.offer(org, entry(4));
+        let reader = cache.get(org, 4).unwrap();
+        let base = cache.base(org, 6).unwrap();
+        let advanced = cache.advance(org, base, &head(6), |_| unreachable!());
+        assert!(matches!(advanced, Advance::Shared(back) if back.version == 4));
+        assert_eq!(reader.version, 4, "the reader's index is untouched");
+        assert!(cache.get(org, 4).is_some());
+    }
+
+    #[test]
+    fn an_entry_someone_advanced_is_found_and_a_failed_update_is_dropped() {
+        let org = org();
+        let mut cache = IndexCache::default();
+        cache.offer(org, entry(4));
+        let base = cache.base(org, 6).unwrap();
+        cache.offer(org, entry(6));
+        assert!(matches!(
+            cache.advance(org, base, &head(6), |_| unreachable!()),
+            Advance::Found(found) if found.version == 6
+        ));
+        let base = cache.base(org, 8).unwrap();
+        assert!(matches!(
+            cache.advance(org, base, &head(8), |_| false),
+            Advance::Failed
+        ));
+        assert!(cache.base(org, 9).is_none(), "a half-updated index is gone");
+        assert!(cache.get(org, 6).is_none());
+    }
 }
