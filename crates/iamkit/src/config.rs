@@ -34,6 +34,15 @@ pub struct Config {
     /// until [`Iam::reauthenticate`](crate::Iam::reauthenticate). Default
     /// 10 minutes (SECURITY.md 39).
     pub reauth_window: chrono::Duration,
+    /// How many of each organization's latest authorization versions keep
+    /// their change-log entry (see
+    /// [`AuthzDelta`](crate::AuthzDelta)). A process whose cached index of
+    /// the organization is older than that rebuilds it from the store
+    /// instead of applying the changes since. Older entries are deleted as
+    /// the organization changes (every 64th version, or more often when
+    /// this is smaller), not by a background task. Default 1,000; 0 keeps
+    /// none, so every change makes every process rebuild.
+    pub authz_log_retention: u64,
 }
 
 impl Default for Config {
@@ -47,6 +56,7 @@ impl Default for Config {
             totp: TotpConfig::new("iamkit"),
             hashing: HashingConfig::default(),
             reauth_window: chrono::Duration::minutes(10),
+            authz_log_retention: 1_000,
         }
     }
 }

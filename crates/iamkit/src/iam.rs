@@ -20,6 +20,7 @@ use rand::rand_core::UnwrapErr;
 use rand::rngs::SysRng;
 
 use crate::actor::{Actor, ActorKind};
+use crate::authorization::AuthzDelta;
 use crate::cache::{IndexCache, Work};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
@@ -89,6 +90,8 @@ pub(crate) struct Inner<S> {
     pub(crate) foreign_denials: Mutex<HashMap<iamkit_audit::Actor, DateTime<Utc>>>,
     /// Where the next [`Iam::reseal`] continues.
     pub(crate) reseal_cursor: Mutex<crate::sealing::ResealCursor>,
+    /// How the cached indexes came to be (see [`Iam::index_stats`]).
+    pub(crate) index_stats: crate::change_log::IndexCounters,
 }
 
 /// At most one recorded refusal in a foreign organization per actor per
@@ -221,6 +224,7 @@ impl<S: Store> IamBuilder<S> {
                 reset_requests: Mutex::new(std::collections::VecDeque::new()),
                 foreign_denials: Mutex::new(HashMap::new()),
                 reseal_cursor: Mutex::new(crate::sealing::ResealCursor::START),
+                index_stats: crate::change_log::IndexCounters::default(),
             }),
         })
     }
@@ -375,7 +379,9 @@ impl<S: Store> Iam<S> {
         match outcome {
             Ok(value) => {
                 tx.trace.actor(actor);
+                let bumped = tx.bumped_orgs();
                 tx.commit().await?;
+                self.refresh_indexes(&bumped).await;
                 Ok(value)
             }
             Err(Failure::Error(e)) => {
@@ -494,6 +500,7 @@ impl<S: Store> Iam<S> {
                 | Action::EmailVerificationResent
                 | Action::PasswordVerified
                 | Action::Reauthenticated
+                | Action::AuditExported { .. }
         );
         tx.trace.audited(org, actor, &action);
         let event = NewEvent::new(
@@ -506,7 +513,8 @@ impl<S: Store> Iam<S> {
         );
         tx.append_event(event).await?;
         if changes_authorization {
-            self.bump_authz(tx, org).await?;
+            self.bump_authz(tx, org, crate::change_log::delta_of(target))
+                .await?;
         }
         Ok(())
     }
@@ -540,7 +548,8 @@ impl<S: Store> Iam<S> {
     /// each.
     pub(crate) async fn bump_orgs_of(&self, tx: &mut Work<S>, user: UserId) -> Result<()> {
         for membership in tx.list_memberships_of_user(user).await? {
-            self.bump_authz(tx, membership.org).await?;
+            self.bump_authz(tx, membership.org, AuthzDelta::Member(user))
+                .await?;
         }
         Ok(())
     }
@@ -567,12 +576,14 @@ impl<S: Store> Iam<S> {
         self.index_at(tx, org, version).await
     }
 
-    /// Bumps `org`'s authorization version in `tx`. When `tx` commits, the
-    /// cached index of `org` is dropped and no older one is cached again,
-    /// so an actor stamped before the change misses the cache and has its
-    /// check re-read from the store (see [`crate::cache`]).
-    async fn bump_authz(&self, tx: &mut Work<S>, org: OrgId) -> Result<()> {
+    /// Bumps `org`'s authorization version in `tx` and records `delta`,
+    /// what the change touched, in its change log. When `tx` commits, the
+    /// cached index of `org` is served no more and no older one is cached
+    /// again, so an actor stamped before the change misses the cache and
+    /// has its check re-read from the store (see [`crate::cache`]).
+    async fn bump_authz(&self, tx: &mut Work<S>, org: OrgId, delta: AuthzDelta) -> Result<()> {
         let version = tx.bump_authz_version(org).await?;
+        self.log_change(tx, org, version, delta).await?;
         tx.bumped(org, version);
         Ok(())
     }
@@ -587,10 +598,14 @@ impl<S: Store> Iam<S> {
     }
 
     /// The index of `org` at `version` (the stored one, read in `tx`): the
-    /// cached one when it has that version, else rebuilt from `tx` and
-    /// cached.
+    /// cached one when it has that version, else the cached one of an
+    /// older version brought up to date from the change log, else rebuilt
+    /// from `tx`; cached.
     async fn index_at(&self, tx: &mut Work<S>, org: OrgId, version: u64) -> Result<CachedIndex> {
         if let Some(entry) = self.cached_index(org, version) {
+            return Ok(entry);
+        }
+        if let Some(entry) = self.catch_up(tx, org, version).await? {
             return Ok(entry);
         }
         let require_two_factor = tx
@@ -603,9 +618,11 @@ impl<S: Store> Iam<S> {
             .into_iter()
             .map(|w| w.id)
             .collect();
+        let index = self.build_index(tx, org).await?;
+        self.inner.index_stats.built();
         let entry = CachedIndex {
             version,
-            index: Arc::new(self.build_index(tx, org).await?),
+            index: Arc::new(index),
             require_two_factor,
             workspaces: Arc::new(workspaces),
         };

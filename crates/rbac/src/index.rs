@@ -480,6 +480,20 @@ impl AccessIndex {
         })
     }
 
+    /// The groups and teams a user is a member of, sorted.
+    pub fn collectives_of(&self, user: UserId) -> Vec<Collective> {
+        self.user_collectives
+            .get(&user)
+            .map_or_else(Vec::new, |c| c.iter().copied().collect())
+    }
+
+    /// The members of a group or team, sorted.
+    pub fn members_of(&self, collective: Collective) -> Vec<UserId> {
+        self.collectives
+            .get(&collective)
+            .map_or_else(Vec::new, |c| c.members.iter().copied().collect())
+    }
+
     /// Whether a user is deactivated.
     pub fn is_deactivated(&self, user: UserId) -> bool {
         self.deactivated.contains(&user)

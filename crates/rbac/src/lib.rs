@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod delta;
 mod error;
 mod grants;
 mod guards;
@@ -8,6 +9,7 @@ mod permissions;
 mod repository;
 mod roles;
 
+pub use delta::{Observed, ObservedCollective, ObservedMember};
 pub use error::{Error, PermissionRule, Result, RoleNameRule};
 pub use grants::{Collective, CollectiveMember, Grant, Grantee, Scope, ScopeKind, Source};
 pub use guards::{ensure_can_grant, restrict_api_key};

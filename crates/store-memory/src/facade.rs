@@ -5,9 +5,9 @@ use std::ops::Bound;
 
 use chrono::{DateTime, Utc};
 use iamkit::{
-    AccessRequest, AccessRequestRepository, AuthenticationRepository, AuthzVersionRepository,
-    MessageId, OutboxRecord, OutboxRepository, PasswordRepository, PendingEmailRepository,
-    RequestStatus, ServiceAccount, ServiceAccountRepository,
+    AccessRequest, AccessRequestRepository, AuthenticationRepository, AuthzDelta,
+    AuthzVersionRepository, MessageId, OutboxRecord, OutboxRepository, PasswordRepository,
+    PendingEmailRepository, RequestStatus, ServiceAccount, ServiceAccountRepository,
 };
 use iamkit_credentials::{PasswordHash, SealedSecret, SealingKeyId, TokenId};
 use iamkit_identity::{AccessRequestId, Email, OrgId, UserId};
@@ -24,6 +24,8 @@ pub(crate) struct FacadeState {
     requests: OrdMap<AccessRequestId, AccessRequest>,
     service_accounts: OrdMap<UserId, ServiceAccount>,
     authz_versions: HashMap<OrgId, u64>,
+    /// Each organization's change log, by version.
+    authz_deltas: HashMap<OrgId, OrdMap<u64, AuthzDelta>>,
     pending_emails: HashMap<TokenId, (UserId, Email)>,
 }
 
@@ -246,6 +248,55 @@ impl AuthzVersionRepository for MemoryTx {
         let next = versions.get(&org).copied().unwrap_or(0).saturating_add(1);
         versions.insert(org, next);
         Ok(next)
+    }
+
+    async fn append_authz_delta(
+        &mut self,
+        org: OrgId,
+        version: u64,
+        delta: AuthzDelta,
+    ) -> Result<(), StoreError> {
+        let log = self.state.facade.authz_deltas.entry(org).or_default();
+        if log.contains_key(&version) {
+            return Err(StoreError::unique_violation("authz_deltas_pkey"));
+        }
+        log.insert(version, delta);
+        Ok(())
+    }
+
+    async fn list_authz_deltas(
+        &mut self,
+        org: OrgId,
+        after: u64,
+        up_to: u64,
+    ) -> Result<Vec<(u64, AuthzDelta)>, StoreError> {
+        if after >= up_to {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .state
+            .facade
+            .authz_deltas
+            .get(&org)
+            .map(|log| {
+                log.range((Bound::Excluded(after), Bound::Included(up_to)))
+                    .map(|(version, delta)| (*version, *delta))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    async fn prune_authz_deltas(&mut self, org: OrgId, keep_from: u64) -> Result<u64, StoreError> {
+        let Some(log) = self.state.facade.authz_deltas.get_mut(&org) else {
+            return Ok(0);
+        };
+        let kept: OrdMap<u64, AuthzDelta> = log
+            .range(keep_from..)
+            .map(|(version, delta)| (*version, *delta))
+            .collect();
+        let pruned = log.len() - kept.len();
+        *log = kept;
+        Ok(u64::try_from(pruned).unwrap_or(u64::MAX))
     }
 }
 

@@ -113,6 +113,7 @@ pub(crate) const CONSTRAINTS: &[&str] = &[
     "access_requests_id",
     "service_accounts_user",
     "authz_versions_pkey",
+    "authz_deltas_pkey",
     "pending_emails_pkey",
 ];
 

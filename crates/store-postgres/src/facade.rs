@@ -3,19 +3,20 @@
 
 use chrono::{DateTime, Utc};
 use iamkit::{
-    AccessRequest, AccessRequestRepository, AuthzVersionRepository, MessageId, MessageKind,
-    OutboxRecord, OutboxRepository, PasswordRepository, PendingEmailRepository, RequestStatus,
-    RequestedChange, ServiceAccount, ServiceAccountRepository,
+    AccessRequest, AccessRequestRepository, AuthzDelta, AuthzVersionRepository, MessageId,
+    MessageKind, OutboxRecord, OutboxRepository, PasswordRepository, PendingEmailRepository,
+    RequestStatus, RequestedChange, ServiceAccount, ServiceAccountRepository,
 };
 use iamkit_credentials::{PasswordHash, SealedSecret, SealingKeyId, TokenId};
 use iamkit_identity::{AccessRequestId, Email, Language, OrgId, RoleId, UserId};
 use iamkit_rbac::Scope;
+use iamkit_store_api::StoreError;
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::PgTx;
-use crate::codec::{HEADER_LEN, Result, corrupt, db, get, limit, uint};
+use crate::codec::{HEADER_LEN, Result, corrupt, db, get, int, limit, uint};
 
 impl PasswordRepository for PgTx {
     async fn set_password_hash(&mut self, user: UserId, hash: &PasswordHash) -> Result<()> {
@@ -464,6 +465,68 @@ impl AuthzVersionRepository for PgTx {
         .await
         .map_err(db)?;
         uint(version, "authz_versions.version")
+    }
+
+    async fn append_authz_delta(
+        &mut self,
+        org: OrgId,
+        version: u64,
+        delta: AuthzDelta,
+    ) -> Result<()> {
+        // No savepoint needed: a taken version inserts nothing rather than
+        // failing the statement (and with it the transaction).
+        let done = sqlx::query(
+            "INSERT INTO authz_deltas (org_id, version, kind, subject) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (org_id, version) DO NOTHING",
+        )
+        .bind(org.as_uuid())
+        .bind(int(version)?)
+        .bind(delta.kind())
+        .bind(delta.subject())
+        .execute(self.conn())
+        .await
+        .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::unique_violation("authz_deltas_pkey"));
+        }
+        Ok(())
+    }
+
+    async fn list_authz_deltas(
+        &mut self,
+        org: OrgId,
+        after: u64,
+        up_to: u64,
+    ) -> Result<Vec<(u64, AuthzDelta)>> {
+        // Versions are stored as bigint: bounds beyond it select all.
+        let rows: Vec<(i64, String, Option<Uuid>)> = sqlx::query_as(
+            "SELECT version, kind, subject FROM authz_deltas
+             WHERE org_id = $1 AND version > $2 AND version <= $3 ORDER BY version",
+        )
+        .bind(org.as_uuid())
+        .bind(i64::try_from(after).unwrap_or(i64::MAX))
+        .bind(i64::try_from(up_to).unwrap_or(i64::MAX))
+        .fetch_all(self.conn())
+        .await
+        .map_err(db)?;
+        rows.into_iter()
+            .map(|(version, kind, subject)| {
+                Ok((
+                    uint(version, "authz_deltas.version")?,
+                    AuthzDelta::from_parts(&kind, subject),
+                ))
+            })
+            .collect()
+    }
+
+    async fn prune_authz_deltas(&mut self, org: OrgId, keep_from: u64) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM authz_deltas WHERE org_id = $1 AND version < $2")
+            .bind(org.as_uuid())
+            .bind(i64::try_from(keep_from).unwrap_or(i64::MAX))
+            .execute(self.conn())
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected())
     }
 }
 

@@ -27,6 +27,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "reauthentication",
         include_str!("../migrations/0003_reauthentication.sql"),
     ),
+    (
+        4,
+        "authz_deltas",
+        include_str!("../migrations/0004_authz_deltas.sql"),
+    ),
 ];
 
 /// Serializes migrators of the current schema until the transaction ends.

@@ -214,3 +214,61 @@ async fn upgrading_gives_single_organization_accounts_their_manager() {
     assert_eq!(both.managed_by, None, "in two organizations: self-managed");
     assert_eq!(none.managed_by, None);
 }
+
+/// Upgrading a schema from before the change log: organizations keep
+/// their authorization versions, the log starts empty (a reader holding
+/// one of those versions finds the gap and rebuilds), and the next bump
+/// records its delta.
+#[tokio::test]
+async fn upgrading_starts_an_empty_change_log_at_the_current_versions() {
+    use iamkit::AuthzDelta;
+
+    let Some(url) = support::url_or_notice() else {
+        return;
+    };
+    let store = support::empty(&url).await;
+    let pool = store.pool();
+    sqlx::raw_sql(
+        "CREATE TABLE iamkit_migrations (version bigint NOT NULL PRIMARY KEY, name text NOT NULL,
+         applied_at timestamptz NOT NULL DEFAULT now())",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    // The schema as it was before migration 4, with an organization
+    // changed seven times.
+    for &(version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v < 4) {
+        sqlx::raw_sql(sql).execute(pool).await.unwrap();
+        sqlx::query("INSERT INTO iamkit_migrations (version, name) VALUES ($1, $2)")
+            .bind(version)
+            .bind(name)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    let org = OrgId::from_uuid(uuid::Uuid::from_u128(1));
+    sqlx::query("INSERT INTO authz_versions (org_id, version) VALUES ($1, 7)")
+        .bind(uuid::Uuid::from_u128(1))
+        .execute(pool)
+        .await
+        .unwrap();
+
+    store.migrate().await.unwrap();
+    assert_eq!(recorded_versions(&store).await, expected_versions());
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.get_authz_version(org).await.unwrap(), 7);
+    assert!(tx.list_authz_deltas(org, 0, 7).await.unwrap().is_empty());
+    let version = tx.bump_authz_version(org).await.unwrap();
+    assert_eq!(version, 8);
+    tx.append_authz_delta(org, version, AuthzDelta::Settings)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.list_authz_deltas(org, 7, 8).await.unwrap(),
+        vec![(8, AuthzDelta::Settings)]
+    );
+    tx.rollback().await.unwrap();
+}

@@ -143,6 +143,10 @@ const CONSTRAINTS: &[(&str, &str)] = &[
     ("access_requests.id", "access_requests_id"),
     ("service_accounts.user_id", "service_accounts_user"),
     ("audit_events.org_id, audit_events.seq", "audit_events_pkey"),
+    (
+        "authz_deltas.org_id, authz_deltas.version",
+        "authz_deltas_pkey",
+    ),
 ];
 
 fn constraint_name(message: &str) -> String {

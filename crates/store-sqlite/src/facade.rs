@@ -3,19 +3,20 @@
 
 use chrono::{DateTime, Utc};
 use iamkit::{
-    AccessRequest, AccessRequestRepository, AuthzVersionRepository, MessageId, MessageKind,
-    OutboxRecord, OutboxRepository, PasswordRepository, PendingEmailRepository, RequestStatus,
-    RequestedChange, ServiceAccount, ServiceAccountRepository,
+    AccessRequest, AccessRequestRepository, AuthzDelta, AuthzVersionRepository, MessageId,
+    MessageKind, OutboxRecord, OutboxRepository, PasswordRepository, PendingEmailRepository,
+    RequestStatus, RequestedChange, ServiceAccount, ServiceAccountRepository,
 };
 use iamkit_credentials::{PasswordHash, SealedSecret, SealingKeyId, TokenId};
 use iamkit_identity::{AccessRequestId, Email, Language, OrgId, RoleId, UserId};
+use iamkit_store_api::StoreError;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use crate::SqliteTx;
 use crate::codec::{
-    HEADER_LEN, Result, corrupt, db, from_json, opt_ts, parse_opt_ts, parse_ts, parse_uid, to_json,
-    ts, uid, uint,
+    HEADER_LEN, Result, corrupt, db, from_json, int, opt_ts, parse_opt_ts, parse_ts, parse_uid,
+    to_json, ts, uid, uint,
 };
 
 fn get<'r, T>(row: &'r SqliteRow, column: &'static str) -> Result<T>
@@ -447,6 +448,69 @@ impl AuthzVersionRepository for SqliteTx {
         .await
         .map_err(db)?;
         uint(version, "authz_versions.version")
+    }
+
+    async fn append_authz_delta(
+        &mut self,
+        org: OrgId,
+        version: u64,
+        delta: AuthzDelta,
+    ) -> Result<()> {
+        let done = sqlx::query(
+            "INSERT INTO authz_deltas (org_id, version, kind, subject) VALUES (?, ?, ?, ?)
+             ON CONFLICT (org_id, version) DO NOTHING",
+        )
+        .bind(uid(org.as_uuid()))
+        .bind(int(version)?)
+        .bind(delta.kind())
+        .bind(delta.subject().map(uid))
+        .execute(self.conn())
+        .await
+        .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::unique_violation("authz_deltas_pkey"));
+        }
+        Ok(())
+    }
+
+    async fn list_authz_deltas(
+        &mut self,
+        org: OrgId,
+        after: u64,
+        up_to: u64,
+    ) -> Result<Vec<(u64, AuthzDelta)>> {
+        // Versions are stored as INTEGER (i64): bounds beyond it select all.
+        let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(
+            "SELECT version, kind, subject FROM authz_deltas
+             WHERE org_id = ? AND version > ? AND version <= ? ORDER BY version",
+        )
+        .bind(uid(org.as_uuid()))
+        .bind(i64::try_from(after).unwrap_or(i64::MAX))
+        .bind(i64::try_from(up_to).unwrap_or(i64::MAX))
+        .fetch_all(self.conn())
+        .await
+        .map_err(db)?;
+        rows.into_iter()
+            .map(|(version, kind, subject)| {
+                let subject = subject
+                    .map(|s| parse_uid(&s, "authz_deltas.subject"))
+                    .transpose()?;
+                Ok((
+                    uint(version, "authz_deltas.version")?,
+                    AuthzDelta::from_parts(&kind, subject),
+                ))
+            })
+            .collect()
+    }
+
+    async fn prune_authz_deltas(&mut self, org: OrgId, keep_from: u64) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM authz_deltas WHERE org_id = ? AND version < ?")
+            .bind(uid(org.as_uuid()))
+            .bind(i64::try_from(keep_from).unwrap_or(i64::MAX))
+            .execute(self.conn())
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected())
     }
 }
 

@@ -25,6 +25,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "reauthentication",
         include_str!("../migrations/0004_reauthentication.sql"),
     ),
+    (
+        5,
+        "authz_deltas",
+        include_str!("../migrations/0005_authz_deltas.sql"),
+    ),
 ];
 
 pub(crate) async fn apply(pool: &SqlitePool) -> Result<(), StoreError> {

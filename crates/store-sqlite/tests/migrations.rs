@@ -266,3 +266,56 @@ async fn the_pool_size_is_configurable() {
     drop(store);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Upgrading a database from before the change log: organizations keep
+/// their authorization versions, the log starts empty (a reader holding
+/// one of those versions finds the gap and rebuilds), and the next bump
+/// records its delta.
+#[tokio::test]
+async fn upgrading_starts_an_empty_change_log_at_the_current_versions() {
+    use iamkit::{AuthzDelta, AuthzVersionRepository};
+
+    let store = SqliteStore::temporary().await.unwrap();
+    let pool = store.pool();
+    sqlx::raw_sql(
+        "CREATE TABLE iamkit_migrations (version INTEGER PRIMARY KEY NOT NULL, name TEXT NOT NULL)",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    // The schema as it was before migration 5, with an organization
+    // changed seven times.
+    for &(version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v < 5) {
+        sqlx::raw_sql(sql).execute(pool).await.unwrap();
+        sqlx::query("INSERT INTO iamkit_migrations (version, name) VALUES (?, ?)")
+            .bind(version)
+            .bind(name)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    let org = OrgId::from_uuid(uuid::Uuid::from_u128(1));
+    sqlx::query("INSERT INTO authz_versions (org_id, version) VALUES (?, 7)")
+        .bind(uuid::Uuid::from_u128(1).hyphenated().to_string())
+        .execute(pool)
+        .await
+        .unwrap();
+
+    store.migrate().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.get_authz_version(org).await.unwrap(), 7);
+    assert!(tx.list_authz_deltas(org, 0, 7).await.unwrap().is_empty());
+    let version = tx.bump_authz_version(org).await.unwrap();
+    assert_eq!(version, 8);
+    tx.append_authz_delta(org, version, AuthzDelta::Settings)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.list_authz_deltas(org, 7, 8).await.unwrap(),
+        vec![(8, AuthzDelta::Settings)]
+    );
+    tx.rollback().await.unwrap();
+}

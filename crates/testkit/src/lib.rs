@@ -3,6 +3,7 @@
 use std::future::Future;
 
 pub mod audit;
+pub mod change_log;
 pub mod corruption;
 pub mod credentials;
 pub mod facade;
@@ -128,6 +129,13 @@ macro_rules! conformance_tests {
                 assign_grant_replaces_one_role_per_scope,
                 grant_listings_contract,
                 rbac_changes_roll_back,
+            }
+            change_log {
+                change_log_lists_a_range_in_version_order,
+                change_log_holds_one_delta_per_version,
+                change_log_rolls_back_with_the_bump,
+                change_log_prunes_old_versions_only,
+                change_log_is_tenant_isolated,
             }
             sealing {
                 a_rotated_key_keeps_two_factor_and_links_working,

@@ -2,6 +2,8 @@
 //! clock, cheap argon2, an organization with a signed-in Owner.
 #![allow(dead_code, reason = "each test file uses a different subset")]
 
+pub mod stores;
+
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
