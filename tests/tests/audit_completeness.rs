@@ -97,6 +97,8 @@ const WORKFLOWS: &[(&str, Kind)] = &[
     ("set_collective_role", Kind::Change),
     // iam.rs (sync, `&self`)
     ("catalogue", Kind::ReadOnly),
+    // change_log.rs (sync, `&self`)
+    ("index_stats", Kind::ReadOnly),
     // invitations.rs
     ("invite", Kind::Change),
     ("resend_invitation", Kind::Change),
@@ -1209,6 +1211,11 @@ async fn every_state_change_is_audited() {
     .unwrap();
     b.case("catalogue", Expect::ReadOnly, async {
         iam.catalogue().id("users.read")
+    })
+    .await
+    .unwrap();
+    b.case("index_stats", Expect::ReadOnly, async {
+        Some(iam.index_stats())
     })
     .await
     .unwrap();

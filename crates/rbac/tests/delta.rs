@@ -34,6 +34,8 @@ const BUILTINS: [BuiltinRole; 4] = [
     BuiltinRole::Requester,
 ];
 const NAMES: [&str; 4] = ["users.read", "roles.assign", "audit.read", "org.billing"];
+/// The index in `NAMES` of the Owner-only permission.
+const OWNER_ONLY: usize = 3;
 
 fn org() -> OrgId {
     OrgId::from_uuid(Uuid::from_u128(0x100))
@@ -294,6 +296,11 @@ impl State {
                 workspace,
             } => {
                 if !organization && !workspace {
+                    return None;
+                }
+                // `org.billing` is held in no workspace: a role assignable
+                // there may not carry it (CustomRole::new refuses it).
+                if workspace && names.contains(&OWNER_ONLY) {
                     return None;
                 }
                 // Narrowing where a role may be granted is refused while it
