@@ -14,6 +14,7 @@ use iamkit_identity::{
 use iamkit_rbac::{GrantRepository, RoleRepository};
 use iamkit_store_api::StoreError;
 
+use crate::access_model::AccessModelRepository;
 use crate::access_requests::AccessRequestRepository;
 use crate::authentication::AuthenticationRepository;
 use crate::authorization::AuthzVersionRepository;
@@ -83,6 +84,7 @@ pub trait Transaction:
     + ServiceAccountRepository
     + AuthzVersionRepository
     + AuthenticationRepository
+    + AccessModelRepository
     + Send
     + 'static
 {
@@ -106,6 +108,7 @@ pub(crate) mod repositories {
     };
     pub(crate) use iamkit_rbac::{GrantRepository as _, RoleRepository as _};
 
+    pub(crate) use crate::access_model::AccessModelRepository as _;
     pub(crate) use crate::authentication::AuthenticationRepository as _;
     pub(crate) use crate::authorization::AuthzVersionRepository as _;
     pub(crate) use crate::outbox::OutboxRepository as _;

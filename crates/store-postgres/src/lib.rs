@@ -10,6 +10,7 @@ use iamkit::{Store, Transaction};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgConnection, Postgres};
 
+mod access_model;
 mod audit;
 mod authentication;
 mod codec;

@@ -27,6 +27,12 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "reauthentication",
         include_str!("../migrations/0003_reauthentication.sql"),
     ),
+    // 4 is reserved for the per-organization change log (issue 17).
+    (
+        5,
+        "account_status",
+        include_str!("../migrations/0005_account_status.sql"),
+    ),
 ];
 
 /// Serializes migrators of the current schema until the transaction ends.

@@ -11,6 +11,7 @@ use iamkit_store_api::StoreError;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool};
 
+mod access_model;
 mod audit;
 mod authentication;
 mod codec;

@@ -25,6 +25,12 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "reauthentication",
         include_str!("../migrations/0004_reauthentication.sql"),
     ),
+    // 5 is reserved for the per-organization change log (issue 17).
+    (
+        6,
+        "account_status",
+        include_str!("../migrations/0006_account_status.sql"),
+    ),
 ];
 
 pub(crate) async fn apply(pool: &SqlitePool) -> Result<(), StoreError> {

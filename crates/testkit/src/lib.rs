@@ -2,6 +2,7 @@
 
 use std::future::Future;
 
+pub mod access_model;
 pub mod audit;
 pub mod credentials;
 pub mod facade;
@@ -132,6 +133,10 @@ macro_rules! conformance_tests {
                 a_rotated_key_keeps_two_factor_and_links_working,
                 reseal_runs_in_batches_and_resumes_after_a_crash,
                 reseal_stops_at_a_value_no_key_opens,
+            }
+            access_model {
+                access_model_holds_what_the_index_is_compiled_from,
+                access_model_is_tenant_isolated,
             }
             facade {
                 password_hash_round_trip,
