@@ -413,12 +413,7 @@ impl AuthzVersionRepository for PgTx {
     }
 
     async fn list_active_members(&mut self, org: OrgId) -> Result<Vec<UserId>> {
-        let rows: Vec<Uuid> = sqlx::query_scalar(crate::access_model::ACTIVE_MEMBERS)
-            .bind(org.as_uuid())
-            .fetch_one(self.conn())
-            .await
-            .map_err(db)?;
-        Ok(rows.into_iter().map(UserId::from_uuid).collect())
+        self.active_members(org).await
     }
 
     async fn bump_authz_version(&mut self, org: OrgId) -> Result<u64> {

@@ -400,14 +400,7 @@ impl AuthzVersionRepository for SqliteTx {
     }
 
     async fn list_active_members(&mut self, org: OrgId) -> Result<Vec<UserId>> {
-        let rows: Vec<String> = sqlx::query_scalar(crate::access_model::ACTIVE_MEMBERS)
-            .bind(uid(org.as_uuid()))
-            .fetch_all(self.conn())
-            .await
-            .map_err(db)?;
-        rows.iter()
-            .map(|user| Ok(UserId::from_uuid(parse_uid(user, "memberships.user_id")?)))
-            .collect()
+        self.active_members(org).await
     }
 
     async fn bump_authz_version(&mut self, org: OrgId) -> Result<u64> {

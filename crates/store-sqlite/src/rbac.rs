@@ -32,9 +32,9 @@ const GRANT_ORDER: &str =
     "ORDER BY CASE grantee_kind WHEN 'user' THEN 0 WHEN 'group' THEN 1 ELSE 2 END,
     grantee_id, workspace_id <> '', org_id, workspace_id";
 
-pub(crate) type GrantRow = (String, String, String, String, String);
+type GrantRow = (String, String, String, String, String);
 
-pub(crate) fn grant_of((kind, id, org, ws, role): GrantRow) -> Result<Grant> {
+fn grant_of((kind, id, org, ws, role): GrantRow) -> Result<Grant> {
     let id = parse_uid(&id, "grants.grantee_id")?;
     let grantee = match kind.as_str() {
         "user" => Grantee::User(UserId::from_uuid(id)),
