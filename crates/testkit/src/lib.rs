@@ -148,6 +148,7 @@ macro_rules! conformance_tests {
                 authz_versions_contract,
                 pending_emails_contract,
                 authentication_contexts_contract,
+                store_authentication_contexts_match_a_read_transaction,
                 active_members_contract,
             }
         }
