@@ -13,7 +13,8 @@ use crate::codec::{Result, corrupt, db, get, uint};
 use crate::credentials::{api_key_of, session_of};
 use crate::facade::org_version;
 
-/// A user's status as stored in the `users.data` document (`User::status`,
+/// A user's status as stored in the `users.data` document and its generated
+/// `users.status` column (`User::status`,
 /// whose serde name of `UserStatus::Active` this is).
 const ACTIVE: &str = "ACTIVE";
 
@@ -37,7 +38,7 @@ pub(crate) async fn session_context<'c>(
     // one order (`array_agg` over no row is NULL, hence the COALESCE).
     let row = sqlx::query(
         "SELECT s.*,
-            (SELECT u.data ->> 'status' FROM users u WHERE u.id = s.user_id) AS user_status,
+            (SELECT u.status FROM users u WHERE u.id = s.user_id) AS user_status,
             EXISTS (SELECT 1 FROM totp_enrollments t
                     WHERE t.user_id = s.user_id AND t.confirmed_at IS NOT NULL)
                 AS two_factor,
@@ -77,20 +78,22 @@ pub(crate) async fn session_context<'c>(
     }))
 }
 
-/// The API key `id` and its context, in one statement on `conn`.
+/// The API key `id` and its context, in one statement on `conn`. A
+/// workspace's organization exists (the foreign key cascades its deletion
+/// to the workspace), so a key with a workspace has an organization: no
+/// join checks it.
 pub(crate) async fn api_key_context<'c>(
     conn: impl PgExecutor<'c>,
     id: ApiKeyId,
 ) -> Result<Option<ApiKeyContext>> {
     let row = sqlx::query(
         "SELECT k.*, w.org_id AS key_org,
-            (SELECT u.data ->> 'status' FROM users u WHERE u.id = k.created_by)
+            (SELECT u.status FROM users u WHERE u.id = k.created_by)
                 AS creator_status,
             COALESCE((SELECT v.version FROM authz_versions v WHERE v.org_id = w.org_id), 0)
                 AS authz_version
          FROM api_keys k
          JOIN workspaces w ON w.id = k.workspace_id
-         JOIN organizations o ON o.id = w.org_id
          WHERE k.id = $1",
     )
     .bind(id.as_uuid())
