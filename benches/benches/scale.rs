@@ -185,7 +185,11 @@ impl<S: Store> Scale<S> {
 
     /// Flips the first member's organization role through the admin's `Iam`.
     async fn change_role(&self) {
-        let role = if self.changes.fetch_add(1, Ordering::Relaxed) % 2 == 0 {
+        let role = if self
+            .changes
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(2)
+        {
             BuiltinRole::ReadOnly
         } else {
             BuiltinRole::Requester
