@@ -43,8 +43,11 @@ pub struct ApiKeyContext {
 
 /// The reads of request authentication. The provided methods compose the
 /// other repositories (several queries); a SQL adapter overrides them with
-/// one query each, so a request costs one round trip before its checks.
-/// Overrides MUST return exactly what the provided methods return.
+/// one query each, so a request costs one round trip before its checks
+/// (and, through [`Store::session_context`](crate::Store::session_context)
+/// and [`Store::api_key_context`](crate::Store::api_key_context), no
+/// transaction around it). Overrides MUST return exactly what the provided
+/// methods return.
 pub trait AuthenticationRepository:
     SessionRepository
     + ApiKeyRepository

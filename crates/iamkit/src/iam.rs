@@ -2,7 +2,7 @@
 //! shares — one transaction per call, authorization first, audit events
 //! and outbox messages committed with the change, denials audited apart.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::panic::Location;
 use std::sync::{Arc, Mutex};
 
@@ -13,8 +13,8 @@ use iamkit_credentials::{
 };
 use iamkit_identity::{Membership, OrgId, RoleId, User, UserId, UserStatus, WorkspaceId};
 use iamkit_rbac::{
-    Access, AccessIndex, BuiltinRole, Catalogue, Change, Collective, CollectiveMember, Grant,
-    Grantee, Permission, Scope,
+    Access, AccessIndex, BuiltinRole, Catalogue, Change, Collective, Grant, Grantee, Permission,
+    Scope,
 };
 use rand::rand_core::UnwrapErr;
 use rand::rngs::SysRng;
@@ -636,43 +636,29 @@ impl<S: Store> Iam<S> {
         Ok(entry)
     }
 
-    /// Compiles the organization's index from `tx`.
+    /// Compiles the organization's index from `tx`, in one read of its
+    /// [`AccessModel`](crate::AccessModel).
     async fn build_index(&self, tx: &mut Work<S>, org: OrgId) -> Result<AccessIndex> {
-        let roles = tx.list_custom_roles(org).await?;
-        let grants = tx.list_grants_in_org(org).await?;
-        let mut members = Vec::new();
-        for group in tx.list_groups(org).await? {
-            for user in tx.list_group_members(group.id).await? {
-                members.push(CollectiveMember {
-                    collective: Collective::Group(group.id),
-                    org,
-                    user,
-                });
-            }
-        }
-        for team in tx.list_teams(org).await? {
-            for member in tx.list_team_members(team.id).await? {
-                members.push(CollectiveMember {
-                    collective: Collective::Team(team.id),
-                    org,
-                    user: member.user,
-                });
-            }
-        }
-        let mut users: BTreeSet<UserId> = members.iter().map(|m| m.user).collect();
-        users.extend(grants.iter().filter_map(|g| match g.grantee {
-            Grantee::User(u) => Some(u),
-            _ => None,
-        }));
+        let model = tx.load_access_model(org).await?;
         // Only an active account with an active membership acts: invited
         // and deactivated members hold their grants but use none of them.
-        let active: BTreeSet<UserId> = tx.list_active_members(org).await?.into_iter().collect();
-        let inactive: Vec<UserId> = users.difference(&active).copied().collect();
+        let active: HashSet<UserId> = model.active_members.into_iter().collect();
+        let direct = model.grants.iter().filter_map(|g| match g.grantee {
+            Grantee::User(user) => Some(user),
+            Grantee::Group(_) | Grantee::Team(_) => None,
+        });
+        let inactive: HashSet<UserId> = model
+            .collective_members
+            .iter()
+            .map(|m| m.user)
+            .chain(direct)
+            .filter(|user| !active.contains(user))
+            .collect();
         AccessIndex::build(
             self.inner.catalogue.clone(),
-            roles,
-            grants,
-            members,
+            model.custom_roles,
+            model.grants,
+            model.collective_members,
             inactive,
         )
         .map_err(Error::from_rbac)

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod access_model;
 mod access_requests;
 mod actor;
 mod api_keys;
@@ -39,6 +40,7 @@ mod trace;
 mod two_factor;
 mod workspaces;
 
+pub use access_model::{AccessModel, AccessModelRepository};
 pub use access_requests::{AccessRequest, AccessRequestRepository, RequestStatus, RequestedChange};
 pub use actor::Actor;
 pub use api_keys::CreatedApiKey;

@@ -267,11 +267,9 @@ impl<S: Store> Iam<S> {
         let session_id = SessionId::from_uuid(presented.id());
         // One read: the session, its user's standing, and the versions of
         // the user's organizations, so that checks with this actor need not
-        // read the store again while nothing changed (see `Actor`).
-        let mut tx = self.begin_read().await?;
-        let context = tx.load_session_context(session_id).await;
-        tx.rollback().await?;
-        let Some(context) = context? else {
+        // read the store again while nothing changed (see `Actor`). One
+        // consistent state, outside a transaction where the adapter can.
+        let Some(context) = self.inner.store.session_context(session_id).await? else {
             return Err(Error::InvalidCredentials);
         };
         let mut session = context.session;
@@ -323,10 +321,7 @@ impl<S: Store> Iam<S> {
             .map_err(|_| Error::InvalidCredentials)?;
         let now = self.now();
         let id = iamkit_identity::ApiKeyId::from_uuid(presented.id());
-        let mut tx = self.begin_read().await?;
-        let context = tx.load_api_key_context(id).await;
-        tx.rollback().await?;
-        let Some(context) = context? else {
+        let Some(context) = self.inner.store.api_key_context(id).await? else {
             return Err(Error::InvalidCredentials);
         };
         let record = context.key;

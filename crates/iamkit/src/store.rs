@@ -9,13 +9,15 @@ use iamkit_credentials::{
     TokenRepository, TotpRepository,
 };
 use iamkit_identity::{
-    GroupRepository, OrganizationRepository, TeamRepository, UserRepository, WorkspaceRepository,
+    ApiKeyId, GroupRepository, OrganizationRepository, SessionId, TeamRepository, UserRepository,
+    WorkspaceRepository,
 };
 use iamkit_rbac::{GrantRepository, RoleRepository};
 use iamkit_store_api::StoreError;
 
+use crate::access_model::AccessModelRepository;
 use crate::access_requests::AccessRequestRepository;
-use crate::authentication::AuthenticationRepository;
+use crate::authentication::{ApiKeyContext, AuthenticationRepository, SessionContext};
 use crate::authorization::AuthzVersionRepository;
 use crate::email_verification::PendingEmailRepository;
 use crate::outbox::OutboxRepository;
@@ -54,6 +56,49 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn begin_read(&self) -> impl Future<Output = Result<Self::Tx, StoreError>> + Send {
         self.begin()
     }
+
+    /// The session `id` and what authenticating it needs, read outside any
+    /// transaction of the caller's: every request makes this read, so an
+    /// adapter that can read it in one statement saves the transaction's
+    /// own round trips (`BEGIN`, `ROLLBACK`).
+    ///
+    /// It MUST return what
+    /// [`load_session_context`](crate::AuthenticationRepository::load_session_context)
+    /// returns in a transaction from [`begin_read`](Self::begin_read) started
+    /// now: one consistent state (the session, its user's standing and the
+    /// authorization versions as of one instant, so a change committed with
+    /// a version bump is seen whole or not at all) that includes every
+    /// change committed before the call (SECURITY.md 20: the request after
+    /// a deactivation or revocation is refused). The default is that read
+    /// transaction, rolled back; an adapter whose context is one statement
+    /// runs that statement alone (its snapshot is the statement's).
+    fn session_context(
+        &self,
+        id: SessionId,
+    ) -> impl Future<Output = Result<Option<SessionContext>, StoreError>> + Send {
+        async move {
+            let mut tx = self.begin_read().await?;
+            let context = tx.load_session_context(id).await;
+            tx.rollback().await?;
+            context
+        }
+    }
+
+    /// The API key `id` and what authenticating it needs, read outside any
+    /// transaction of the caller's. The same contract as
+    /// [`session_context`](Self::session_context), with
+    /// [`load_api_key_context`](crate::AuthenticationRepository::load_api_key_context).
+    fn api_key_context(
+        &self,
+        id: ApiKeyId,
+    ) -> impl Future<Output = Result<Option<ApiKeyContext>, StoreError>> + Send {
+        async move {
+            let mut tx = self.begin_read().await?;
+            let context = tx.load_api_key_context(id).await;
+            tx.rollback().await?;
+            context
+        }
+    }
 }
 
 /// One transaction: every repository trait, plus commit and rollback.
@@ -83,6 +128,7 @@ pub trait Transaction:
     + ServiceAccountRepository
     + AuthzVersionRepository
     + AuthenticationRepository
+    + AccessModelRepository
     + Send
     + 'static
 {
@@ -106,7 +152,7 @@ pub(crate) mod repositories {
     };
     pub(crate) use iamkit_rbac::{GrantRepository as _, RoleRepository as _};
 
-    pub(crate) use crate::authentication::AuthenticationRepository as _;
+    pub(crate) use crate::access_model::AccessModelRepository as _;
     pub(crate) use crate::authorization::AuthzVersionRepository as _;
     pub(crate) use crate::outbox::OutboxRepository as _;
     pub(crate) use crate::passwords::PasswordRepository as _;

@@ -5,16 +5,17 @@ use std::ops::Bound;
 
 use chrono::{DateTime, Utc};
 use iamkit::{
-    AccessRequest, AccessRequestRepository, AuthenticationRepository, AuthzDelta,
-    AuthzVersionRepository, MessageId, OutboxRecord, OutboxRepository, PasswordRepository,
-    PendingEmailRepository, RequestStatus, ServiceAccount, ServiceAccountRepository,
+    AccessModel, AccessModelRepository, AccessRequest, AccessRequestRepository,
+    AuthenticationRepository, AuthzDelta, AuthzVersionRepository, MessageId, OutboxRecord,
+    OutboxRepository, PasswordRepository, PendingEmailRepository, RequestStatus, ServiceAccount,
+    ServiceAccountRepository,
 };
 use iamkit_credentials::{PasswordHash, SealedSecret, SealingKeyId, TokenId};
 use iamkit_identity::{AccessRequestId, Email, OrgId, UserId};
 use iamkit_store_api::StoreError;
 use imbl::{HashMap, OrdMap};
 
-use crate::MemoryTx;
+use crate::{MemoryTx, State};
 
 /// Password hashes by user, and the outbox ordered by (time-ordered) id.
 #[derive(Clone, Default)]
@@ -214,6 +215,18 @@ impl ServiceAccountRepository for MemoryTx {
 
 /// The provided methods: the memory store has no round trips to save.
 impl AuthenticationRepository for MemoryTx {}
+
+impl AccessModelRepository for MemoryTx {
+    async fn load_access_model(&mut self, org: OrgId) -> Result<AccessModel, StoreError> {
+        let State { identity, rbac, .. } = &self.state;
+        Ok(AccessModel {
+            custom_roles: rbac.roles_of(org).cloned().collect(),
+            grants: rbac.grants_in(org).collect(),
+            collective_members: identity.collective_members_of(org).collect(),
+            active_members: identity.active_members_of(org).collect(),
+        })
+    }
+}
 
 impl AuthzVersionRepository for MemoryTx {
     async fn get_authz_version(&mut self, org: OrgId) -> Result<u64, StoreError> {

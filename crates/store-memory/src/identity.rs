@@ -6,6 +6,7 @@ use iamkit_identity::{
     StoreResult, Team, TeamId, TeamMember, TeamRepository, TeamRole, User, UserId, UserRepository,
     Username, Workspace, WorkspaceId, WorkspaceRepository,
 };
+use iamkit_rbac::{Collective, CollectiveMember};
 use iamkit_store_api::{Page, StoreError};
 use imbl::{HashMap, OrdMap, OrdSet};
 use uuid::Uuid;
@@ -77,6 +78,32 @@ impl IdentityState {
             .filter(|m| m.status == iamkit_identity::UserStatus::Active)
             .filter(|m| self.users.get(&m.user).is_some_and(User::is_active))
             .map(|m| m.user)
+    }
+
+    /// One entry per member of each group and team of `org`.
+    pub(crate) fn collective_members_of(
+        &self,
+        org: OrgId,
+    ) -> impl Iterator<Item = CollectiveMember> + '_ {
+        let in_groups = self
+            .group_members
+            .iter()
+            .filter(move |(g, _)| self.groups.get(g).is_some_and(|g| g.org == org))
+            .map(move |(g, user)| CollectiveMember {
+                collective: Collective::Group(*g),
+                org,
+                user: *user,
+            });
+        let in_teams = self
+            .team_members
+            .keys()
+            .filter(move |(t, _)| self.teams.get(t).is_some_and(|t| t.org == org))
+            .map(move |(t, user)| CollectiveMember {
+                collective: Collective::Team(*t),
+                org,
+                user: *user,
+            });
+        in_groups.chain(in_teams)
     }
 
     fn remove_org_relations_of(&mut self, org: OrgId, user: UserId) {

@@ -29,6 +29,19 @@ impl RbacState {
             .get(&(role.org, role.name.unique_key()))
             .is_some_and(|id| *id != role.id)
     }
+
+    /// Every custom role of `org`, in no particular order.
+    pub(crate) fn roles_of(&self, org: OrgId) -> impl Iterator<Item = &CustomRole> {
+        self.roles.values().filter(move |r| r.org == org)
+    }
+
+    /// Every grant whose scope is in `org`, in grant order.
+    pub(crate) fn grants_in(&self, org: OrgId) -> impl Iterator<Item = Grant> + '_ {
+        self.grants
+            .iter()
+            .filter(move |((_, scope), _)| scope.org() == org)
+            .map(grant_of)
+    }
 }
 
 fn grant_of(((grantee, scope), role): (&(Grantee, Scope), &RoleId)) -> Grant {
@@ -60,14 +73,7 @@ impl RoleRepository for MemoryTx {
     }
 
     async fn list_custom_roles(&mut self, org: OrgId) -> Result<Vec<CustomRole>, StoreError> {
-        let mut roles: Vec<CustomRole> = self
-            .state
-            .rbac
-            .roles
-            .values()
-            .filter(|r| r.org == org)
-            .cloned()
-            .collect();
+        let mut roles: Vec<CustomRole> = self.state.rbac.roles_of(org).cloned().collect();
         roles.sort_by_key(|r| (r.name.unique_key(), r.id));
         Ok(roles)
     }
@@ -125,14 +131,7 @@ impl GrantRepository for MemoryTx {
     }
 
     async fn list_grants_in_org(&mut self, org: OrgId) -> Result<Vec<Grant>, StoreError> {
-        Ok(self
-            .state
-            .rbac
-            .grants
-            .iter()
-            .filter(|((_, scope), _)| scope.org() == org)
-            .map(grant_of)
-            .collect())
+        Ok(self.state.rbac.grants_in(org).collect())
     }
 
     async fn list_grants_of(&mut self, grantee: Grantee) -> Result<Vec<Grant>, StoreError> {

@@ -441,15 +441,7 @@ impl AuthzVersionRepository for PgTx {
     }
 
     async fn list_active_members(&mut self, org: OrgId) -> Result<Vec<UserId>> {
-        let rows: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT m.user_id FROM memberships m JOIN users u ON u.id = m.user_id
-             WHERE m.org_id = $1 AND m.status = 'ACTIVE' AND u.data ->> 'status' = 'ACTIVE'",
-        )
-        .bind(org.as_uuid())
-        .fetch_all(self.conn())
-        .await
-        .map_err(db)?;
-        Ok(rows.into_iter().map(UserId::from_uuid).collect())
+        self.active_members(org).await
     }
 
     async fn bump_authz_version(&mut self, org: OrgId) -> Result<u64> {

@@ -5,11 +5,12 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use iamkit::identity::OrgId;
-use iamkit::{Store, Transaction};
+use iamkit::identity::{ApiKeyId, OrgId, SessionId};
+use iamkit::{ApiKeyContext, SessionContext, Store, Transaction};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgConnection, Postgres};
 
+mod access_model;
 mod audit;
 mod authentication;
 mod codec;
@@ -213,6 +214,19 @@ impl Store for PgStore {
             tx,
             audit_cuts: HashMap::new(),
         })
+    }
+
+    /// The context's one statement, on a pooled connection with no
+    /// transaction around it: one round trip. A statement reads one
+    /// snapshot, taken when it starts, so it sees every change committed
+    /// before and none of one committed while it runs.
+    async fn session_context(&self, id: SessionId) -> Result<Option<SessionContext>> {
+        authentication::session_context(&self.pool, id).await
+    }
+
+    /// Like [`session_context`](Self::session_context): one statement.
+    async fn api_key_context(&self, id: ApiKeyId) -> Result<Option<ApiKeyContext>> {
+        authentication::api_key_context(&self.pool, id).await
     }
 }
 

@@ -32,6 +32,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "authz_deltas",
         include_str!("../migrations/0004_authz_deltas.sql"),
     ),
+    (
+        5,
+        "account_status",
+        include_str!("../migrations/0005_account_status.sql"),
+    ),
 ];
 
 /// Serializes migrators of the current schema until the transaction ends.

@@ -272,3 +272,62 @@ async fn upgrading_starts_an_empty_change_log_at_the_current_versions() {
     );
     tx.rollback().await.unwrap();
 }
+
+/// Upgrading a schema from before the account status column (migration
+/// 5): accounts stored earlier are classed by the status in their
+/// document, so a deactivated account's member uses none of its grants.
+#[tokio::test]
+async fn upgrading_classes_existing_accounts_by_their_status() {
+    use iamkit::AccessModelRepository;
+    use iamkit::identity::UserStatus;
+
+    let Some(url) = support::url_or_notice() else {
+        return;
+    };
+    let store = support::empty(&url).await;
+    let pool = store.pool();
+    sqlx::raw_sql(
+        "CREATE TABLE iamkit_migrations (version bigint NOT NULL PRIMARY KEY, name text NOT NULL,
+         applied_at timestamptz NOT NULL DEFAULT now())",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    for &(version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v < 5) {
+        sqlx::raw_sql(sql).execute(pool).await.unwrap();
+        sqlx::query("INSERT INTO iamkit_migrations (version, name) VALUES ($1, $2)")
+            .bind(version)
+            .bind(name)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    let mut f = iamkit_testkit::fixtures::Fixture::new(5);
+    let acme = f.org("acme");
+    let ada = f.user("ada");
+    let mut bob = f.user("bob");
+    bob.status = UserStatus::Deactivated;
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_organization(&acme).await.unwrap();
+    for user in [&ada, &bob] {
+        tx.insert_user(user).await.unwrap();
+        tx.insert_membership(&f.membership(acme.id, user.id))
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    store.migrate().await.unwrap();
+    assert_eq!(recorded_versions(&store).await, expected_versions());
+    let mut tx = store.begin().await.unwrap();
+    let model = tx.load_access_model(acme.id).await.unwrap();
+    assert_eq!(model.active_members, vec![ada.id]);
+    // And a later change of status is seen.
+    bob.status = UserStatus::Active;
+    tx.update_user(&bob).await.unwrap();
+    let mut active = tx.load_access_model(acme.id).await.unwrap().active_members;
+    active.sort();
+    let mut expected = vec![ada.id, bob.id];
+    expected.sort();
+    assert_eq!(active, expected);
+}

@@ -422,18 +422,7 @@ impl AuthzVersionRepository for SqliteTx {
     }
 
     async fn list_active_members(&mut self, org: OrgId) -> Result<Vec<UserId>> {
-        let rows: Vec<String> = sqlx::query_scalar(
-            "SELECT m.user_id FROM memberships m JOIN users u ON u.id = m.user_id
-             WHERE m.org_id = ? AND m.status = 'ACTIVE'
-               AND json_extract(u.data, '$.status') = 'ACTIVE'",
-        )
-        .bind(uid(org.as_uuid()))
-        .fetch_all(self.conn())
-        .await
-        .map_err(db)?;
-        rows.iter()
-            .map(|user| Ok(UserId::from_uuid(parse_uid(user, "memberships.user_id")?)))
-            .collect()
+        self.active_members(org).await
     }
 
     async fn bump_authz_version(&mut self, org: OrgId) -> Result<u64> {

@@ -7,11 +7,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use iamkit::{Store, Transaction};
+use iamkit::identity::{ApiKeyId, SessionId};
+use iamkit::{ApiKeyContext, SessionContext, Store, Transaction};
 use iamkit_store_api::StoreError;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool};
 
+mod access_model;
 mod audit;
 mod authentication;
 mod codec;
@@ -204,6 +206,18 @@ impl Store for SqliteStore {
     async fn begin_read(&self) -> Result<SqliteTx, StoreError> {
         let tx = self.pool.begin_with("BEGIN DEFERRED").await.map_err(db)?;
         Ok(SqliteTx { tx })
+    }
+
+    /// The context's one statement alone, in autocommit: SQLite runs a
+    /// statement in a read transaction of its own, so it reads one
+    /// snapshot holding every change committed before it.
+    async fn session_context(&self, id: SessionId) -> Result<Option<SessionContext>, StoreError> {
+        authentication::session_context(&self.pool, id).await
+    }
+
+    /// Like [`session_context`](Self::session_context): one statement.
+    async fn api_key_context(&self, id: ApiKeyId) -> Result<Option<ApiKeyContext>, StoreError> {
+        authentication::api_key_context(&self.pool, id).await
     }
 }
 

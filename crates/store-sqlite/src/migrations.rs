@@ -30,6 +30,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "authz_deltas",
         include_str!("../migrations/0005_authz_deltas.sql"),
     ),
+    (
+        6,
+        "account_status",
+        include_str!("../migrations/0006_account_status.sql"),
+    ),
 ];
 
 pub(crate) async fn apply(pool: &SqlitePool) -> Result<(), StoreError> {

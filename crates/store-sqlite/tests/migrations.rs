@@ -319,3 +319,57 @@ async fn upgrading_starts_an_empty_change_log_at_the_current_versions() {
     );
     tx.rollback().await.unwrap();
 }
+
+/// Upgrading a database from before the account status column (migration
+/// 6): accounts stored earlier are classed by the status in their
+/// document, so a deactivated account's member uses none of its grants.
+#[tokio::test]
+async fn upgrading_classes_existing_accounts_by_their_status() {
+    use iamkit::AccessModelRepository;
+    use iamkit::identity::UserStatus;
+
+    let store = SqliteStore::temporary().await.unwrap();
+    let pool = store.pool();
+    sqlx::raw_sql(
+        "CREATE TABLE iamkit_migrations (version INTEGER PRIMARY KEY NOT NULL, name TEXT NOT NULL)",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    for &(version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v < 6) {
+        sqlx::raw_sql(sql).execute(pool).await.unwrap();
+        sqlx::query("INSERT INTO iamkit_migrations (version, name) VALUES (?, ?)")
+            .bind(version)
+            .bind(name)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    let mut f = iamkit_testkit::fixtures::Fixture::new(5);
+    let acme = f.org("acme");
+    let ada = f.user("ada");
+    let mut bob = f.user("bob");
+    bob.status = UserStatus::Deactivated;
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_organization(&acme).await.unwrap();
+    for user in [&ada, &bob] {
+        tx.insert_user(user).await.unwrap();
+        tx.insert_membership(&f.membership(acme.id, user.id))
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    store.migrate().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let model = tx.load_access_model(acme.id).await.unwrap();
+    assert_eq!(model.active_members, vec![ada.id]);
+    // And a later change of status is seen.
+    bob.status = UserStatus::Active;
+    tx.update_user(&bob).await.unwrap();
+    let mut active = tx.load_access_model(acme.id).await.unwrap().active_members;
+    active.sort();
+    let mut expected = vec![ada.id, bob.id];
+    expected.sort();
+    assert_eq!(active, expected);
+}

@@ -530,6 +530,128 @@ pub async fn authentication_contexts_contract<S: Store>(store: S) {
     );
 }
 
+/// The store reads a request's context outside any transaction of the
+/// caller's ([`Store::session_context`], [`Store::api_key_context`]) exactly
+/// as a read transaction does, and sees every change committed before the
+/// call, whole: a deactivation committed with its version bumps is seen
+/// with both (SECURITY.md 20).
+pub async fn store_authentication_contexts_match_a_read_transaction<S: Store>(store: S) {
+    use iamkit::AuthenticationRepository;
+    use iamkit_credentials::{ApiKeyRepository, SessionRepository, SessionState};
+    use iamkit_identity::{
+        ApiKeyId, OrganizationRepository, SessionId, UserRepository, UserStatus,
+        WorkspaceRepository,
+    };
+
+    let mut f = Fixture::new(49);
+    let now = f.now();
+    let (acme, globex) = (f.org("acme"), f.org("globex"));
+    let (alice, bob) = (f.user("alice"), f.user("bob"));
+    let workspace = f.workspace(acme.id, "Ops");
+    let alice_session = crate::credentials::session(&mut f, alice.id, SessionState::Full, now);
+    let key = crate::credentials::api_key(&mut f, alice.id, workspace.id, "ci", now);
+    let mut tx = store.begin().await.expect("begin");
+    for org in [&acme, &globex] {
+        tx.insert_organization(org).await.expect("org");
+    }
+    for user in [&alice, &bob] {
+        tx.insert_user(user).await.expect("user");
+    }
+    for org in [&acme, &globex] {
+        tx.insert_membership(&f.membership(org.id, alice.id))
+            .await
+            .expect("membership");
+    }
+    tx.insert_workspace(&workspace).await.expect("workspace");
+    tx.insert_session(alice_session.clone())
+        .await
+        .expect("session");
+    tx.insert_api_key(key.clone()).await.expect("key");
+    tx.bump_authz_version(acme.id).await.expect("bump");
+    tx.commit().await.expect("commit");
+
+    let unknown_session = SessionId::generate(now, f.rng());
+    let unknown_key = ApiKeyId::generate(now, f.rng());
+    // What a read transaction sees, for each id.
+    let in_transaction = async |store: &S| {
+        let mut tx = store.begin_read().await.expect("begin_read");
+        let mut sessions = Vec::new();
+        for id in [alice_session.id, unknown_session] {
+            sessions.push(tx.load_session_context(id).await.expect("load"));
+        }
+        let mut keys = Vec::new();
+        for id in [key.id, unknown_key] {
+            keys.push(tx.load_api_key_context(id).await.expect("load"));
+        }
+        tx.rollback().await.expect("rollback");
+        (sessions, keys)
+    };
+    let alone = async |store: &S| {
+        let mut sessions = Vec::new();
+        for id in [alice_session.id, unknown_session] {
+            sessions.push(store.session_context(id).await.expect("session_context"));
+        }
+        let mut keys = Vec::new();
+        for id in [key.id, unknown_key] {
+            keys.push(store.api_key_context(id).await.expect("api_key_context"));
+        }
+        (sessions, keys)
+    };
+    let sorted = |(mut sessions, keys): (Vec<Option<iamkit::SessionContext>>, _)| {
+        for context in sessions.iter_mut().flatten() {
+            context.authz_versions.sort();
+        }
+        (sessions, keys)
+    };
+
+    let before = sorted(alone(&store).await);
+    assert_eq!(before, sorted(in_transaction(&store).await));
+    let (sessions, keys) = &before;
+    let context = sessions[0].as_ref().expect("alice's session");
+    assert!(context.user_active);
+    let mut expected = vec![(acme.id, 1), (globex.id, 0)];
+    expected.sort();
+    assert_eq!(context.authz_versions, expected);
+    assert_eq!(sessions[1], None);
+    assert_eq!(
+        keys[0]
+            .as_ref()
+            .map(|k| (k.org, k.authz_version, k.creator_active)),
+        Some((acme.id, 1, true))
+    );
+    assert_eq!(keys[1], None);
+
+    // Alice is deactivated, and both her organizations' versions bumped,
+    // in one transaction: the next read sees all of it.
+    let mut tx = store.begin().await.expect("begin");
+    let mut deactivated = alice.clone();
+    deactivated.status = UserStatus::Deactivated;
+    tx.update_user(&deactivated).await.expect("deactivate");
+    tx.bump_authz_version(acme.id).await.expect("bump");
+    tx.bump_authz_version(globex.id).await.expect("bump");
+    tx.commit().await.expect("commit");
+    let after = sorted(alone(&store).await);
+    assert_eq!(after, sorted(in_transaction(&store).await));
+    let (sessions, keys) = &after;
+    let context = sessions[0].as_ref().expect("alice's session");
+    assert!(!context.user_active);
+    let mut expected = vec![(acme.id, 2), (globex.id, 1)];
+    expected.sort();
+    assert_eq!(context.authz_versions, expected);
+    assert_eq!(
+        keys[0]
+            .as_ref()
+            .map(|k| (k.authz_version, k.creator_active)),
+        Some((2, false))
+    );
+
+    // A key whose workspace is gone has no context, read either way.
+    let mut tx = store.begin().await.expect("begin");
+    tx.delete_workspace(workspace.id).await.expect("delete");
+    tx.commit().await.expect("commit");
+    assert_eq!(store.api_key_context(key.id).await.expect("read"), None);
+}
+
 /// The active members of an organization are those whose membership and
 /// account are both ACTIVE: invited or deactivated members, deactivated
 /// accounts and other organizations' members are not listed; a status

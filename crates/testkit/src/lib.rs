@@ -2,6 +2,7 @@
 
 use std::future::Future;
 
+pub mod access_model;
 pub mod audit;
 pub mod change_log;
 pub mod corruption;
@@ -142,6 +143,10 @@ macro_rules! conformance_tests {
                 reseal_runs_in_batches_and_resumes_after_a_crash,
                 reseal_stops_at_a_value_no_key_opens,
             }
+            access_model {
+                access_model_holds_what_the_index_is_compiled_from,
+                access_model_is_tenant_isolated,
+            }
             facade {
                 password_hash_round_trip,
                 outbox_delivers_each_message_until_acknowledged,
@@ -152,6 +157,7 @@ macro_rules! conformance_tests {
                 authz_versions_contract,
                 pending_emails_contract,
                 authentication_contexts_contract,
+                store_authentication_contexts_match_a_read_transaction,
                 active_members_contract,
             }
         }
