@@ -78,30 +78,12 @@ impl<S: Store> Iam<S> {
         org: OrgId,
         required: bool,
     ) -> Result<()> {
-        let target = Target::Org(org);
-        let mut tx = self.begin().await?;
-        let outcome: Flow<()> = async {
-            self.authorize(&mut tx, actor, SETTINGS, Scope::Organization(org), target)
-                .await?;
-            let mut organization = tx.get_organization(org).await?.ok_or(Error::NotFound)?;
-            if organization.settings.require_two_factor != required {
-                organization.settings.require_two_factor = required;
-                tx.update_organization(&organization).await?;
-                let setting =
-                    SettingName::new("require_two_factor").map_err(|_| Error::Internal)?;
-                self.audit(
-                    &mut tx,
-                    org,
-                    actor,
-                    Action::SettingsChanged { setting },
-                    target,
-                )
-                .await?;
-            }
-            Ok(())
-        }
-        .await;
-        self.finish(tx, actor, outcome).await
+        self.change_setting(actor, org, "require_two_factor", |settings| {
+            let changed = settings.require_two_factor != required;
+            settings.require_two_factor = required;
+            changed
+        })
+        .await
     }
 
     /// Sets the time zone of members who chose none (`None`: UTC), an IANA
@@ -118,16 +100,34 @@ impl<S: Store> Iam<S> {
         let time_zone = time_zone
             .map(iamkit_identity::TimeZone::parse)
             .transpose()?;
+        self.change_setting(actor, org, "time_zone", |settings| {
+            let changed = settings.time_zone != time_zone;
+            settings.time_zone = time_zone;
+            changed
+        })
+        .await
+    }
+
+    /// Changes one organization setting with `change` (which says whether
+    /// it changed anything), after `org.settings` is authorized; a real
+    /// change is stored and audited as `settings_changed` (`name`), a
+    /// no-op records nothing.
+    async fn change_setting(
+        &self,
+        actor: &Actor,
+        org: OrgId,
+        name: &'static str,
+        change: impl FnOnce(&mut iamkit_identity::OrgSettings) -> bool + Send,
+    ) -> Result<()> {
         let target = Target::Org(org);
         let mut tx = self.begin().await?;
         let outcome: Flow<()> = async {
             self.authorize(&mut tx, actor, SETTINGS, Scope::Organization(org), target)
                 .await?;
             let mut organization = tx.get_organization(org).await?.ok_or(Error::NotFound)?;
-            if organization.settings.time_zone != time_zone {
-                organization.settings.time_zone = time_zone;
+            if change(&mut organization.settings) {
                 tx.update_organization(&organization).await?;
-                let setting = SettingName::new("time_zone").map_err(|_| Error::Internal)?;
+                let setting = SettingName::new(name).map_err(|_| Error::Internal)?;
                 self.audit(
                     &mut tx,
                     org,
