@@ -5,6 +5,30 @@ use iamkit::identity::{Name, OrgId, Organization, OrganizationRepository, Slug, 
 use iamkit::{Store, Transaction};
 use iamkit_store_sqlite::{MIGRATIONS, SqliteStore};
 
+/// A temporary database with the migrations before `version` applied and
+/// recorded, as an older release left it: the upgrade tests start here.
+#[expect(clippy::unwrap_used, reason = "test set-up fails the test loudly")]
+async fn migrated_before(version: i64) -> SqliteStore {
+    let store = SqliteStore::temporary().await.unwrap();
+    let pool = store.pool();
+    sqlx::raw_sql(
+        "CREATE TABLE iamkit_migrations (version INTEGER PRIMARY KEY NOT NULL, name TEXT NOT NULL)",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    for &(applied, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v < version) {
+        sqlx::raw_sql(sql).execute(pool).await.unwrap();
+        sqlx::query("INSERT INTO iamkit_migrations (version, name) VALUES (?, ?)")
+            .bind(applied)
+            .bind(name)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    store
+}
+
 #[tokio::test]
 async fn migrate_twice_keeps_data_and_records_each_version_once() {
     let store = SqliteStore::temporary().await.unwrap();
@@ -82,24 +106,9 @@ async fn an_unopenable_file_is_unavailable() {
 /// none, manages itself (SECURITY.md 32).
 #[tokio::test]
 async fn upgrading_gives_single_organization_accounts_their_manager() {
-    let store = SqliteStore::temporary().await.unwrap();
-    let pool = store.pool();
-    sqlx::raw_sql(
-        "CREATE TABLE iamkit_migrations (version INTEGER PRIMARY KEY NOT NULL, name TEXT NOT NULL)",
-    )
-    .execute(pool)
-    .await
-    .unwrap();
     // The schema as it was before migration 3.
-    for &(version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v < 3) {
-        sqlx::raw_sql(sql).execute(pool).await.unwrap();
-        sqlx::query("INSERT INTO iamkit_migrations (version, name) VALUES (?, ?)")
-            .bind(version)
-            .bind(name)
-            .execute(pool)
-            .await
-            .unwrap();
-    }
+    let store = migrated_before(3).await;
+    let pool = store.pool();
     let org = |n: u128| uuid::Uuid::from_u128(n).hyphenated().to_string();
     for (n, slug) in [(1, "acme"), (2, "globex")] {
         sqlx::query("INSERT INTO organizations (id, slug, data) VALUES (?, ?, ?)")
@@ -179,24 +188,9 @@ async fn connections_that_saw_the_old_schema_read_the_new_one() {
     use iamkit::identity::SessionId;
 
     const CONNECTIONS: usize = 8;
-    let store = SqliteStore::temporary().await.unwrap();
-    let pool = store.pool();
-    sqlx::raw_sql(
-        "CREATE TABLE iamkit_migrations (version INTEGER PRIMARY KEY NOT NULL, name TEXT NOT NULL)",
-    )
-    .execute(pool)
-    .await
-    .unwrap();
     // The schema before migration 4 added `sessions.authenticated_at`.
-    for &(version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v < 4) {
-        sqlx::raw_sql(sql).execute(pool).await.unwrap();
-        sqlx::query("INSERT INTO iamkit_migrations (version, name) VALUES (?, ?)")
-            .bind(version)
-            .bind(name)
-            .execute(pool)
-            .await
-            .unwrap();
-    }
+    let store = migrated_before(4).await;
+    let pool = store.pool();
     let session = uuid::Uuid::from_u128(7);
     sqlx::query(
         "INSERT INTO sessions (id, user_id, org_id, secret_hash, state, created_at, last_seen_at)
@@ -275,25 +269,10 @@ async fn the_pool_size_is_configurable() {
 async fn upgrading_starts_an_empty_change_log_at_the_current_versions() {
     use iamkit::{AuthzDelta, AuthzVersionRepository};
 
-    let store = SqliteStore::temporary().await.unwrap();
-    let pool = store.pool();
-    sqlx::raw_sql(
-        "CREATE TABLE iamkit_migrations (version INTEGER PRIMARY KEY NOT NULL, name TEXT NOT NULL)",
-    )
-    .execute(pool)
-    .await
-    .unwrap();
     // The schema as it was before migration 5, with an organization
     // changed seven times.
-    for &(version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v < 5) {
-        sqlx::raw_sql(sql).execute(pool).await.unwrap();
-        sqlx::query("INSERT INTO iamkit_migrations (version, name) VALUES (?, ?)")
-            .bind(version)
-            .bind(name)
-            .execute(pool)
-            .await
-            .unwrap();
-    }
+    let store = migrated_before(5).await;
+    let pool = store.pool();
     let org = OrgId::from_uuid(uuid::Uuid::from_u128(1));
     sqlx::query("INSERT INTO authz_versions (org_id, version) VALUES (?, 7)")
         .bind(uuid::Uuid::from_u128(1).hyphenated().to_string())
@@ -328,23 +307,7 @@ async fn upgrading_classes_existing_accounts_by_their_status() {
     use iamkit::AccessModelRepository;
     use iamkit::identity::UserStatus;
 
-    let store = SqliteStore::temporary().await.unwrap();
-    let pool = store.pool();
-    sqlx::raw_sql(
-        "CREATE TABLE iamkit_migrations (version INTEGER PRIMARY KEY NOT NULL, name TEXT NOT NULL)",
-    )
-    .execute(pool)
-    .await
-    .unwrap();
-    for &(version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v < 6) {
-        sqlx::raw_sql(sql).execute(pool).await.unwrap();
-        sqlx::query("INSERT INTO iamkit_migrations (version, name) VALUES (?, ?)")
-            .bind(version)
-            .bind(name)
-            .execute(pool)
-            .await
-            .unwrap();
-    }
+    let store = migrated_before(6).await;
     let mut f = iamkit_testkit::fixtures::Fixture::new(5);
     let acme = f.org("acme");
     let ada = f.user("ada");
