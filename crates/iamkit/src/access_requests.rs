@@ -131,7 +131,7 @@ impl<S: Store> Iam<S> {
         let target = Target::AccessRequest(id);
         let mut tx = self.begin().await?;
         let outcome: Flow<AccessRequestId> = async {
-            let authz = self
+            let mut authz = self
                 .authorize(
                     &mut tx,
                     actor,
@@ -166,7 +166,10 @@ impl<S: Store> Iam<S> {
                 role: Some(role),
                 ..
             } = change
-                && !authz.index.assignable_kinds(role).contains(&scope.kind())
+                && !authz
+                    .index()?
+                    .assignable_kinds(role)
+                    .contains(&scope.kind())
             {
                 return Err(Error::RoleNotAssignable.into());
             }

@@ -36,16 +36,16 @@ impl<S: Store> Iam<S> {
         let target = Target::Org(org);
         let mut tx = self.begin().await?;
         let outcome: Flow<()> = async {
-            let authz = self
+            let mut authz = self
                 .authorize(&mut tx, actor, SETTINGS, Scope::Organization(org), target)
                 .await?;
+            let index = authz.index()?;
             for rule in &rules {
-                let def = authz
-                    .index
+                let def = index
                     .role(rule.default_role)
                     .filter(|d| d.org.is_none_or(|o| o == org))
                     .ok_or(Error::RoleNotAssignable)?;
-                iamkit_rbac::ensure_can_grant(authz.index.catalogue(), &authz.access, def)
+                iamkit_rbac::ensure_can_grant(index.catalogue(), &authz.access, def)
                     .map_err(|e| rbac_denial(org, target, SETTINGS, e))?;
             }
             let mut organization = tx.get_organization(org).await?.ok_or(Error::NotFound)?;
@@ -187,9 +187,9 @@ impl<S: Store> Iam<S> {
                 scope: Scope::Organization(org),
                 role: rule.default_role,
             };
-            let mut index = self.load_index(&mut tx, org).await?;
-            std::sync::Arc::make_mut(&mut index)
-                .apply(Change::Assign(grant))
+            self.load_index(&mut tx, org)
+                .await?
+                .validate(&Change::Assign(grant))
                 .map_err(Error::from_rbac)?;
             tx.assign_grant(&grant).await?;
             self.audit(

@@ -1,7 +1,5 @@
 //! Deactivation and reactivation (SECURITY.md 20).
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 
 use iamkit_audit::{Action, Target};
@@ -32,9 +30,9 @@ impl<S: Store> Iam<S> {
             if other.org == org {
                 continue;
             }
-            let mut index = self.load_index(tx, other.org).await?;
-            Arc::make_mut(&mut index)
-                .apply(Change::Deactivate(user))
+            self.load_index(tx, other.org)
+                .await?
+                .validate(&Change::Deactivate(user))
                 .map_err(|e| rbac_denial(org, Target::User(user), permission, e))?;
         }
         Ok(())
@@ -202,7 +200,7 @@ impl<S: Store> Iam<S> {
         let target = Target::User(user);
         let mut tx = self.begin().await?;
         let outcome: Flow<()> = async {
-            let authz = self
+            let mut authz = self
                 .authorize(&mut tx, actor, DEACTIVATE, Scope::Organization(org), target)
                 .await?;
             let (mut account, mut membership) = self.member(&mut tx, org, user).await?;

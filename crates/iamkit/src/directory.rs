@@ -118,7 +118,7 @@ impl<S: Store> Iam<S> {
     ) -> Result<Vec<UserId>> {
         let mut tx = self.begin().await?;
         let outcome: Flow<Vec<UserId>> = async {
-            let authz = self
+            let mut authz = self
                 .authorize(
                     &mut tx,
                     actor,
@@ -133,7 +133,7 @@ impl<S: Store> Iam<S> {
             loop {
                 for entry in &page.items {
                     if authz
-                        .index
+                        .index()?
                         .roles_of(entry.user.id, org)
                         .iter()
                         .any(|r| r.role == role)
@@ -157,7 +157,7 @@ impl<S: Store> Iam<S> {
         let now = self.now();
         let mut tx = self.begin().await?;
         let outcome: Flow<UserDetail> = async {
-            let authz = self
+            let mut authz = self
                 .authorize(
                     &mut tx,
                     actor,
@@ -168,9 +168,9 @@ impl<S: Store> Iam<S> {
                 .await?;
             let (account, membership) = self.member(&mut tx, org, user).await?;
             let org_role = authz
-                .index
+                .index()?
                 .grant_of(Grantee::User(user), Scope::Organization(org));
-            let roles = authz.index.roles_of(user, org);
+            let roles = authz.index()?.roles_of(user, org);
             let groups = tx.list_groups_of_user(org, user).await?;
             let teams = tx.list_teams_of_user(org, user).await?;
             let two_factor_enabled = tx
@@ -290,7 +290,7 @@ impl<S: Store> Iam<S> {
         let org = scope.org();
         let mut tx = self.begin().await?;
         let outcome: Flow<Decision> = async {
-            let authz = self
+            let mut authz = self
                 .authorize(
                     &mut tx,
                     actor,
@@ -309,7 +309,7 @@ impl<S: Store> Iam<S> {
                 }
                 .into());
             };
-            Ok(authz.index.explain(user, id, scope))
+            Ok(authz.index()?.explain(user, id, scope))
         }
         .await;
         self.finish(tx, actor, outcome).await

@@ -255,7 +255,11 @@ pub(crate) type Flow<T> = std::result::Result<T, Failure>;
 
 /// What an authorized actor holds at the scope it acts in.
 pub(crate) struct Authorized {
-    pub(crate) index: Arc<AccessIndex>,
+    /// The organization's index, shared with the cache and concurrent
+    /// readers until the workflow changes it (see [`Authorized::apply`]).
+    index: Arc<AccessIndex>,
+    /// A change validated against `index` but not applied to it yet.
+    pending: Option<Change>,
     /// What the actor holds at the scope it was authorized at.
     pub(crate) access: Access,
     /// Who acts, to ask what they hold at another scope of the organization.
@@ -271,15 +275,57 @@ pub(crate) enum Holder {
 }
 
 impl Authorized {
+    pub(crate) fn new(index: Arc<AccessIndex>, access: Access, holder: Holder) -> Self {
+        Self {
+            index,
+            pending: None,
+            access,
+            holder,
+        }
+    }
+
     /// Checks `change` against the organization's model (unknown roles,
-    /// the last-Owner rule) on a private copy, before the store is written.
+    /// the last-Owner rule) before the store is written.
+    ///
+    /// The index is shared, and copying a large organization's index costs
+    /// milliseconds, so a workflow's first change is only validated
+    /// ([`AccessIndex::validate`], which decides exactly like applying).
+    /// Most workflows make one change; the cached index catches up from
+    /// the change log after the commit. A later change, or a later read of
+    /// the index, first applies the pending one to a private copy, so each
+    /// guard sees the workflow's earlier changes.
     pub(crate) fn apply(&mut self, change: Change) -> std::result::Result<(), iamkit_rbac::Error> {
+        if self.pending.is_none() && Arc::strong_count(&self.index) > 1 {
+            self.index.validate(&change)?;
+            self.pending = Some(change);
+            return Ok(());
+        }
+        self.settle()?;
         Arc::make_mut(&mut self.index).apply(change)
+    }
+
+    /// Applies the pending change, if any, to a private copy.
+    fn settle(&mut self) -> std::result::Result<(), iamkit_rbac::Error> {
+        if let Some(change) = self.pending.take() {
+            Arc::make_mut(&mut self.index).apply(change)?;
+        }
+        Ok(())
+    }
+
+    /// The index with the workflow's changes so far.
+    pub(crate) fn index(&mut self) -> Result<Arc<AccessIndex>> {
+        self.settle().map_err(Error::from_rbac)?;
+        Ok(Arc::clone(&self.index))
+    }
+
+    /// The permission catalogue (no change alters it).
+    pub(crate) fn catalogue(&self) -> &Catalogue {
+        self.index.catalogue()
     }
 
     /// What the actor holds at `scope` (SECURITY.md 37: grants are checked
     /// at the scope granted, not where the actor was authorized).
-    pub(crate) fn access_at(&self, scope: Scope) -> Access {
+    fn access_at(&self, scope: Scope) -> Access {
         match self.holder {
             Holder::User(user) => self.index.access(user, scope),
             Holder::Key(at) if at == scope => self.access.clone(),
@@ -291,11 +337,12 @@ impl Authorized {
     /// a role to grant or revoke it there; only an Owner grants Owner.
     /// Checks the role given (if any) and the role it replaces.
     pub(crate) fn ensure_can_set(
-        &self,
+        &mut self,
         grantee: Grantee,
         scope: Scope,
         role: Option<RoleId>,
     ) -> std::result::Result<(), iamkit_rbac::Error> {
+        self.settle()?;
         self.index
             .ensure_can_set(&self.access_at(scope), grantee, scope, role)
     }
@@ -303,9 +350,10 @@ impl Authorized {
     /// Adding to or removing from a group or team grants or revokes its
     /// roles, each at the scope it is granted (SECURITY.md 26, 37).
     pub(crate) fn ensure_can_change_membership(
-        &self,
+        &mut self,
         collective: Collective,
     ) -> std::result::Result<(), iamkit_rbac::Error> {
+        self.settle()?;
         self.index
             .ensure_can_change_membership_as(|scope| self.access_at(scope), collective)
     }
@@ -315,10 +363,11 @@ impl Authorized {
     /// every role they hold there, direct or inherited, at its scope; only
     /// an Owner acts on an effective Owner.
     pub(crate) fn ensure_can_act_on(
-        &self,
+        &mut self,
         user: UserId,
         org: OrgId,
     ) -> std::result::Result<(), iamkit_rbac::Error> {
+        self.settle()?;
         self.index
             .ensure_can_act_on(|scope| self.access_at(scope), user, org)
     }
@@ -727,11 +776,7 @@ impl<S: Store> Iam<S> {
                     return Err(denied(missing(), forbidden()));
                 }
                 let access = index.access(*user, scope);
-                Ok(Authorized {
-                    index,
-                    access,
-                    holder: Holder::User(*user),
-                })
+                Ok(Authorized::new(index, access, Holder::User(*user)))
             }
             ActorKind::ApiKey {
                 key,
@@ -774,14 +819,14 @@ impl<S: Store> Iam<S> {
                 if !allowed {
                     return Err(denied(missing(), forbidden()));
                 }
-                Ok(Authorized {
+                Ok(Authorized::new(
                     index,
-                    access: Access {
+                    Access {
                         permissions,
                         is_owner: false,
                     },
-                    holder: Holder::Key(scope),
-                })
+                    Holder::Key(scope),
+                ))
             }
         }
     }
@@ -880,7 +925,7 @@ impl<S: Store> Iam<S> {
         authz
             .ensure_can_set(grantee, scope, role)
             .map_err(|e| rbac_denial(org, target, permission, e))?;
-        let from = authz.index.grant_of(grantee, scope);
+        let from = authz.index()?.grant_of(grantee, scope);
         let change = match role {
             Some(role) => Change::Assign(Grant {
                 grantee,
@@ -1012,4 +1057,86 @@ pub(crate) fn rbac_denial(
         reason,
         error: Error::from_rbac(e),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iamkit_identity::__private::Uuid;
+    use iamkit_rbac::{BuiltinRole, Catalogue};
+
+    fn org() -> OrgId {
+        OrgId::from_uuid(Uuid::from_u128(1))
+    }
+
+    fn user(i: u128) -> UserId {
+        UserId::from_uuid(Uuid::from_u128(0x100 + i))
+    }
+
+    fn owner(i: u128) -> Grant {
+        Grant {
+            grantee: Grantee::User(user(i)),
+            scope: Scope::Organization(org()),
+            role: BuiltinRole::Owner.id(),
+        }
+    }
+
+    fn revoke(i: u128) -> Change {
+        Change::Revoke {
+            grantee: Grantee::User(user(i)),
+            scope: Scope::Organization(org()),
+        }
+    }
+
+    /// The cache's index with `owners` Owners, and an actor (Owner 0)
+    /// authorized on it.
+    fn authorized(owners: u128) -> (Arc<AccessIndex>, Authorized) {
+        let index = AccessIndex::build(Catalogue::new(), [], (0..owners).map(owner), [], []);
+        let cached = Arc::new(index.expect("a valid index"));
+        let access = cached.access(user(0), Scope::Organization(org()));
+        let authz = Authorized::new(Arc::clone(&cached), access, Holder::User(user(0)));
+        (cached, authz)
+    }
+
+    #[test]
+    fn a_first_change_is_validated_on_the_shared_index_without_copying_it() {
+        let (cached, mut authz) = authorized(2);
+        authz.apply(revoke(1)).expect("another Owner is left");
+        assert!(Arc::ptr_eq(&cached, &authz.index), "no copy was made");
+        assert!(
+            cached.check_index().is_owner(user(1), org()),
+            "the cache is untouched"
+        );
+        // Reading the index afterwards sees the change, on a private copy.
+        let index = authz.index().expect("the pending change applies");
+        assert!(!index.check_index().is_owner(user(1), org()));
+        assert!(!Arc::ptr_eq(&cached, &index));
+        assert!(
+            cached.check_index().is_owner(user(1), org()),
+            "still untouched"
+        );
+    }
+
+    #[test]
+    fn a_second_change_is_checked_after_the_first() {
+        // Each revocation alone leaves an Owner; both together leave none.
+        let (cached, mut authz) = authorized(2);
+        authz.apply(revoke(1)).expect("Owner 0 is left");
+        assert_eq!(
+            authz.apply(revoke(0)),
+            Err(iamkit_rbac::Error::LastOwner { org: org() })
+        );
+        assert_eq!(cached.check_index().owner_count(org()), 2);
+        // And the other way round: a new Owner first makes the old one's
+        // demotion possible.
+        let (_cached, mut authz) = authorized(1);
+        assert_eq!(
+            authz.index.validate(&revoke(0)),
+            Err(iamkit_rbac::Error::LastOwner { org: org() })
+        );
+        authz
+            .apply(Change::Assign(owner(1)))
+            .expect("a second Owner");
+        authz.apply(revoke(0)).expect("Owner 1 is left");
+    }
 }

@@ -50,7 +50,6 @@ const INVITE: &str = "users.invite";
 /// not only `users.invite`.
 fn require(authz: &Authorized, org: OrgId, target: Target, permission: &'static str) -> Flow<()> {
     let held = authz
-        .index
         .catalogue()
         .id(permission)
         .is_some_and(|p| authz.access.permissions.contains(p));

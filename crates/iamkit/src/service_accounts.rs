@@ -189,7 +189,7 @@ impl<S: Store> Iam<S> {
         let target = Target::Workspace(workspace);
         let mut tx = self.begin().await?;
         let outcome: Flow<CreatedApiKey> = async {
-            let authz = self
+            let mut authz = self
                 .authorize(
                     &mut tx,
                     actor,
@@ -235,10 +235,12 @@ impl<S: Store> Iam<S> {
             // admin's own permissions: an unrestricted key for a more
             // powerful account would hand the admin what they lack
             // (SECURITY.md 23, 26).
-            let effective =
-                authz
-                    .index
-                    .api_key_permissions(account, org, workspace, new.restriction.as_ref());
+            let effective = authz.index()?.api_key_permissions(
+                account,
+                org,
+                workspace,
+                new.restriction.as_ref(),
+            );
             let beyond = effective.difference(&authz.access.permissions);
             if !beyond.is_empty() {
                 return Err(Failure::Denied(Box::new(Denial {

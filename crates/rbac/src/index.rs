@@ -276,6 +276,168 @@ struct CollectiveData {
     members: BTreeSet<UserId>,
 }
 
+/// The plain data as a change's edits would leave it, read through to the
+/// index for everything they do not touch: what [`AccessIndex::validate`]
+/// evaluates Owner status on.
+struct Draft<'a> {
+    base: &'a AccessIndex,
+    grants: HashMap<(Grantee, Scope), Option<RoleId>>,
+    members: HashMap<(Collective, UserId), bool>,
+    deactivated: HashMap<UserId, bool>,
+    collective_orgs: HashMap<Collective, Option<OrgId>>,
+}
+
+impl<'a> Draft<'a> {
+    fn new(base: &'a AccessIndex, edits: &[Edit]) -> Self {
+        let mut draft = Self {
+            base,
+            grants: HashMap::new(),
+            members: HashMap::new(),
+            deactivated: HashMap::new(),
+            collective_orgs: HashMap::new(),
+        };
+        for edit in edits {
+            match edit {
+                Edit::Grant(grantee, scope, role) => {
+                    draft.grants.insert((*grantee, *scope), *role);
+                }
+                Edit::Member(c, user, present) => {
+                    draft.members.insert((*c, *user), *present);
+                }
+                Edit::Deactivated(user, on) => {
+                    draft.deactivated.insert(*user, *on);
+                }
+                Edit::CollectiveOrg(c, org) => {
+                    draft.collective_orgs.insert(*c, *org);
+                }
+                // Custom roles never make an Owner, and built-ins do not
+                // change.
+                Edit::Role(..) => {}
+            }
+        }
+        draft
+    }
+
+    fn grant(&self, grantee: Grantee, scope: Scope) -> Option<RoleId> {
+        match self.grants.get(&(grantee, scope)) {
+            Some(role) => *role,
+            None => self.base.grant_of(grantee, scope),
+        }
+    }
+
+    fn collective_org(&self, c: Collective) -> Option<OrgId> {
+        match self.collective_orgs.get(&c) {
+            Some(org) => *org,
+            None => self.base.collective_org(c),
+        }
+    }
+
+    /// Members of `c` before or after the edits.
+    fn members_ever(&self, c: Collective) -> BTreeSet<UserId> {
+        let mut users: BTreeSet<UserId> = self
+            .base
+            .collectives
+            .get(&c)
+            .into_iter()
+            .flat_map(|d| d.members.iter().copied())
+            .collect();
+        users.extend(
+            self.members
+                .keys()
+                .filter(|(x, _)| *x == c)
+                .map(|(_, user)| *user),
+        );
+        users
+    }
+
+    /// Groups and teams `user` belongs to after the edits.
+    fn collectives_of(&self, user: UserId) -> BTreeSet<Collective> {
+        let mut of: BTreeSet<Collective> = self
+            .base
+            .user_collectives
+            .get(&user)
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect();
+        for ((c, u), present) in &self.members {
+            if *u == user {
+                if *present {
+                    of.insert(*c);
+                } else {
+                    of.remove(c);
+                }
+            }
+        }
+        of
+    }
+
+    /// Whether `user` is an active Owner of `org` after the edits, as
+    /// [`AccessIndex::recompute`] would find.
+    fn is_owner(&self, user: UserId, org: OrgId) -> bool {
+        let deactivated = self
+            .deactivated
+            .get(&user)
+            .copied()
+            .unwrap_or_else(|| self.base.deactivated.contains(&user));
+        if deactivated {
+            return false;
+        }
+        let at = Scope::Organization(org);
+        let owner = |grantee| {
+            self.grant(grantee, at).is_some_and(|role| {
+                self.base
+                    .roles
+                    .get(&role)
+                    .is_some_and(|d| d.builtin == Some(BuiltinRole::Owner))
+            })
+        };
+        owner(Grantee::User(user))
+            || self
+                .collectives_of(user)
+                .into_iter()
+                .any(|c| self.collective_org(c) == Some(org) && owner(Grantee::from(c)))
+    }
+
+    /// Every (user, organization) whose Owner status the edits could
+    /// change (a superset: the others keep theirs).
+    fn touched(&self, edits: &[Edit]) -> BTreeSet<(UserId, OrgId)> {
+        let mut touched = BTreeSet::new();
+        let orgs_of = |c: Collective| {
+            [self.base.collective_org(c), self.collective_org(c)]
+                .into_iter()
+                .flatten()
+        };
+        for edit in edits {
+            match edit {
+                Edit::Grant(grantee, Scope::Organization(org), _) => match grantee.collective() {
+                    None => {
+                        if let Grantee::User(user) = grantee {
+                            touched.insert((*user, *org));
+                        }
+                    }
+                    Some(c) => {
+                        touched.extend(self.members_ever(c).into_iter().map(|u| (u, *org)));
+                    }
+                },
+                Edit::Grant(_, Scope::Workspace(..), _) | Edit::Role(..) => {}
+                Edit::Member(c, user, _) => {
+                    touched.extend(orgs_of(*c).map(|org| (*user, org)));
+                }
+                Edit::Deactivated(user, _) => {
+                    touched.extend(self.base.orgs_of(*user).into_iter().map(|org| (*user, org)));
+                }
+                Edit::CollectiveOrg(c, _) => {
+                    for user in self.members_ever(*c) {
+                        touched.extend(orgs_of(*c).map(|org| (user, org)));
+                    }
+                }
+            }
+        }
+        touched
+    }
+}
+
 /// Allow or deny.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Effect {
@@ -609,6 +771,38 @@ impl AccessIndex {
         for org in orgs {
             if let Some(o) = self.compiled.orgs.get_mut(&org) {
                 o.version += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether [`apply`](Self::apply) would accept `change`: the same
+    /// validation and the same last-Owner rule (same error), without
+    /// changing or copying the index.
+    ///
+    /// For a caller that shares the index with concurrent readers and must
+    /// refuse a change before writing it to the store: copying a large
+    /// organization's index to try the change costs milliseconds per
+    /// hundred thousand members, this costs what the change touches. The
+    /// Owner count after the change is the count before, corrected for
+    /// exactly the (user, organization) pairs whose Owner status the
+    /// change's edits could alter, each evaluated over the edits.
+    pub fn validate(&self, change: &Change) -> Result<()> {
+        let edits = self.plan(change.clone())?;
+        let draft = Draft::new(self, &edits);
+        let mut owners: BTreeMap<OrgId, isize> = BTreeMap::new();
+        for (user, org) in draft.touched(&edits) {
+            let now = self.compiled.is_owner(user, org);
+            let later = draft.is_owner(user, org);
+            if now != later {
+                *owners.entry(org).or_default() += if later { 1 } else { -1 };
+            }
+        }
+        for (org, delta) in owners {
+            let before = self.compiled.owner_count(org);
+            let after = isize::try_from(before).unwrap_or(isize::MAX) + delta;
+            if before > 0 && after <= 0 {
+                return Err(Error::LastOwner { org });
             }
         }
         Ok(())

@@ -428,7 +428,10 @@ proptest! {
         let mut versions: BTreeMap<OrgId, u64> = BTreeMap::new();
         for op in &ops {
             let Some((change, expected)) = world.step(&model, op) else { continue };
+            let validated = index.validate(&change);
             let got = index.apply(change);
+            // Validating without applying decides exactly like applying.
+            prop_assert_eq!(&validated, &got, "{:?}", op);
             match expected {
                 Ok(next) => {
                     prop_assert!(got.is_ok(), "{op:?}: {got:?}");
