@@ -307,7 +307,9 @@ impl<S: Store> Iam<S> {
                         .await?;
                     self.audit(&mut tx, org, actor, Action::AccessRequestApproved, target)
                         .await?;
-                    self.audit(&mut tx, org, actor, action, user_target).await?;
+                    if let Some(action) = action {
+                        self.audit(&mut tx, org, actor, action, user_target).await?;
+                    }
                 }
                 RequestedChange::Offboarding { user } => {
                     let user_target = Target::User(user);
@@ -318,10 +320,13 @@ impl<S: Store> Iam<S> {
                         .await?;
                     self.audit(&mut tx, org, actor, Action::AccessRequestApproved, target)
                         .await?;
-                    self.audit(&mut tx, org, actor, Action::Deactivated, user_target)
-                        .await?;
-                    self.audit_revoked(&mut tx, org, actor, user, revoked)
-                        .await?;
+                    // Nothing more when they were deactivated meanwhile.
+                    if let Some(revoked) = revoked {
+                        self.audit(&mut tx, org, actor, Action::Deactivated, user_target)
+                            .await?;
+                        self.audit_revoked(&mut tx, org, actor, user, revoked)
+                            .await?;
+                    }
                 }
             }
             Ok(())

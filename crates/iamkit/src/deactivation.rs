@@ -125,13 +125,21 @@ impl<S: Store> Iam<S> {
         user: UserId,
         permission: &'static str,
         now: DateTime<Utc>,
-    ) -> Flow<Revoked> {
+    ) -> Flow<Option<Revoked>> {
         let target = Target::User(user);
         let (mut account, mut membership) = self.member(tx, org, user).await?;
-        membership.status.apply(StatusChange::Deactivate)?;
+        let already = membership.status == UserStatus::Deactivated;
+        if !already {
+            membership.status.apply(StatusChange::Deactivate)?;
+        }
         authz
             .ensure_can_act_on(user, org)
             .map_err(|e| rbac_denial(org, target, permission, e))?;
+        if already {
+            // A no-op once the guards pass (the no-op rule,
+            // crates/iamkit/README.md).
+            return Ok(None);
+        }
         authz
             .apply(Change::Deactivate(user))
             .map_err(|e| rbac_denial(org, target, permission, e))?;
@@ -142,7 +150,7 @@ impl<S: Store> Iam<S> {
             // SECURITY.md 32: another organization's (or a self-managed)
             // account is only suspended here. It can do nothing in `org`
             // and its keys acting in `org` die; it keeps working elsewhere.
-            return Ok(self.revoke_keys_in(tx, org, user, now).await?);
+            return Ok(Some(self.revoke_keys_in(tx, org, user, now).await?));
         }
         if account.status == UserStatus::Active {
             self.ensure_owner_elsewhere(tx, org, user, permission)
@@ -152,7 +160,7 @@ impl<S: Store> Iam<S> {
         }
         // The managed account is global: its standing changes in every org.
         self.bump_orgs_of(tx, user).await?;
-        Ok(self.revoke_credentials_of(tx, user, now).await?)
+        Ok(Some(self.revoke_credentials_of(tx, user, now).await?))
     }
 
     /// Deactivates a member, in one transaction: the membership and the
@@ -178,9 +186,12 @@ impl<S: Store> Iam<S> {
             let mut authz = self
                 .authorize(&mut tx, actor, DEACTIVATE, Scope::Organization(org), target)
                 .await?;
-            let revoked = self
+            let Some(revoked) = self
                 .deactivate_in(&mut tx, &mut authz, org, user, DEACTIVATE, now)
-                .await?;
+                .await?
+            else {
+                return Ok(());
+            };
             self.audit(&mut tx, org, actor, Action::Deactivated, target)
                 .await?;
             self.audit_revoked(&mut tx, org, actor, user, revoked)
@@ -204,12 +215,18 @@ impl<S: Store> Iam<S> {
                 .authorize(&mut tx, actor, DEACTIVATE, Scope::Organization(org), target)
                 .await?;
             let (mut account, mut membership) = self.member(&mut tx, org, user).await?;
-            membership.status.apply(StatusChange::Reactivate)?;
+            let already = membership.status == UserStatus::Active;
+            if !already {
+                membership.status.apply(StatusChange::Reactivate)?;
+            }
             // Reactivating gives back every role the member holds here,
             // direct or inherited (SECURITY.md 37).
             authz
                 .ensure_can_act_on(user, org)
                 .map_err(|e| rbac_denial(org, target, DEACTIVATE, e))?;
+            if already {
+                return Ok(());
+            }
             membership.status = UserStatus::Active;
             membership.updated_at = now;
             tx.update_membership(&membership).await?;

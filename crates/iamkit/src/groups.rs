@@ -11,7 +11,7 @@ use iamkit_rbac::{Change, Collective, CollectiveMember, Grantee, Scope};
 
 use crate::actor::Actor;
 use crate::cache::Work;
-use crate::error::{Error, Result};
+use crate::error::{Conflict, Error, Result};
 use crate::iam::{Flow, Iam, os_rng, rbac_denial};
 use crate::store::Store;
 use crate::store::repositories::*;
@@ -38,6 +38,21 @@ fn setting(name: &str) -> Result<SettingName> {
 }
 
 impl<S: Store> Iam<S> {
+    /// The team role `user` holds in `team`, if a member.
+    async fn team_role_of(
+        &self,
+        tx: &mut Work<S>,
+        team: TeamId,
+        user: UserId,
+    ) -> Result<Option<TeamRole>> {
+        Ok(tx
+            .list_team_members(team)
+            .await?
+            .into_iter()
+            .find(|m| m.user == user)
+            .map(|m| m.role))
+    }
+
     /// Whether `collective` exists in `org`; another org's looks absent.
     async fn collective_in(&self, tx: &mut Work<S>, org: OrgId, c: Collective) -> Result<Name> {
         let found = match c {
@@ -255,6 +270,21 @@ impl<S: Store> Iam<S> {
             authz
                 .ensure_can_change_membership(collective)
                 .map_err(|e| rbac_denial(org, target, permission, e))?;
+            // The no-op rule (crates/iamkit/README.md): adding a member
+            // (with the team role they hold) or removing a non-member
+            // changes nothing and is not audited.
+            let member_now = authz.index()?.collectives_of(user).contains(&collective);
+            match (collective, add, member_now) {
+                (_, None, false) | (Collective::Group(_), Some(_), true) => return Ok(()),
+                (Collective::Team(team), Some(role), true) => {
+                    return if self.team_role_of(&mut tx, team, user).await? == Some(role) {
+                        Ok(())
+                    } else {
+                        Err(Error::Conflict(Conflict::AlreadyMember).into())
+                    };
+                }
+                _ => {}
+            }
             let member = CollectiveMember {
                 collective,
                 org,
@@ -326,6 +356,9 @@ impl<S: Store> Iam<S> {
                 .await?;
             self.collective_in(&mut tx, org, Collective::Team(team))
                 .await?;
+            if self.team_role_of(&mut tx, team, user).await? == Some(role) {
+                return Ok(());
+            }
             tx.update_team_member_role(team, user, role)
                 .await
                 .map_err(|_| Error::NotFound)?;
@@ -370,7 +403,9 @@ impl<S: Store> Iam<S> {
                     ASSIGN,
                 )
                 .await?;
-            self.audit(&mut tx, org, actor, action, target).await?;
+            if let Some(action) = action {
+                self.audit(&mut tx, org, actor, action, target).await?;
+            }
             Ok(from)
         }
         .await;

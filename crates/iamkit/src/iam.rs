@@ -920,12 +920,17 @@ impl<S: Store> Iam<S> {
         role: Option<RoleId>,
         target: Target,
         permission: &'static str,
-    ) -> Flow<(Option<RoleId>, Action)> {
+    ) -> Flow<(Option<RoleId>, Option<Action>)> {
         let org = scope.org();
         authz
             .ensure_can_set(grantee, scope, role)
             .map_err(|e| rbac_denial(org, target, permission, e))?;
         let from = authz.index()?.grant_of(grantee, scope);
+        if from == role {
+            // A no-op: nothing changes and nothing is audited (the no-op
+            // rule, crates/iamkit/README.md).
+            return Ok((from, None));
+        }
         let change = match role {
             Some(role) => Change::Assign(Grant {
                 grantee,
@@ -958,7 +963,7 @@ impl<S: Store> Iam<S> {
                 to: role,
             },
         };
-        Ok((from, action))
+        Ok((from, Some(action)))
     }
 
     /// Queues a message for `user` unless they may not receive it: a

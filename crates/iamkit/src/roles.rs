@@ -42,7 +42,9 @@ impl<S: Store> Iam<S> {
                     ASSIGN,
                 )
                 .await?;
-            self.audit(&mut tx, org, actor, action, target).await?;
+            if let Some(action) = action {
+                self.audit(&mut tx, org, actor, action, target).await?;
+            }
             Ok(from)
         }
         .await;
