@@ -73,6 +73,11 @@ const WORKFLOWS: &[(&str, Kind)] = &[
     ("deactivate", Kind::Change),
     ("reactivate", Kind::Change),
     ("delete_user", Kind::Change),
+    // departments.rs
+    ("create_department", Kind::Change),
+    ("rename_department", Kind::Change),
+    ("delete_department", Kind::Change),
+    ("list_departments", Kind::ReadOnly),
     // audit_trail.rs (an export records itself, but changes nothing else)
     ("audit_log", Kind::ReadOnly),
     ("export_audit", Kind::ReadOnly),
@@ -1037,6 +1042,68 @@ async fn every_state_change_is_audited() {
     )
     .await
     .unwrap();
+
+    // Departments: deleting one is refused while a member is filed under
+    // it, and changes nothing then.
+    let sales = b
+        .case(
+            "create_department",
+            Expect::Change,
+            iam.create_department(&owner, acme, "Sales"),
+        )
+        .await
+        .unwrap()
+        .id;
+    b.case(
+        "rename_department",
+        Expect::Change,
+        iam.rename_department(&owner, acme, sales, "Sales and Marketing"),
+    )
+    .await
+    .unwrap();
+    b.case(
+        "list_departments",
+        Expect::ReadOnly,
+        iam.list_departments(&owner, acme),
+    )
+    .await
+    .unwrap();
+    let filed_under = |department| ProfileUpdate {
+        department: Some(department),
+        ..ProfileUpdate::default()
+    };
+    b.case(
+        "update_profile: a department",
+        Expect::Change,
+        iam.update_profile(&owner, acme, jo_id, &filed_under(Some(sales))),
+    )
+    .await
+    .unwrap();
+    b.case(
+        "directory: by department",
+        Expect::ReadOnly,
+        iam.directory(&owner, acme, &DirectoryQuery::new().with_department(sales)),
+    )
+    .await
+    .unwrap();
+    b.case(
+        "delete_department: a member is filed under it",
+        Expect::Attempt,
+        iam.delete_department(&owner, acme, sales),
+    )
+    .await
+    .unwrap_err();
+    iam.update_profile(&owner, acme, jo_id, &filed_under(None))
+        .await
+        .unwrap();
+    b.case(
+        "delete_department",
+        Expect::Change,
+        iam.delete_department(&owner, acme, sales),
+    )
+    .await
+    .unwrap();
+
     let spec = |permissions: &[&str]| RoleSpec {
         name: "Helpdesk".to_owned(),
         permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),

@@ -109,6 +109,10 @@ pub enum ResetInitiator {
 ///   [`ApiKeyRevoked`](Action::ApiKeyRevoked);
 /// - the request, for the `AccessRequest*` actions;
 /// - the organization, for [`SettingsChanged`](Action::SettingsChanged);
+/// - the department, for [`DepartmentCreated`](Action::DepartmentCreated),
+///   [`DepartmentRenamed`](Action::DepartmentRenamed) and
+///   [`DepartmentDeleted`](Action::DepartmentDeleted) (its name is the
+///   target's, resolved at read time like every name);
 /// - the object the actor tried to act on, for
 ///   [`AuthorizationDenied`](Action::AuthorizationDenied).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -271,6 +275,13 @@ pub enum Action {
         /// The end of the exported range (exclusive), if any.
         until: Option<DateTime<Utc>>,
     },
+    /// A department was created.
+    DepartmentCreated,
+    /// A department was renamed. Neither name is recorded: names are
+    /// resolved at read time, the department reads under its current one.
+    DepartmentRenamed,
+    /// A department was deleted (it had no members left).
+    DepartmentDeleted,
     /// Stored secrets (TOTP secrets, outbox links) were sealed again under
     /// the sealer's current key, in one batch of a key rotation. Recorded
     /// in the system chain.
@@ -359,6 +370,9 @@ action_kinds! {
     SettingsChanged => "settings_changed",
     SecretsResealed => "secrets_resealed",
     AuditExported => "audit_exported",
+    DepartmentCreated => "department_created",
+    DepartmentRenamed => "department_renamed",
+    DepartmentDeleted => "department_deleted",
 }
 
 impl std::fmt::Display for ActionKind {
@@ -379,7 +393,7 @@ mod tests {
         let json = serde_json::to_value(&action).unwrap();
         assert_eq!(json["kind"], action.kind().as_str());
         assert_eq!(json["by"], "admin");
-        assert_eq!(ActionKind::ALL.len(), 41);
+        assert_eq!(ActionKind::ALL.len(), 44);
         let kinds: std::collections::BTreeSet<_> =
             ActionKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(

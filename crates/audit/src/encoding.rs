@@ -169,6 +169,9 @@ fn action_tag(action: &Action) -> u16 {
         Action::Reauthenticated => 39,
         Action::SecretsResealed { .. } => 40,
         Action::AuditExported { .. } => 41,
+        Action::DepartmentCreated => 42,
+        Action::DepartmentRenamed => 43,
+        Action::DepartmentDeleted => 44,
     }
 }
 
@@ -290,7 +293,10 @@ fn action(buf: &mut Vec<u8>, action: &Action) {
         | Action::ApiKeyCreated
         | Action::ApiKeyRevoked
         | Action::AccessRequestApproved
-        | Action::AccessRequestRejected => {}
+        | Action::AccessRequestRejected
+        | Action::DepartmentCreated
+        | Action::DepartmentRenamed
+        | Action::DepartmentDeleted => {}
     }
 }
 

@@ -26,11 +26,11 @@ fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 5, 4, 12, 0, 0).unwrap()
 }
 
-/// One action of each of the 41 kinds, chosen by `selector`.
+/// One action of each of the 44 kinds, chosen by `selector`.
 fn sample_action(selector: u8, rng: &mut StdRng) -> Action {
     let now = t0();
     let role = RoleId::generate(now, rng);
-    match selector % 42 {
+    match selector % 45 {
         0 => Action::Invited { role: Some(role) },
         1 => Action::InviteResent,
         2 => Action::InviteRevoked,
@@ -105,6 +105,9 @@ fn sample_action(selector: u8, rng: &mut StdRng) -> Action {
         39 => Action::SignInFailed {
             reason: SignInFailure::WrongLinkSecret,
         },
+        41 => Action::DepartmentCreated,
+        42 => Action::DepartmentRenamed,
+        43 => Action::DepartmentDeleted,
         _ => Action::SettingsChanged {
             setting: SettingName::new("two_factor_required").unwrap(),
         },

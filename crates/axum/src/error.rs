@@ -30,6 +30,7 @@ pub const INVALID_CREDENTIALS: &str = "invalid credentials";
 /// | `last_owner` | 409 | — |
 /// | `illegal_transition` | 409 | `status` (the current one) |
 /// | `linked_data` | 409 | `records` (how many) |
+/// | `department_in_use` | 409 | `records` (how many members) |
 /// | `invalid_input` | 422 | `field`, `rule` |
 /// | `malformed_json` | 400 | — |
 /// | `body_too_large` | 413 | — |
@@ -64,7 +65,9 @@ pub struct ErrorBody {
     /// `illegal_transition`: the user's current status.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// `linked_data`: how many records link to the user.
+    /// `linked_data`: how many records link to the user;
+    /// `department_in_use`: how many members are filed under the
+    /// department.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub records: Option<usize>,
 }
@@ -284,6 +287,15 @@ impl From<iamkit::Error> for ApiError {
                     "linked records prevent deletion; deactivate the user instead",
                 );
                 error.body.records = Some(records.len());
+                error
+            }
+            E::DepartmentInUse { members, count } => {
+                let mut error = Self::new(
+                    StatusCode::CONFLICT,
+                    "department_in_use",
+                    E::DepartmentInUse { members, count },
+                );
+                error.body.records = Some(count);
                 error
             }
             E::InvalidInput(input) => Self::invalid(input.field, input.rule),

@@ -73,7 +73,9 @@ pub struct UserDetail {
 
 impl<S: Store> Iam<S> {
     /// One page of the organization's members matching `query` (status,
-    /// text, group, team). Requires `users.read`.
+    /// text, group, team, department). Requires `users.read`. A group,
+    /// team or department of another organization is
+    /// [`Error::NotFound`].
     pub async fn directory(
         &self,
         actor: &Actor,
@@ -99,6 +101,14 @@ impl<S: Store> Iam<S> {
             }
             if let Some(team) = query.team()
                 && tx.get_team(team).await?.is_none_or(|t| t.org != org)
+            {
+                return Err(Error::NotFound.into());
+            }
+            if let Some(department) = query.department()
+                && tx
+                    .get_department(department)
+                    .await?
+                    .is_none_or(|d| d.org != org)
             {
                 return Err(Error::NotFound.into());
             }
@@ -256,6 +266,9 @@ impl<S: Store> Iam<S> {
                     }
                     Target::Org(id) => tx.get_organization(id).await?.map(|o| o.name.to_string()),
                     Target::ApiKey(id) => tx.get_api_key(id).await?.map(|k| k.name),
+                    Target::Department(id) => {
+                        tx.get_department(id).await?.map(|d| d.name.to_string())
+                    }
                     _ => None,
                 };
                 if let Some(name) = name {

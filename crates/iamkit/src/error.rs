@@ -89,6 +89,17 @@ pub enum Error {
         /// What links to the user.
         records: Vec<crate::deletion::LinkedRecord>,
     },
+    /// Members are still filed under the department: deletion refused,
+    /// nothing changed. Move them to another department (or none) with
+    /// [`Iam::update_profile`](crate::Iam::update_profile) first.
+    #[error("{count} member(s) still filed under the department; move them before deleting it")]
+    DepartmentInUse {
+        /// The first members filed under it, by user id (at most
+        /// [`DEPARTMENT_MEMBERS_SHOWN`](crate::DEPARTMENT_MEMBERS_SHOWN)).
+        members: Vec<iamkit_identity::UserId>,
+        /// How many members are filed under it.
+        count: usize,
+    },
     /// A custom role definition broke a rule (name, unknown permission,
     /// assignable nowhere).
     #[error("invalid role: {reason}")]

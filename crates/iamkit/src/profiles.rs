@@ -150,7 +150,7 @@ impl<S: Store> Iam<S> {
             }
             if let Some(department) = update.department {
                 if let Some(id) = department {
-                    let known = tx.list_departments(org).await?.iter().any(|d| d.id == id);
+                    let known = tx.get_department(id).await?.is_some_and(|d| d.org == org);
                     if !known {
                         return Err(Error::InvalidInput(InvalidInput::new(
                             "department",

@@ -301,6 +301,7 @@ pub(crate) fn error_kind(error: &Error) -> &'static str {
         Error::IllegalTransition { .. } => "illegal_transition",
         Error::RoleNotAssignable => "role_not_assignable",
         Error::LinkedData { .. } => "linked_data",
+        Error::DepartmentInUse { .. } => "department_in_use",
         Error::InvalidRole { .. } => "invalid_role",
         Error::Store(_) => "store",
         Error::Crypto => "crypto",

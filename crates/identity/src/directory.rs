@@ -8,7 +8,7 @@
 use iamkit_store_api::{Cursor, Page};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{GroupId, TeamId, UserId};
+use crate::ids::{DepartmentId, GroupId, TeamId, UserId};
 use crate::organization::Membership;
 use crate::user::{User, UserStatus};
 use crate::validation::{InvalidInput, Rule};
@@ -38,6 +38,7 @@ pub struct DirectoryQuery {
     text: Option<String>,
     group: Option<GroupId>,
     team: Option<TeamId>,
+    department: Option<DepartmentId>,
     limit: Option<usize>,
     after: Option<DirectoryCursor>,
 }
@@ -95,6 +96,13 @@ impl DirectoryQuery {
         self
     }
 
+    /// Only members filed under this department.
+    #[must_use]
+    pub fn with_department(mut self, department: DepartmentId) -> Self {
+        self.department = Some(department);
+        self
+    }
+
     /// Page size, 1 to [`Self::MAX_LIMIT`].
     pub fn with_limit(mut self, limit: usize) -> Result<Self, InvalidInput> {
         if !(1..=Self::MAX_LIMIT).contains(&limit) {
@@ -132,6 +140,10 @@ impl DirectoryQuery {
     pub fn team(&self) -> Option<TeamId> {
         self.team
     }
+    /// The department filter.
+    pub fn department(&self) -> Option<DepartmentId> {
+        self.department
+    }
     /// The page size.
     pub fn limit(&self) -> usize {
         self.limit.unwrap_or(Self::DEFAULT_LIMIT)
@@ -141,10 +153,13 @@ impl DirectoryQuery {
         self.after.as_ref()
     }
 
-    /// Whether `entry` passes the status and text filters. Group and team
-    /// filters need membership data; adapters apply them.
+    /// Whether `entry` passes the status, department and text filters.
+    /// Group and team filters need membership data; adapters apply them.
     pub fn matches(&self, entry: &DirectoryEntry) -> bool {
         self.status.is_none_or(|s| entry.membership.status == s)
+            && self
+                .department
+                .is_none_or(|d| entry.membership.department == Some(d))
             && self
                 .text
                 .as_deref()

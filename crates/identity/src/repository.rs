@@ -150,6 +150,29 @@ pub trait OrganizationRepository: Send {
         org: OrgId,
     ) -> impl Future<Output = StoreResult<Vec<Department>>> + Send;
 
+    /// The department with this id, or `None`.
+    fn get_department(
+        &mut self,
+        id: DepartmentId,
+    ) -> impl Future<Output = StoreResult<Option<Department>>> + Send;
+
+    /// Replaces a department (rename). A department never moves: MUST fail
+    /// with `NotFound` when no department has this id in `department.org`,
+    /// and with `"departments_name"` when another department of the
+    /// organization has the new name (case-insensitive); a failed update
+    /// MUST change nothing.
+    fn update_department(
+        &mut self,
+        department: &Department,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// The members filed under the department, ordered by user id; empty
+    /// for an unknown id.
+    fn list_department_members(
+        &mut self,
+        id: DepartmentId,
+    ) -> impl Future<Output = StoreResult<Vec<UserId>>> + Send;
+
     /// Deletes a department; members filed under it keep their membership
     /// with no department. MUST fail with `NotFound` for an unknown id.
     fn delete_department(

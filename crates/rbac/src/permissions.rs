@@ -124,6 +124,7 @@ pub const IAMKIT_PERMISSIONS: &[(&str, &[BuiltinRole])] = {
         ("groups.manage", &[Owner, Admin]),
         ("teams.manage", &[Owner, Admin]),
         ("workspaces.manage", &[Owner, Admin]),
+        ("departments.manage", &[Owner, Admin]),
         ("api_keys.create", &[Owner, Admin, Requester]),
         ("api_keys.manage", &[Owner, Admin]),
         ("sessions.revoke", &[Owner, Admin]),

@@ -359,6 +359,42 @@ impl OrganizationRepository for MemoryTx {
         Ok(list)
     }
 
+    async fn get_department(&mut self, id: DepartmentId) -> StoreResult<Option<Department>> {
+        Ok(self.state.identity.departments.get(&id).cloned())
+    }
+
+    async fn update_department(&mut self, department: &Department) -> StoreResult<()> {
+        let s = &mut self.state.identity;
+        // Members are filed under a department of their own organization:
+        // a department never moves to another.
+        if s.departments
+            .get(&department.id)
+            .is_none_or(|old| old.org != department.org)
+        {
+            return Err(StoreError::not_found());
+        }
+        let items = s.departments.values().map(|d| (&d.id, d.org, &d.name));
+        if name_taken(items, department.org, &department.name, &department.id) {
+            return Err(StoreError::unique_violation("departments_name"));
+        }
+        s.departments.insert(department.id, department.clone());
+        Ok(())
+    }
+
+    async fn list_department_members(&mut self, id: DepartmentId) -> StoreResult<Vec<UserId>> {
+        let s = &self.state.identity;
+        let Some(dept) = s.departments.get(&id) else {
+            return Ok(Vec::new());
+        };
+        let mut users: Vec<UserId> = s
+            .members_of_org(dept.org)
+            .filter(|m| m.department == Some(id))
+            .map(|m| m.user)
+            .collect();
+        users.sort();
+        Ok(users)
+    }
+
     async fn delete_department(&mut self, id: DepartmentId) -> StoreResult<()> {
         let s = &mut self.state.identity;
         let dept = s

@@ -276,6 +276,9 @@ impl UserRepository for PgTx {
                 param()
             ));
         }
+        if query.department().is_some() {
+            sql.push_str(&format!(" AND m.department_id = {}", param()));
+        }
         if query.status().is_some() {
             sql.push_str(&format!(" AND m.status = {}", param()));
         }
@@ -293,6 +296,9 @@ impl UserRepository for PgTx {
         }
         if let Some(team) = query.team() {
             q = q.bind(team.as_uuid());
+        }
+        if let Some(department) = query.department() {
+            q = q.bind(department.as_uuid());
         }
         if let Some(status) = query.status() {
             q = q.bind(variant(&status)?);
@@ -467,6 +473,38 @@ impl OrganizationRepository for PgTx {
 
     async fn list_departments(&mut self, org: OrgId) -> StoreResult<Vec<Department>> {
         self.list_named(Named::Departments, org).await
+    }
+
+    async fn get_department(&mut self, id: DepartmentId) -> StoreResult<Option<Department>> {
+        self.get_named(Named::Departments, id.as_uuid()).await
+    }
+
+    async fn update_department(&mut self, department: &Department) -> StoreResult<()> {
+        // Matched on the organization too: a department never moves.
+        self.savepoint().await?;
+        let done = sqlx::query(
+            "UPDATE departments SET name_key = $1, data = $2 WHERE id = $3 AND org_id = $4",
+        )
+        .bind(department.name.key())
+        .bind(Json(department))
+        .bind(department.id.as_uuid())
+        .bind(department.org.as_uuid())
+        .execute(self.conn())
+        .await
+        .map_err(db)
+        .and_then(|done| require_row(done.rows_affected()));
+        self.settle(done).await
+    }
+
+    async fn list_department_members(&mut self, id: DepartmentId) -> StoreResult<Vec<UserId>> {
+        let rows: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT user_id FROM memberships WHERE department_id = $1 ORDER BY user_id",
+        )
+        .bind(id.as_uuid())
+        .fetch_all(self.conn())
+        .await
+        .map_err(db)?;
+        Ok(rows.into_iter().map(UserId::from_uuid).collect())
     }
 
     async fn delete_department(&mut self, id: DepartmentId) -> StoreResult<()> {

@@ -245,6 +245,9 @@ impl UserRepository for SqliteTx {
                 " AND EXISTS (SELECT 1 FROM team_members t WHERE t.team_id = ? AND t.user_id = m.user_id)",
             );
         }
+        if query.department().is_some() {
+            sql.push_str(" AND m.department_id = ?");
+        }
         if query.status().is_some() {
             sql.push_str(" AND m.status = ?");
         }
@@ -273,6 +276,9 @@ impl UserRepository for SqliteTx {
         }
         if let Some(team) = query.team() {
             q = q.bind(uid(team.as_uuid()));
+        }
+        if let Some(department) = query.department() {
+            q = q.bind(uid(department.as_uuid()));
         }
         if let Some(status) = query.status() {
             q = q.bind(variant(&status)?);
@@ -427,6 +433,38 @@ impl OrganizationRepository for SqliteTx {
 
     async fn list_departments(&mut self, org: OrgId) -> StoreResult<Vec<Department>> {
         self.list_named("departments", org).await
+    }
+
+    async fn get_department(&mut self, id: DepartmentId) -> StoreResult<Option<Department>> {
+        self.get_named("departments", uid(id.as_uuid())).await
+    }
+
+    async fn update_department(&mut self, department: &Department) -> StoreResult<()> {
+        // Matched on the organization too: a department never moves.
+        let done = sqlx::query(
+            "UPDATE departments SET name_key = ?, data = ? WHERE id = ? AND org_id = ?",
+        )
+        .bind(department.name.key())
+        .bind(to_json(department)?)
+        .bind(uid(department.id.as_uuid()))
+        .bind(org_id(department.org))
+        .execute(self.conn())
+        .await
+        .map_err(db)?;
+        require_row(done.rows_affected())
+    }
+
+    async fn list_department_members(&mut self, id: DepartmentId) -> StoreResult<Vec<UserId>> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT user_id FROM memberships WHERE department_id = ? ORDER BY user_id",
+        )
+        .bind(uid(id.as_uuid()))
+        .fetch_all(self.conn())
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|u| parse_uid(u, "memberships.user_id").map(UserId::from_uuid))
+            .collect()
     }
 
     async fn delete_department(&mut self, id: DepartmentId) -> StoreResult<()> {

@@ -35,6 +35,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "account_status",
         include_str!("../migrations/0006_account_status.sql"),
     ),
+    (
+        7,
+        "department_members",
+        include_str!("../migrations/0007_department_members.sql"),
+    ),
 ];
 
 pub(crate) async fn apply(pool: &SqlitePool) -> Result<(), StoreError> {

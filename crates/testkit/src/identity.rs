@@ -492,6 +492,148 @@ pub async fn memberships_contract<S: Store>(store: S) {
     );
 }
 
+/// Department MUSTs: lookup by id, a rename keeps names unique within the
+/// organization and never moves a department, a failed rename changes
+/// nothing, the members filed under a department are listed by user id
+/// (its organization's only), the directory filters by department, and a
+/// delete unfiles them.
+pub async fn departments_contract<S: Store>(store: S) {
+    let mut f = Fixture::default();
+    let acme = f.org("acme");
+    let globex = f.org("globex");
+    let (alice, bob, carol) = (f.user("alice"), f.user("bob"), f.user("carol"));
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_organization(&acme).await.expect("org");
+    tx.insert_organization(&globex).await.expect("org");
+    for user in [&alice, &bob, &carol] {
+        tx.insert_user(user).await.expect("user");
+    }
+    let sales = f.department(acme.id, "Sales");
+    let support = f.department(acme.id, "Support");
+    let theirs = f.department(globex.id, "Field");
+    for d in [&sales, &support, &theirs] {
+        tx.insert_department(d).await.expect("dept");
+    }
+    assert_eq!(
+        tx.get_department(sales.id).await.expect("get"),
+        Some(sales.clone())
+    );
+    let ghost = f.department(acme.id, "Ghost");
+    assert_eq!(tx.get_department(ghost.id).await.expect("get"), None);
+
+    let mut renamed = support.clone();
+    renamed.name = Name::parse("SALES").expect("valid");
+    assert_unique(tx.update_department(&renamed).await, "departments_name");
+    assert_eq!(
+        tx.get_department(support.id).await.expect("get"),
+        Some(support.clone()),
+        "a failed rename changes nothing"
+    );
+    assert_not_found(tx.update_department(&ghost).await);
+    let mut moved = support.clone();
+    moved.org = globex.id;
+    assert_not_found(tx.update_department(&moved).await);
+    assert_eq!(
+        tx.get_department(support.id).await.expect("get"),
+        Some(support.clone()),
+        "a department never moves to another organization"
+    );
+    renamed.name = Name::parse("Customer Support").expect("valid");
+    tx.update_department(&renamed).await.expect("rename");
+    assert_eq!(
+        tx.get_department(support.id).await.expect("get"),
+        Some(renamed.clone())
+    );
+    let mut field = theirs.clone();
+    field.name = Name::parse("sales").expect("valid");
+    tx.update_department(&field)
+        .await
+        .expect("another organization may have a department of that name");
+    let names: Vec<String> = tx
+        .list_departments(acme.id)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|d| d.name.to_string())
+        .collect();
+    assert_eq!(names, ["Customer Support", "Sales"]);
+
+    for (org, user, department) in [
+        (acme.id, alice.id, Some(sales.id)),
+        (acme.id, bob.id, Some(sales.id)),
+        (acme.id, carol.id, None),
+        (globex.id, carol.id, Some(theirs.id)),
+    ] {
+        let mut m = f.membership(org, user);
+        m.department = department;
+        tx.insert_membership(&m).await.expect("member");
+    }
+    let mut expected = vec![alice.id, bob.id];
+    expected.sort();
+    assert_eq!(
+        tx.list_department_members(sales.id).await.expect("members"),
+        expected
+    );
+    assert_eq!(
+        tx.list_department_members(theirs.id)
+            .await
+            .expect("members"),
+        [carol.id]
+    );
+    assert!(
+        tx.list_department_members(support.id)
+            .await
+            .expect("members")
+            .is_empty()
+    );
+    assert!(
+        tx.list_department_members(ghost.id)
+            .await
+            .expect("members")
+            .is_empty()
+    );
+
+    let filed = |page: iamkit_store_api::Page<iamkit_identity::DirectoryEntry>| {
+        let mut users: Vec<_> = page.items.into_iter().map(|e| e.user.id).collect();
+        users.sort();
+        users
+    };
+    let q = DirectoryQuery::new().with_department(sales.id);
+    assert_eq!(
+        filed(tx.list_directory(acme.id, &q).await.expect("directory")),
+        expected
+    );
+    let page = tx
+        .list_directory(acme.id, &q.clone().with_limit(1).expect("valid"))
+        .await
+        .expect("directory");
+    assert_eq!(page.items.len(), 1);
+    assert!(
+        page.next.is_some(),
+        "the filter runs before the page is cut"
+    );
+    let theirs_q = DirectoryQuery::new().with_department(theirs.id);
+    assert!(
+        filed(
+            tx.list_directory(acme.id, &theirs_q)
+                .await
+                .expect("directory")
+        )
+        .is_empty(),
+        "another organization's department files nobody here"
+    );
+
+    tx.delete_department(sales.id).await.expect("delete");
+    assert_eq!(tx.get_department(sales.id).await.expect("get"), None);
+    assert!(
+        tx.list_department_members(sales.id)
+            .await
+            .expect("members")
+            .is_empty()
+    );
+    tx.commit().await.expect("commit");
+}
+
 /// Group MUSTs: members must belong to the org; duplicates rejected; removal
 /// of the org membership removes the group membership.
 pub async fn group_membership_contract<S: Store>(store: S) {

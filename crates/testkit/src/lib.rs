@@ -62,6 +62,7 @@ macro_rules! conformance_tests {
                 names_are_unique_within_an_organization,
                 renames_and_deletes_keep_names_unique,
                 memberships_contract,
+                departments_contract,
                 group_membership_contract,
                 team_membership_contract,
                 directory_filters,
