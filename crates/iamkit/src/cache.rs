@@ -173,6 +173,9 @@ pub(crate) struct Work<S: Store> {
     cache: Arc<Mutex<IndexCache>>,
     /// The workflow's span (see [`crate::trace`]).
     pub(crate) trace: Trace,
+    /// Begun with [`Store::begin_read`](crate::Store::begin_read): it
+    /// takes no lock.
+    pub(crate) read_only: bool,
 }
 
 impl<S: Store> Work<S> {
@@ -182,6 +185,7 @@ impl<S: Store> Work<S> {
             bumped: Vec::new(),
             cache,
             trace: Trace::none(),
+            read_only: false,
         }
     }
 
@@ -212,6 +216,7 @@ impl<S: Store> Work<S> {
             bumped,
             cache,
             mut trace,
+            ..
         } = self;
         tx.commit().await?;
         // `allowed` unless `finish` recorded otherwise.

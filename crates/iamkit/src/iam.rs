@@ -413,6 +413,7 @@ impl<S: Store> Iam<S> {
             let tx = self.inner.store.begin_read().await?;
             let mut work = Work::new(tx, Arc::clone(&self.inner.indexes));
             work.trace = trace;
+            work.read_only = true;
             Ok(work)
         }
     }
@@ -608,13 +609,19 @@ impl<S: Store> Iam<S> {
     /// [`lock_authz_version`](crate::AuthzVersionRepository::lock_authz_version),
     /// so every such workflow of one organization runs after the previous
     /// one committed, and its guards (last Owner, escalation) see the
-    /// outcome of the one before.
+    /// outcome of the one before. A read-only transaction
+    /// ([`Store::begin_read`]) changes nothing, so it reads the version
+    /// without the lock (it could not take it: the lock may write).
     pub(crate) async fn load_index(
         &self,
         tx: &mut Work<S>,
         org: OrgId,
     ) -> Result<Arc<AccessIndex>> {
-        let version = tx.lock_authz_version(org).await?;
+        let version = if tx.read_only {
+            tx.get_authz_version(org).await?
+        } else {
+            tx.lock_authz_version(org).await?
+        };
         Ok(self.index_at(tx, org, version).await?.index)
     }
 
