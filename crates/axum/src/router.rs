@@ -23,7 +23,9 @@ use crate::auth::layer;
 use crate::cross_origin::{CrossOriginLayer, InvalidOrigin, Origin};
 use crate::error::{ApiError, ErrorBody};
 use crate::rate_limit::{self, ClientRateLimiter, RateLimit};
-use crate::routes::{access_requests, api_keys, directory, groups, me, sign_in};
+use crate::routes::{
+    access_requests, api_keys, audit, departments, directory, groups, me, sign_in,
+};
 use crate::session_cookie::SESSION_COOKIE;
 
 /// A set of routes that is mounted, and documented, together.
@@ -41,9 +43,10 @@ pub enum RouteGroup {
     /// `DELETE /me/sessions/{session}`, `POST /me/totp`,
     /// `POST /me/totp/confirm`, `POST /me/reauthenticate`.
     SelfService,
-    /// Members of an organization: directory, invitations, user detail,
-    /// organization role, deactivate, reactivate, delete, sign out
-    /// everywhere, activity (audit trail).
+    /// Members of an organization: directory (filtered by status, text or
+    /// department), invitations, user detail, organization role,
+    /// deactivate, reactivate, delete, sign out everywhere, activity (one
+    /// user's audit trail).
     Directory,
     /// Groups and teams, their members and roles.
     Groups,
@@ -51,11 +54,18 @@ pub enum RouteGroup {
     ApiKeys,
     /// Access requests and their approval.
     AccessRequests,
+    /// Departments: `GET`/`POST /orgs/{org}/departments`,
+    /// `PATCH`/`DELETE /orgs/{org}/departments/{department}`.
+    Departments,
+    /// The organization's audit trail: `GET /orgs/{org}/audit` (filtered,
+    /// paged), `GET /orgs/{org}/audit/export` (JSON Lines),
+    /// `GET /orgs/{org}/audit/verify` (the chain and its head).
+    AuditTrail,
 }
 
 impl RouteGroup {
     /// Every group.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 9] = [
         Self::SignIn,
         Self::Links,
         Self::SelfService,
@@ -63,6 +73,8 @@ impl RouteGroup {
         Self::Groups,
         Self::ApiKeys,
         Self::AccessRequests,
+        Self::Departments,
+        Self::AuditTrail,
     ];
 }
 
@@ -348,6 +360,8 @@ impl<S: Store> Mount<S> {
 fn group_routes<S: Store>(group: RouteGroup, limiter: &Arc<ClientRateLimiter>) -> Mount<S> {
     use crate::routes::access_requests as ar;
     use crate::routes::api_keys as keys;
+    use crate::routes::audit as trail;
+    use crate::routes::departments as dept;
     use crate::routes::directory as dir;
     use crate::routes::groups as grp;
     use crate::routes::me as my;
@@ -403,6 +417,15 @@ fn group_routes<S: Store>(group: RouteGroup, limiter: &Arc<ClientRateLimiter>) -
             .at::<ar::__path_list, _, _>(ar::list::<S>)
             .at::<ar::__path_approve, _, _>(ar::approve::<S>)
             .at::<ar::__path_reject, _, _>(ar::reject::<S>),
+        RouteGroup::Departments => m
+            .at::<dept::__path_list, _, _>(dept::list::<S>)
+            .at::<dept::__path_create, _, _>(dept::create::<S>)
+            .at::<dept::__path_rename, _, _>(dept::rename::<S>)
+            .at::<dept::__path_delete, _, _>(dept::delete::<S>),
+        RouteGroup::AuditTrail => m
+            .at::<trail::__path_log, _, _>(trail::log::<S>)
+            .at::<trail::__path_export, _, _>(trail::export::<S>)
+            .at::<trail::__path_verify, _, _>(trail::verify::<S>),
     }
 }
 
@@ -416,6 +439,8 @@ fn group_doc(group: RouteGroup) -> Document {
         RouteGroup::Groups => GroupsApi::openapi(),
         RouteGroup::ApiKeys => ApiKeysApi::openapi(),
         RouteGroup::AccessRequests => AccessRequestsApi::openapi(),
+        RouteGroup::Departments => DepartmentsApi::openapi(),
+        RouteGroup::AuditTrail => AuditTrailApi::openapi(),
     }
 }
 
@@ -525,3 +550,16 @@ struct ApiKeysApi;
     access_requests::reject
 ))]
 struct AccessRequestsApi;
+
+#[derive(OpenApi)]
+#[openapi(paths(
+    departments::list,
+    departments::create,
+    departments::rename,
+    departments::delete
+))]
+struct DepartmentsApi;
+
+#[derive(OpenApi)]
+#[openapi(paths(audit::log, audit::export, audit::verify))]
+struct AuditTrailApi;

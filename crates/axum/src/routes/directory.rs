@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use iamkit::audit::Outcome;
-use iamkit::identity::{DirectoryQuery, GroupId, InvalidInput, Rule, UserStatus};
+use iamkit::identity::{DepartmentId, DirectoryQuery, GroupId, InvalidInput, Rule, UserStatus};
 use iamkit::rbac::{Scope, Source};
 use iamkit::store_api::Cursor;
 use iamkit::{ActivityLine, Iam, NewAccount, Placement, Store};
@@ -36,6 +36,9 @@ pub(crate) struct DirectoryParams {
     q: Option<String>,
     /// `INVITED`, `ACTIVE` or `DEACTIVATED`.
     status: Option<String>,
+    /// Only members filed under this department (its id; another
+    /// organization's is 404).
+    department: Option<String>,
     /// Page size, 1–500.
     limit: Option<String>,
     /// The previous page's `next`.
@@ -54,6 +57,13 @@ impl DirectoryParams {
                 .find(|s| s.label().eq_ignore_ascii_case(status.trim()))
                 .ok_or(InvalidInput::new("status", Rule::Unsupported))?;
             query = query.with_status(status);
+        }
+        if let Some(department) = &self.department {
+            let department: DepartmentId = department
+                .trim()
+                .parse()
+                .map_err(|_| InvalidInput::new("department", Rule::Malformed))?;
+            query = query.with_department(department);
         }
         if let Some(limit) = &self.limit {
             let limit = limit.trim().parse().map_err(|_| {
@@ -90,7 +100,7 @@ pub(crate) struct DirectoryPage {
         (status = 200, description = "A page of members", body = DirectoryPage),
         (status = 401, description = "Invalid credentials", body = ErrorBody),
         (status = 403, description = "`users.read` required", body = ErrorBody),
-        (status = 404, description = "No such organization of the actor", body = ErrorBody),
+        (status = 404, description = "No such organization (or department) of the actor", body = ErrorBody),
         (status = 422, description = "A query parameter breaks a rule", body = ErrorBody),
     ))]
 pub(crate) async fn list<S: Store>(

@@ -5,6 +5,8 @@
 
 pub(crate) mod access_requests;
 pub(crate) mod api_keys;
+pub(crate) mod audit;
+pub(crate) mod departments;
 pub(crate) mod directory;
 pub(crate) mod groups;
 pub(crate) mod me;
