@@ -720,6 +720,8 @@ async fn the_admin_story_over_http() {
         unauthenticated,
         "a deactivated account signs in like an unknown one"
     );
+    // Deactivating him again is a no-op that succeeds (iamkit's rule for
+    // no-ops): nothing changes, he stays out.
     let again = svc
         .call(
             Method::POST,
@@ -728,7 +730,11 @@ async fn the_admin_story_over_http() {
             None,
         )
         .await;
-    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(again.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        svc.get("/me", Auth::Cookie(&bob)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 
     // 16. Ada's own key: listed without its secret, revoked, dead.
     let mine = svc
