@@ -70,6 +70,10 @@ pub struct ErrorBody {
     /// department.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub records: Option<usize>,
+    /// `department_in_use`: the user ids of members filed under the
+    /// department (the first few; `records` counts them all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members: Option<Vec<String>>,
 }
 
 /// An error answer: a status, an [`ErrorBody`] and, for 429 and 503, a
@@ -98,6 +102,7 @@ impl ApiError {
                 conflict: None,
                 status: None,
                 records: None,
+                members: None,
             }),
             retry_after_secs: None,
         }
@@ -290,12 +295,14 @@ impl From<iamkit::Error> for ApiError {
                 error
             }
             E::DepartmentInUse { members, count } => {
+                let ids = members.iter().map(ToString::to_string).collect();
                 let mut error = Self::new(
                     StatusCode::CONFLICT,
                     "department_in_use",
                     E::DepartmentInUse { members, count },
                 );
                 error.body.records = Some(count);
+                error.body.members = Some(ids);
                 error
             }
             E::InvalidInput(input) => Self::invalid(input.field, input.rule),

@@ -1065,6 +1065,10 @@ async fn departments_are_created_renamed_listed_filtered_and_deleted() {
     assert_eq!(in_use.status, StatusCode::CONFLICT, "{}", in_use.body);
     assert_eq!(in_use.body["error"], "department_in_use");
     assert_eq!(in_use.body["records"], 1);
+    assert_eq!(
+        in_use.body["members"],
+        serde_json::json!([t.bob.to_string()])
+    );
 
     // Once he moved out it goes, and then it is gone.
     t.iam
