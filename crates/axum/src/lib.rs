@@ -17,7 +17,7 @@ pub use cross_origin::{CrossOrigin, CrossOriginLayer, InvalidOrigin, Origin};
 pub use error::{ApiError, ErrorBody, INVALID_CREDENTIALS};
 pub use json::{ApiJson, ApiPath};
 pub use rate_limit::{ClientRateLimiter, RateLimit};
-pub use router::{ApiConfig, IamRouter, RouteGroup, router};
+pub use router::{ApiConfig, IamRouter, RouteGroup, UnknownRoute, router};
 pub use session_cookie::{SESSION_COOKIE, clear_session_cookie, session_token, set_session_cookie};
 /// The OpenAPI types [`IamRouter::openapi`] answers with (utoipa's).
 pub use utoipa::openapi;

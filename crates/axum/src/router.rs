@@ -157,6 +157,19 @@ pub struct IamRouter<S: Store> {
     iam: Iam<S>,
     config: ApiConfig,
     groups: BTreeSet<RouteGroup>,
+    /// Single routes left out of the groups mounted.
+    disabled: Arc<Vec<(Method, String)>>,
+}
+
+/// [`IamRouter::without_route`] was given a method and path that no
+/// group mounts (a typo would otherwise leave the route it meant open).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no route {method} {path} to leave out")]
+pub struct UnknownRoute {
+    /// The method given.
+    pub method: Method,
+    /// The path given.
+    pub path: String,
 }
 
 impl<S: Store> std::fmt::Debug for IamRouter<S> {
@@ -164,6 +177,7 @@ impl<S: Store> std::fmt::Debug for IamRouter<S> {
         f.debug_struct("IamRouter")
             .field("config", &self.config)
             .field("groups", &self.groups)
+            .field("disabled", &self.disabled)
             .finish_non_exhaustive()
     }
 }
@@ -181,6 +195,7 @@ impl<S: Store> IamRouter<S> {
             iam,
             config: ApiConfig::default(),
             groups: RouteGroup::ALL.into_iter().collect(),
+            disabled: Arc::default(),
         }
     }
 
@@ -198,6 +213,31 @@ impl<S: Store> IamRouter<S> {
         self
     }
 
+    /// Leaves one route out (not mounted, not documented), by its method
+    /// and its path as documented (`"/orgs/{org}/users/{user}"`), e.g. to
+    /// keep deletion out of an API whose directory is otherwise served.
+    /// Fails on a method and path no group has.
+    pub fn without_route(mut self, method: Method, path: &str) -> Result<Self, UnknownRoute> {
+        let known = RouteGroup::ALL.into_iter().any(|group| {
+            group_routes::<S>(group, &self.limiter(), &Arc::default())
+                .routes
+                .iter()
+                .any(|(m, p)| *m == method && p == path)
+        });
+        if !known {
+            return Err(UnknownRoute {
+                method,
+                path: path.to_owned(),
+            });
+        }
+        Arc::make_mut(&mut self.disabled).push((method, path.to_owned()));
+        Ok(self)
+    }
+
+    fn limiter(&self) -> Arc<ClientRateLimiter> {
+        Arc::new(ClientRateLimiter::new(self.config.credential_rate_limit))
+    }
+
     /// Mounts exactly `groups`.
     #[must_use]
     pub fn only(mut self, groups: impl IntoIterator<Item = RouteGroup>) -> Self {
@@ -211,6 +251,9 @@ impl<S: Store> IamRouter<S> {
         let mut doc = BaseApi::openapi();
         for group in &self.groups {
             doc.merge(group_doc(*group));
+        }
+        for (method, path) in self.disabled.iter() {
+            remove_operation(&mut doc, method, path);
         }
         if !self.config.servers.is_empty() {
             doc.servers = Some(self.config.servers.iter().map(Server::new).collect());
@@ -231,9 +274,9 @@ impl<S: Store> IamRouter<S> {
 
     /// The health check and every group's routes.
     fn mount(&self, limiter: &Arc<ClientRateLimiter>) -> Mount<S> {
-        let health = Mount::new().at::<me::__path_health, _, _>(me::health);
+        let health = Mount::new(&self.disabled).at::<me::__path_health, _, _>(me::health);
         self.groups.iter().fold(health, |mount, group| {
-            mount.merge(group_routes(*group, limiter))
+            mount.merge(group_routes(*group, limiter, &self.disabled))
         })
     }
 
@@ -305,13 +348,16 @@ async fn json_payload_too_large(response: Response) -> Response {
 struct Mount<S: Store> {
     router: Router<Iam<S>>,
     routes: Vec<(Method, String)>,
+    /// Routes not to mount.
+    disabled: Arc<Vec<(Method, String)>>,
 }
 
 impl<S: Store> Mount<S> {
-    fn new() -> Self {
+    fn new(disabled: &Arc<Vec<(Method, String)>>) -> Self {
         Self {
             router: Router::new(),
             routes: Vec::new(),
+            disabled: Arc::clone(disabled),
         }
     }
 
@@ -320,6 +366,7 @@ impl<S: Store> Mount<S> {
     fn at<P: utoipa::Path, H: Handler<T, Iam<S>>, T: 'static>(mut self, handler: H) -> Self {
         let path = P::path();
         let mut method_router = MethodRouter::new();
+        let mut mounted = false;
         for method in P::methods() {
             let (filter, method) = match method {
                 HttpMethod::Get => (MethodFilter::GET, Method::GET),
@@ -331,15 +378,30 @@ impl<S: Store> Mount<S> {
                 HttpMethod::Options => (MethodFilter::OPTIONS, Method::OPTIONS),
                 HttpMethod::Trace => (MethodFilter::TRACE, Method::TRACE),
             };
+            if self
+                .disabled
+                .iter()
+                .any(|(m, p)| *m == method && *p == path)
+            {
+                continue;
+            }
             method_router = method_router.on(filter, handler.clone());
             self.routes.push((method, path.clone()));
+            mounted = true;
         }
-        self.router = self.router.route(&path, method_router);
+        if mounted {
+            self.router = self.router.route(&path, method_router);
+        }
         self
     }
 
     /// The routes mounted so far behind the per-client limiter.
     fn limited(mut self, limiter: &Arc<ClientRateLimiter>) -> Self {
+        if self.routes.is_empty() {
+            // Every route of the group was left out: nothing to limit
+            // (axum refuses a route layer on no routes).
+            return self;
+        }
         self.router = self
             .router
             .route_layer(axum::middleware::from_fn_with_state(
@@ -357,7 +419,11 @@ impl<S: Store> Mount<S> {
 }
 
 /// One group's routes; the credential endpoints behind `limiter`.
-fn group_routes<S: Store>(group: RouteGroup, limiter: &Arc<ClientRateLimiter>) -> Mount<S> {
+fn group_routes<S: Store>(
+    group: RouteGroup,
+    limiter: &Arc<ClientRateLimiter>,
+    disabled: &Arc<Vec<(Method, String)>>,
+) -> Mount<S> {
     use crate::routes::access_requests as ar;
     use crate::routes::api_keys as keys;
     use crate::routes::audit as trail;
@@ -367,7 +433,7 @@ fn group_routes<S: Store>(group: RouteGroup, limiter: &Arc<ClientRateLimiter>) -
     use crate::routes::me as my;
     use crate::routes::sign_in as si;
 
-    let m = Mount::<S>::new();
+    let m = Mount::<S>::new(disabled);
     match group {
         RouteGroup::SignIn => m
             .at::<si::__path_sign_in, _, _>(si::sign_in::<S>)
@@ -430,6 +496,41 @@ fn group_routes<S: Store>(group: RouteGroup, limiter: &Arc<ClientRateLimiter>) -
 }
 
 /// One group's document.
+/// Takes the operation `method` on `path` out of `doc`, and the path when
+/// it has none left.
+fn remove_operation(doc: &mut Document, method: &Method, path: &str) {
+    let Some(item) = doc.paths.paths.get_mut(path) else {
+        return;
+    };
+    let slot = match *method {
+        Method::GET => &mut item.get,
+        Method::POST => &mut item.post,
+        Method::PUT => &mut item.put,
+        Method::DELETE => &mut item.delete,
+        Method::PATCH => &mut item.patch,
+        Method::HEAD => &mut item.head,
+        Method::OPTIONS => &mut item.options,
+        Method::TRACE => &mut item.trace,
+        _ => return,
+    };
+    *slot = None;
+    let empty = [
+        &item.get,
+        &item.post,
+        &item.put,
+        &item.delete,
+        &item.patch,
+        &item.head,
+        &item.options,
+        &item.trace,
+    ]
+    .iter()
+    .all(|op| op.is_none());
+    if empty {
+        doc.paths.paths.remove(path);
+    }
+}
+
 fn group_doc(group: RouteGroup) -> Document {
     match group {
         RouteGroup::SignIn => SignInApi::openapi(),

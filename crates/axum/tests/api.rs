@@ -316,6 +316,53 @@ fn the_document_names_exactly_the_mounted_routes() {
     assert!(doc["paths"].get("/orgs/{org}/users").is_some());
 }
 
+#[tokio::test]
+async fn a_single_route_left_out_is_neither_mounted_nor_documented() {
+    let api = IamRouter::new(iam())
+        .without_route(Method::DELETE, "/orgs/{org}/users/{user}")
+        .unwrap();
+    let doc = serde_json::to_value(api.openapi()).unwrap();
+    let user = &doc["paths"]["/orgs/{org}/users/{user}"];
+    assert!(user.get("delete").is_none(), "not documented");
+    assert!(user.get("get").is_some(), "the user detail stays");
+    let routes = api.routes();
+    assert!(!routes.contains(&(Method::DELETE, "/orgs/{org}/users/{user}".to_owned())));
+    assert!(routes.contains(&(Method::GET, "/orgs/{org}/users/{user}".to_owned())));
+    // The documented routes are still exactly the mounted ones.
+    let mounted: BTreeSet<(String, String)> = routes
+        .iter()
+        .filter(|(_, path)| path != "/openapi.json")
+        .map(|(m, p)| (m.as_str().to_owned(), p.clone()))
+        .collect();
+    assert_eq!(operations(&doc), mounted);
+    let router = api.build();
+    let (_, path, _) = probe("DELETE", "/orgs/{org}/users/{user}");
+    let answer = call(&router, Method::DELETE, &path, None, None).await;
+    assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED);
+    let answer = call(&router, Method::GET, &path, None, None).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "GET still served");
+
+    // Every route of a rate-limited group out: the group mounts nothing.
+    let api = IamRouter::new(iam())
+        .without_route(Method::POST, "/sessions")
+        .and_then(|api| api.without_route(Method::POST, "/sessions/totp"))
+        .unwrap();
+    let router = api.build();
+    let answer = call(&router, Method::POST, "/sessions", None, Some(json!({}))).await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    let answer = call(&router, Method::DELETE, "/sessions/current", None, None).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "sign-out stays");
+    // A typo is refused rather than leaving the route it meant open.
+    let typo = IamRouter::new(iam()).without_route(Method::DELETE, "/orgs/{org}/user/{user}");
+    assert_eq!(
+        typo.unwrap_err(),
+        iamkit_axum::UnknownRoute {
+            method: Method::DELETE,
+            path: "/orgs/{org}/user/{user}".to_owned()
+        }
+    );
+}
+
 /// A request for `(method, template)` with every `{param}` an id of
 /// nothing, and a JSON body for the methods that take one.
 fn probe(method: &str, template: &str) -> (Method, String, Option<Value>) {
