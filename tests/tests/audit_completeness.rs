@@ -112,6 +112,8 @@ const WORKFLOWS: &[(&str, Kind)] = &[
     ("accept_invitation_with_profile", Kind::Change),
     ("accept_invitation_signed_in", Kind::Change),
     ("create_user", Kind::Change),
+    // import.rs
+    ("import_users", Kind::Change),
     // organizations.rs
     ("organizations_of", Kind::ReadOnly),
     // outbox.rs: delivery bookkeeping only (see EXCLUDED_COLUMNS).
@@ -217,6 +219,7 @@ const ACCOUNTED_FOR_BY: &[(&str, &[&str])] = &[
         "password_hashes",
         &[
             "user_created",
+            "user_imported",
             "invite_accepted",
             "account_reclaimed",
             "password_changed",
@@ -884,6 +887,25 @@ async fn every_state_change_is_audited() {
         .await
         .unwrap();
     let kim = sign_in(&iam, "kim").await;
+    let imported = [iamkit::ImportRecord {
+        email: "ivy-import@acme.example".to_owned(),
+        username: "ivy-import".to_owned(),
+        first_name: "Ivy".to_owned(),
+        last_name: "Imported".to_owned(),
+        password_hash: Some(
+            "$2b$04$0OF4cToNk6iJ5nQEhu2wDO174HczlonJSZec3m1fA7/fIY0//o6A6".to_owned(),
+        ),
+        ..iamkit::ImportRecord::default()
+    }];
+    let report = b
+        .case(
+            "import_users",
+            Expect::Change,
+            iam.import_users(&owner, acme, &imported),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.imported.len(), 1, "{report:?}");
     b.case(
         "resend_verification",
         Expect::Change,

@@ -85,6 +85,24 @@ pub enum SignInFailure {
     WrongLinkSecret,
 }
 
+/// The algorithm of a password hash imported with an account
+/// ([`Action::UserImported`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ImportedHash {
+    /// argon2id.
+    Argon2id,
+    /// argon2i.
+    Argon2i,
+    /// bcrypt.
+    Bcrypt,
+    /// scrypt.
+    Scrypt,
+    /// PBKDF2-HMAC-SHA256.
+    Pbkdf2Sha256,
+}
+
 /// Who started a password reset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -137,6 +155,17 @@ pub enum Action {
     AccountReclaimed,
     /// A user account was created (directly, not by invitation).
     UserCreated,
+    /// A user account was imported from another system, with its
+    /// membership. No email or name: only what the import carried over.
+    UserImported {
+        /// Whether the email arrived verified.
+        verified: bool,
+        /// The organization role it got.
+        role: Option<RoleId>,
+        /// The algorithm of its imported password hash (`None`: it came
+        /// without one and signs in after a password reset).
+        password: Option<ImportedHash>,
+    },
     /// Profile fields changed.
     ProfileUpdated {
         /// Which fields changed.
@@ -373,6 +402,7 @@ action_kinds! {
     DepartmentCreated => "department_created",
     DepartmentRenamed => "department_renamed",
     DepartmentDeleted => "department_deleted",
+    UserImported => "user_imported",
 }
 
 impl std::fmt::Display for ActionKind {
@@ -393,7 +423,7 @@ mod tests {
         let json = serde_json::to_value(&action).unwrap();
         assert_eq!(json["kind"], action.kind().as_str());
         assert_eq!(json["by"], "admin");
-        assert_eq!(ActionKind::ALL.len(), 44);
+        assert_eq!(ActionKind::ALL.len(), 45);
         let kinds: std::collections::BTreeSet<_> =
             ActionKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(

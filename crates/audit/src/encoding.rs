@@ -30,7 +30,8 @@ use std::net::IpAddr;
 use iamkit_identity::RoleId;
 
 use crate::action::{
-    Action, MembershipChange, ProfileField, ResetInitiator, SignInFailure, SignInMethod,
+    Action, ImportedHash, MembershipChange, ProfileField, ResetInitiator, SignInFailure,
+    SignInMethod,
 };
 use crate::event::{Actor, AuditEvent, Context, DenialReason, Outcome, Target};
 
@@ -172,6 +173,7 @@ fn action_tag(action: &Action) -> u16 {
         Action::DepartmentCreated => 42,
         Action::DepartmentRenamed => 43,
         Action::DepartmentDeleted => 44,
+        Action::UserImported { .. } => 45,
     }
 }
 
@@ -263,6 +265,22 @@ fn action(buf: &mut Vec<u8>, action: &Action) {
                     None => buf.push(0),
                 }
             }
+        }
+        Action::UserImported {
+            verified,
+            role,
+            password,
+        } => {
+            buf.push(u8::from(*verified));
+            opt_role(buf, *role);
+            buf.push(match password {
+                None => 0,
+                Some(ImportedHash::Argon2id) => 1,
+                Some(ImportedHash::Argon2i) => 2,
+                Some(ImportedHash::Bcrypt) => 3,
+                Some(ImportedHash::Scrypt) => 4,
+                Some(ImportedHash::Pbkdf2Sha256) => 5,
+            });
         }
         Action::CredentialsRevoked { sessions, api_keys } => {
             buf.extend_from_slice(&sessions.to_be_bytes());

@@ -12,7 +12,8 @@ mod repository;
 mod text;
 
 pub use action::{
-    Action, ActionKind, MembershipChange, ProfileField, ResetInitiator, SignInFailure, SignInMethod,
+    Action, ActionKind, ImportedHash, MembershipChange, ProfileField, ResetInitiator,
+    SignInFailure, SignInMethod,
 };
 pub use chain::{
     BreakKind, ChainBreak, ChainHead, ChainVerifier, EventHash, SYSTEM_CHAIN, Verified, chain_hash,

@@ -11,9 +11,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use iamkit_audit::{
     Action, Actor, AuditEvent, BreakKind, ChainBreak, ChainHead, Context, DenialReason, EventHash,
-    EventId, MembershipChange, NewEvent, Outcome, PermissionName, ProfileField, RequestId,
-    ResetInitiator, SettingName, SignInFailure, SignInMethod, Target, UserAgent, chain_hash, seal,
-    verify,
+    EventId, ImportedHash, MembershipChange, NewEvent, Outcome, PermissionName, ProfileField,
+    RequestId, ResetInitiator, SettingName, SignInFailure, SignInMethod, Target, UserAgent,
+    chain_hash, seal, verify,
 };
 use iamkit_identity::{
     AccessRequestId, ApiKeyId, GroupId, OrgId, RoleId, SessionId, TeamId, UserId, WorkspaceId,
@@ -26,11 +26,11 @@ fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 5, 4, 12, 0, 0).unwrap()
 }
 
-/// One action of each of the 44 kinds, chosen by `selector`.
+/// One action of each of the 45 kinds, chosen by `selector`.
 fn sample_action(selector: u8, rng: &mut StdRng) -> Action {
     let now = t0();
     let role = RoleId::generate(now, rng);
-    match selector % 45 {
+    match selector % 46 {
         0 => Action::Invited { role: Some(role) },
         1 => Action::InviteResent,
         2 => Action::InviteRevoked,
@@ -108,6 +108,11 @@ fn sample_action(selector: u8, rng: &mut StdRng) -> Action {
         41 => Action::DepartmentCreated,
         42 => Action::DepartmentRenamed,
         43 => Action::DepartmentDeleted,
+        44 => Action::UserImported {
+            verified: true,
+            role: Some(role),
+            password: Some(ImportedHash::Bcrypt),
+        },
         _ => Action::SettingsChanged {
             setting: SettingName::new("two_factor_required").unwrap(),
         },

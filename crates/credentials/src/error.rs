@@ -89,6 +89,13 @@ pub enum FieldRule {
     /// A point in time that must lie in the future does not.
     #[error("must lie in the future")]
     NotInFuture,
+    /// Not a format this crate reads (e.g. an imported password hash of an
+    /// unsupported algorithm).
+    #[error("not a supported format")]
+    UnknownFormat,
+    /// A supported format, but not well formed.
+    #[error("malformed")]
+    Malformed,
     /// Must not exceed another setting (e.g. idle timeout vs absolute timeout).
     #[error("must not exceed `{other}`")]
     ExceedsOther {

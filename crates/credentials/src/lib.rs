@@ -2,6 +2,7 @@
 
 mod api_keys;
 mod error;
+mod foreign_hash;
 mod passwords;
 mod presented;
 mod recovery;
@@ -14,9 +15,14 @@ mod totp;
 
 pub use api_keys::{ApiKey, ApiKeyRepository, MAX_API_KEY_NAME, NewApiKey};
 pub use error::{Error, FieldRule, Result};
+pub use foreign_hash::{
+    ImportedAlgorithm, MAX_IMPORTED_ARGON2_M_COST_KIB, MAX_IMPORTED_ARGON2_T_COST,
+    MAX_IMPORTED_BCRYPT_COST, MAX_IMPORTED_PARALLELISM, MAX_IMPORTED_PBKDF2_ROUNDS,
+    MAX_IMPORTED_SCRYPT_LOG_N,
+};
 pub use passwords::{
-    Argon2Params, NewPassword, Password, PasswordCheck, PasswordContext, PasswordHash,
-    PasswordHasher, PasswordPolicy, PasswordRule,
+    Argon2Params, IMPORTED_HASH_MARKER, NewPassword, Password, PasswordCheck, PasswordContext,
+    PasswordHash, PasswordHasher, PasswordPolicy, PasswordRule,
 };
 pub use presented::{PRESENTED_LEN, PresentedSecret, SecretKind};
 pub use recovery::{

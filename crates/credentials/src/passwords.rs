@@ -8,6 +8,7 @@ use unicode_normalization::UnicodeNormalization;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, FieldRule, Result};
+use crate::foreign_hash::{ForeignHash, ImportedAlgorithm};
 use crate::secret::SecretString;
 
 /// A password as typed by a user, not yet checked against any policy (what a
@@ -269,21 +270,69 @@ impl Default for Argon2Params {
     }
 }
 
+/// Prefix of a stored hash imported from another system: the marker, then
+/// the foreign hash exactly as given (`$iamkit-import$$2b$12$...`). iamkit
+/// itself writes only bare argon2id PHC strings, so the marker is what
+/// tells a sign-in that the NFKC fallback applies and that the hash is to
+/// be replaced (see [`PasswordHash::import`]).
+pub const IMPORTED_HASH_MARKER: &str = "$iamkit-import$";
+
 /// A stored password hash: an argon2 PHC string
-/// (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`). Redacted in `Debug`:
-/// it is offline-guessable material.
+/// (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`), or a hash imported
+/// from another system ([`IMPORTED_HASH_MARKER`] and the foreign hash).
+/// Redacted in `Debug`: it is offline-guessable material.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PasswordHash(SecretString);
 
 impl PasswordHash {
-    /// Wraps a PHC string read back from storage, checking that it parses.
+    /// Wraps a hash read back from storage, checking that it parses: an
+    /// argon2 PHC string, or an imported hash iamkit can verify.
     pub fn from_phc(phc: impl Into<String>) -> Result<Self> {
         let phc = SecretString::new(phc.into());
-        argon2::PasswordHash::new(phc.expose()).map_err(|_| Error::MalformedPasswordHash)?;
+        match phc.expose().strip_prefix(IMPORTED_HASH_MARKER) {
+            Some(foreign) => {
+                ForeignHash::parse(foreign).map_err(|_| Error::MalformedPasswordHash)?;
+            }
+            None => {
+                argon2::PasswordHash::new(phc.expose())
+                    .map_err(|_| Error::MalformedPasswordHash)?;
+            }
+        }
         Ok(Self(phc))
     }
 
-    /// The PHC string, for storage.
+    /// Takes a hash made by another system, for an imported account:
+    /// argon2id or argon2i PHC, bcrypt (`$2a$`, `$2b$`, `$2y$`), passlib
+    /// scrypt (`$scrypt$ln=..,r=..,p=..$salt$checksum`) or passlib
+    /// PBKDF2-SHA256 (`$pbkdf2-sha256$rounds$salt$checksum`). The cost is
+    /// bounded (the `MAX_IMPORTED_*` constants): an import cannot plant a
+    /// hash whose every check takes minutes. Refused with
+    /// [`Error::InvalidField`] naming `password_hash` and the rule
+    /// ([`FieldRule::UnknownFormat`], [`FieldRule::Malformed`],
+    /// [`FieldRule::TooLarge`]).
+    pub fn import(foreign: &str) -> Result<(Self, ImportedAlgorithm)> {
+        let algorithm = ForeignHash::parse(foreign)?.algorithm();
+        let stored = format!("{IMPORTED_HASH_MARKER}{foreign}");
+        Ok((Self(SecretString::new(stored)), algorithm))
+    }
+
+    /// The algorithm of an imported hash; `None` for iamkit's own.
+    pub fn imported_algorithm(&self) -> Option<ImportedAlgorithm> {
+        self.foreign()
+            .and_then(|f| ForeignHash::parse(f).ok())
+            .map(|f| f.algorithm())
+    }
+
+    /// Whether the hash was imported (and not yet replaced by a sign-in).
+    pub fn is_imported(&self) -> bool {
+        self.foreign().is_some()
+    }
+
+    fn foreign(&self) -> Option<&str> {
+        self.0.expose().strip_prefix(IMPORTED_HASH_MARKER)
+    }
+
+    /// The stored form (PHC, or the marker and the imported hash).
     pub fn as_phc(&self) -> &str {
         self.0.expose()
     }
@@ -393,6 +442,13 @@ impl PasswordHasher {
             let _ = self.verify_phc(password, self.dummy.as_phc());
             return PasswordCheck::Invalid;
         };
+        if let Some(foreign) = stored.foreign() {
+            return if self.verify_imported(password, foreign) {
+                PasswordCheck::Valid { needs_rehash: true }
+            } else {
+                PasswordCheck::Invalid
+            };
+        }
         if self.verify_phc(password, stored.as_phc()) {
             PasswordCheck::Valid {
                 needs_rehash: self.needs_rehash(stored),
@@ -400,6 +456,38 @@ impl PasswordHasher {
         } else {
             PasswordCheck::Invalid
         }
+    }
+
+    /// An imported hash: first the NFKC form iamkit hashes, then, when it
+    /// differs, once the password exactly as typed. The system that made
+    /// the hash may not have normalized (a ligature, full-width letters, a
+    /// combining accent or a no-break space are then hashed as typed);
+    /// only imported hashes get this second try, and the first sign-in
+    /// replaces them with iamkit's own.
+    fn verify_imported(&self, password: &Password, foreign: &str) -> bool {
+        let Ok(parsed) = ForeignHash::parse(foreign) else {
+            // Corrupt record: spend the same work, then refuse.
+            let _ = self.verify_phc(password, self.dummy.as_phc());
+            return false;
+        };
+        let normalized = password.hash_input();
+        if parsed.verify(normalized.as_bytes()) {
+            return true;
+        }
+        normalized.as_str() != password.expose() && parsed.verify(password.expose().as_bytes())
+    }
+
+    /// Hashes, with this hasher's parameters, a password that has just
+    /// verified against an imported hash, to replace it. The password
+    /// policy does not apply: the account already signs in with this
+    /// password, and the import's purpose is that it keeps doing so; what
+    /// changes is only that its hash becomes argon2id.
+    pub fn rehash_imported(
+        &self,
+        password: &Password,
+        rng: &mut (impl CryptoRng + ?Sized),
+    ) -> Result<PasswordHash> {
+        self.hash(&NewPassword(password.clone()), rng)
     }
 
     fn verify_phc(&self, password: &Password, phc: &str) -> bool {
@@ -419,6 +507,9 @@ impl PasswordHasher {
     /// Whether `stored` was made with another algorithm, version or
     /// parameters than this hasher's (then re-hash on the next login).
     pub fn needs_rehash(&self, stored: &PasswordHash) -> bool {
+        if stored.is_imported() {
+            return true;
+        }
         let Ok(parsed) = argon2::PasswordHash::new(stored.as_phc()) else {
             return true;
         };
@@ -795,6 +886,91 @@ mod tests {
                 }
             ),
             "{err:?}"
+        );
+    }
+
+    #[test]
+    fn an_imported_hash_verifies_then_asks_to_be_replaced() {
+        let hasher = PasswordHasher::new(CHEAP).unwrap();
+        let bcrypt = "$2b$04$0OF4cToNk6iJ5nQEhu2wDO174HczlonJSZec3m1fA7/fIY0//o6A6";
+        let (stored, algorithm) = PasswordHash::import(bcrypt).unwrap();
+        assert_eq!(algorithm, ImportedAlgorithm::Bcrypt);
+        assert!(stored.is_imported());
+        assert_eq!(stored.imported_algorithm(), Some(ImportedAlgorithm::Bcrypt));
+        assert_eq!(stored.as_phc(), format!("{IMPORTED_HASH_MARKER}{bcrypt}"));
+        // What a store reads back is the same hash.
+        assert_eq!(PasswordHash::from_phc(stored.as_phc()).unwrap(), stored);
+        assert!(hasher.needs_rehash(&stored));
+        assert_eq!(
+            hasher.verify(&pw("correct horse battery staple"), Some(&stored)),
+            PasswordCheck::Valid { needs_rehash: true }
+        );
+        assert_eq!(
+            hasher.verify(&pw("correct horse battery stapler"), Some(&stored)),
+            PasswordCheck::Invalid
+        );
+        let fresh = hasher
+            .rehash_imported(
+                &pw("correct horse battery staple"),
+                &mut StdRng::seed_from_u64(3),
+            )
+            .unwrap();
+        assert!(!fresh.is_imported());
+        assert!(fresh.as_phc().starts_with("$argon2id$"));
+        assert_eq!(
+            hasher.verify(&pw("correct horse battery staple"), Some(&fresh)),
+            PasswordCheck::Valid {
+                needs_rehash: false
+            }
+        );
+    }
+
+    #[test]
+    fn an_imported_hash_of_a_password_not_in_nfkc_verifies_as_typed() {
+        let hasher = PasswordHasher::new(CHEAP).unwrap();
+        // passlib pbkdf2_sha256 of the password as typed (not normalized):
+        // "fi" ligature, full-width "Star", a no-break space, "e" + U+0301.
+        let typed = "\u{fb01}nancial \u{ff33}\u{ff54}\u{ff41}\u{ff52}\u{a0}cafe\u{301} orbit";
+        let foreign = "$pbkdf2-sha256$1000$KsW49x7DGINwbs05Z6wVAg$VywlVhCHJGIahod/CVVe9RkOf9G0/i5BP1Synu/uF0s";
+        let (stored, _) = PasswordHash::import(foreign).unwrap();
+        assert_eq!(
+            hasher.verify(&pw(typed), Some(&stored)),
+            PasswordCheck::Valid { needs_rehash: true }
+        );
+        // The NFKC spelling is not what that system hashed.
+        let nfkc: String = typed.nfkc().collect();
+        assert_ne!(nfkc, typed);
+        assert_eq!(
+            hasher.verify(&pw(&nfkc), Some(&stored)),
+            PasswordCheck::Invalid
+        );
+        // iamkit's own hashes get no such fallback: they hash the NFKC form,
+        // so after the re-hash both spellings verify.
+        let fresh = hasher
+            .rehash_imported(&pw(typed), &mut StdRng::seed_from_u64(4))
+            .unwrap();
+        assert!(matches!(
+            hasher.verify(&pw(typed), Some(&fresh)),
+            PasswordCheck::Valid { .. }
+        ));
+        assert!(matches!(
+            hasher.verify(&pw(&nfkc), Some(&fresh)),
+            PasswordCheck::Valid { .. }
+        ));
+    }
+
+    #[test]
+    fn a_stored_hash_with_the_marker_and_an_unreadable_rest_is_refused() {
+        assert_eq!(
+            PasswordHash::from_phc(format!("{IMPORTED_HASH_MARKER}$md5$x")),
+            Err(Error::MalformedPasswordHash)
+        );
+        assert_eq!(
+            PasswordHash::import("$6$salt$hash"),
+            Err(Error::InvalidField {
+                field: "password_hash",
+                rule: FieldRule::UnknownFormat
+            })
         );
     }
 }

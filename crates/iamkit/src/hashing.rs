@@ -88,6 +88,17 @@ impl HashPool {
             .await
     }
 
+    /// Hashes, with the current parameters, a password that has just
+    /// verified against an imported hash (no policy: see
+    /// [`PasswordHasher::rehash_imported`]).
+    pub(crate) async fn rehash_imported(&self, password: &Password) -> Result<PasswordHash> {
+        let hasher = self.hasher.clone();
+        let password = password.clone();
+        self.run(move || hasher.rehash_imported(&password, &mut os_rng()))
+            .await?
+            .map_err(Error::from_credentials)
+    }
+
     /// Hashes a password the policy accepted.
     pub(crate) async fn hash(&self, password: NewPassword) -> Result<PasswordHash> {
         let hasher = self.hasher.clone();

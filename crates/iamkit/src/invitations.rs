@@ -48,7 +48,12 @@ const INVITE: &str = "users.invite";
 /// Placing a member is assigning roles and changing a group or team: the
 /// actor needs the permission of each of those actions (SECURITY.md 25),
 /// not only `users.invite`.
-fn require(authz: &Authorized, org: OrgId, target: Target, permission: &'static str) -> Flow<()> {
+pub(crate) fn require(
+    authz: &Authorized,
+    org: OrgId,
+    target: Target,
+    permission: &'static str,
+) -> Flow<()> {
     let held = authz
         .catalogue()
         .id(permission)
@@ -66,6 +71,19 @@ fn require(authz: &Authorized, org: OrgId, target: Target, permission: &'static 
             permission: permission.to_owned(),
         },
     })))
+}
+
+/// Grants a new member `grant`, once the escalation guard passed.
+pub(crate) async fn assign_new<S: Store>(
+    tx: &mut Work<S>,
+    authz: &mut Authorized,
+    grant: Grant,
+) -> Flow<()> {
+    authz
+        .apply(Change::Assign(grant))
+        .map_err(Error::from_rbac)?;
+    tx.assign_grant(&grant).await?;
+    Ok(())
 }
 
 impl<S: Store> Iam<S> {
@@ -107,10 +125,7 @@ impl<S: Store> Iam<S> {
             authz
                 .ensure_can_set(grant.grantee, grant.scope, Some(grant.role))
                 .map_err(|e| rbac_denial(org, target, "roles.assign", e))?;
-            authz
-                .apply(Change::Assign(grant))
-                .map_err(Error::from_rbac)?;
-            tx.assign_grant(&grant).await?;
+            assign_new(tx, authz, grant).await?;
             let action = match grant.scope {
                 Scope::Organization(_) => Action::OrgRoleChanged {
                     from: None,
@@ -215,7 +230,7 @@ impl<S: Store> Iam<S> {
         clippy::too_many_arguments,
         reason = "the invitation's context: whose, where, for whom, with what"
     )]
-    async fn invite_in(
+    pub(crate) async fn invite_in(
         &self,
         tx: &mut Work<S>,
         actor: &Actor,

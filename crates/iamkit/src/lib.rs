@@ -24,6 +24,7 @@ mod error;
 mod groups;
 mod hashing;
 mod iam;
+mod import;
 mod invitations;
 mod organizations;
 mod outbox;
@@ -59,6 +60,9 @@ pub use directory::{ActivityLine, RECENT_ACTIVITY, UserDetail};
 pub use email_verification::PendingEmailRepository;
 pub use error::{Conflict, Error, Result};
 pub use iam::{Iam, IamBuilder};
+pub use import::{
+    ImportRecord, ImportReport, ImportRule, ImportedRecord, MAX_IMPORT_BATCH, RejectedRecord,
+};
 pub use invitations::{Invited, Placement};
 pub use outbox::{
     MessageId, MessageKind, Notification, OutboxRecord, OutboxRepository, default_text,

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use iamkit_audit::{Action, SignInFailure, SignInMethod, Target};
 use iamkit_credentials::{
-    ClientMetadata, Password, PasswordCheck, PresentedSecret, SecretKind, SecretString, Session,
-    SessionState,
+    ClientMetadata, Password, PasswordCheck, PasswordHash, PresentedSecret, SecretKind,
+    SecretString, Session, SessionState,
 };
 use iamkit_identity::{Email, SessionId, User, UserId, UserStatus, Username};
 
@@ -123,6 +123,7 @@ impl<S: Store> Iam<S> {
             let guess = state.map(|state| Guess { user: slot, state });
             (user, stored, guess)
         };
+        let imported = stored.as_ref().is_some_and(PasswordHash::is_imported);
         let locked = guess.is_none();
         // On the hashing pool; a locked account is checked against the
         // dummy hash, at the same cost (SECURITY.md 10).
@@ -186,18 +187,25 @@ impl<S: Store> Iam<S> {
             .collect();
         // Re-hash with the current parameters (SECURITY.md 8) when the
         // password still passes the policy; otherwise keep the old hash.
-        if let PasswordCheck::Valid { needs_rehash: true } = check
-            && let Ok(fresh) = self
-                .hash_new_password(
+        // An imported hash is always replaced: its password is the one the
+        // account signs in with, and the foreign hash must go.
+        if let PasswordCheck::Valid { needs_rehash: true } = check {
+            let fresh = if imported {
+                Some(self.inner.hashing.rehash_imported(password).await?)
+            } else {
+                self.hash_new_password(
                     Password::new(password.expose()),
                     &user.email,
                     &user.username,
                 )
                 .await
-        {
-            tx.set_password_hash(user.id, &fresh).await?;
-            self.audit_in_orgs_of(&mut tx, user.id, &actor, Action::PasswordRehashed)
-                .await?;
+                .ok()
+            };
+            if let Some(fresh) = fresh {
+                tx.set_password_hash(user.id, &fresh).await?;
+                self.audit_in_orgs_of(&mut tx, user.id, &actor, Action::PasswordRehashed)
+                    .await?;
+            }
         }
         let has_totp = crate::two_factor::has_two_factor(&mut *tx, user.id).await?;
         let mut enrolment_required = false;

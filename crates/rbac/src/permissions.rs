@@ -125,6 +125,7 @@ pub const IAMKIT_PERMISSIONS: &[(&str, &[BuiltinRole])] = {
         ("teams.manage", &[Owner, Admin]),
         ("workspaces.manage", &[Owner, Admin]),
         ("departments.manage", &[Owner, Admin]),
+        ("users.import", &[Owner, Admin]),
         ("api_keys.create", &[Owner, Admin, Requester]),
         ("api_keys.manage", &[Owner, Admin]),
         ("sessions.revoke", &[Owner, Admin]),
