@@ -29,8 +29,9 @@ pub(crate) struct RequestBody {
     /// `role` (give `user` `role`, at `workspace` or the organization) or
     /// `offboarding` (deactivate `user`).
     kind: String,
-    /// Who the change concerns.
-    #[schema(value_type = String, format = Uuid)]
+    /// Who the change concerns (required; absent, the request is refused
+    /// naming `user`).
+    #[schema(value_type = Option<String>, format = Uuid)]
     user: Option<UserId>,
     /// For `role`: the role (`null` removes it).
     role: Option<String>,
