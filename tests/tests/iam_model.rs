@@ -227,6 +227,13 @@ const OK: Expect = Expect {
     events: 1,
 };
 
+/// A change to the state the target already has: allowed after the same
+/// guards, nothing recorded (the no-op rule, crates/iamkit/README.md).
+const NO_OP: Expect = Expect {
+    ok: true,
+    events: 0,
+};
+
 struct Harness {
     w: World,
     users: [UserId; USERS],
@@ -344,6 +351,8 @@ impl Harness {
                     && model.role[actor] != Some(BuiltinRole::Owner)
                 {
                     fail(1) // escalation: only an Owner grants or takes Owner
+                } else if model.role[target] == new {
+                    NO_OP
                 } else if model.role[target] == Some(BuiltinRole::Owner)
                     && new != Some(BuiltinRole::Owner)
                     && model.active[target]
@@ -369,12 +378,12 @@ impl Harness {
                     fail(0)
                 } else if !model.holds(actor, "users.deactivate") {
                     fail(1)
-                } else if !model.active[target] {
-                    fail(0) // illegal transition: plain error
                 } else if model.role[target] == Some(BuiltinRole::Owner)
                     && model.role[actor] != Some(BuiltinRole::Owner)
                 {
                     fail(1) // escalation: only an Owner takes an Owner's access
+                } else if !model.active[target] {
+                    NO_OP
                 } else if model.role[target] == Some(BuiltinRole::Owner)
                     && model.active_owners() == 1
                 {
@@ -403,12 +412,12 @@ impl Harness {
                     fail(0)
                 } else if !model.holds(actor, "users.deactivate") {
                     fail(1)
-                } else if model.active[target] {
-                    fail(0)
                 } else if model.role[target] == Some(BuiltinRole::Owner)
                     && model.role[actor] != Some(BuiltinRole::Owner)
                 {
                     fail(1) // escalation: only an Owner gives Owner access back
+                } else if model.active[target] {
+                    NO_OP
                 } else {
                     OK
                 };
