@@ -24,8 +24,8 @@ use crate::cross_origin::{CrossOriginLayer, InvalidOrigin, Origin};
 use crate::error::{ApiError, ErrorBody};
 use crate::rate_limit::{self, ClientRateLimiter, RateLimit};
 use crate::routes::{
-    access_requests, api_keys, audit, custom_roles, departments, directory, groups, me, settings,
-    sign_in,
+    access_requests, api_keys, audit, custom_roles, departments, directory, groups, me,
+    service_accounts, settings, sign_in,
 };
 use crate::session_cookie::SESSION_COOKIE;
 
@@ -75,11 +75,15 @@ pub enum RouteGroup {
     /// `PUT /orgs/{org}/settings/auto-join`; and `POST /orgs/{org}/join`
     /// (the signed-in user joins by their verified email domain).
     Settings,
+    /// Service accounts: `GET`/`POST /orgs/{org}/service-accounts`,
+    /// `POST /orgs/{org}/service-accounts/{account}/keys` (a key acting as
+    /// the account in a workspace).
+    ServiceAccounts,
 }
 
 impl RouteGroup {
     /// Every group.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::SignIn,
         Self::Links,
         Self::SelfService,
@@ -91,6 +95,7 @@ impl RouteGroup {
         Self::AuditTrail,
         Self::CustomRoles,
         Self::Settings,
+        Self::ServiceAccounts,
     ];
 }
 
@@ -448,6 +453,7 @@ fn group_routes<S: Store>(
     use crate::routes::directory as dir;
     use crate::routes::groups as grp;
     use crate::routes::me as my;
+    use crate::routes::service_accounts as sa;
     use crate::routes::settings as set;
     use crate::routes::sign_in as si;
 
@@ -531,6 +537,10 @@ fn group_routes<S: Store>(
             .at::<set::__path_default_time_zone, _, _>(set::default_time_zone::<S>)
             .at::<set::__path_auto_join, _, _>(set::auto_join::<S>)
             .at::<set::__path_join, _, _>(set::join::<S>),
+        RouteGroup::ServiceAccounts => m
+            .at::<sa::__path_list, _, _>(sa::list::<S>)
+            .at::<sa::__path_create, _, _>(sa::create::<S>)
+            .at::<sa::__path_create_key, _, _>(sa::create_key::<S>),
     }
 }
 
@@ -583,6 +593,7 @@ fn group_doc(group: RouteGroup) -> Document {
         RouteGroup::AuditTrail => AuditTrailApi::openapi(),
         RouteGroup::CustomRoles => CustomRolesApi::openapi(),
         RouteGroup::Settings => SettingsApi::openapi(),
+        RouteGroup::ServiceAccounts => ServiceAccountsApi::openapi(),
     }
 }
 
@@ -734,3 +745,11 @@ struct CustomRolesApi;
     settings::join
 ))]
 struct SettingsApi;
+
+#[derive(OpenApi)]
+#[openapi(paths(
+    service_accounts::list,
+    service_accounts::create,
+    service_accounts::create_key
+))]
+struct ServiceAccountsApi;

@@ -311,6 +311,9 @@ fn the_document_names_exactly_the_mounted_routes() {
         ("DELETE", "/me/totp"),
         ("POST", "/me/recovery-codes"),
         ("DELETE", "/me/sessions"),
+        ("GET", "/orgs/{org}/service-accounts"),
+        ("POST", "/orgs/{org}/service-accounts"),
+        ("POST", "/orgs/{org}/service-accounts/{account}/keys"),
         ("GET", "/orgs/{org}/roles"),
         ("POST", "/orgs/{org}/roles"),
         ("PATCH", "/orgs/{org}/roles/{role}"),
@@ -566,6 +569,10 @@ async fn another_organizations_admin_reaches_nothing_of_the_first() {
         )
         .await
         .unwrap();
+    let ci = iam
+        .create_service_account(&ada_actor, acme, "deployer", "CI", &Placement::default())
+        .await
+        .unwrap();
     let head_before = acme_head(&store, acme).await;
 
     let key_id = key.key.id;
@@ -742,6 +749,17 @@ async fn another_organizations_admin_reaches_nothing_of_the_first() {
             format!("/orgs/{acme}/users/{bob}/profile"),
             Some(json!({ "first_name": "Spy", "department": null })),
         ),
+        (Method::GET, format!("/orgs/{acme}/service-accounts"), None),
+        (
+            Method::POST,
+            format!("/orgs/{acme}/service-accounts"),
+            Some(json!({ "name": "spy", "display_name": "Spy" })),
+        ),
+        (
+            Method::POST,
+            format!("/orgs/{acme}/service-accounts/{ci}/keys"),
+            Some(json!({ "name": "exfil", "workspace": ws })),
+        ),
         (Method::GET, format!("/orgs/{acme}/roles"), None),
         (
             Method::POST,
@@ -827,6 +845,11 @@ async fn another_organizations_admin_reaches_nothing_of_the_first() {
             Some(json!({ "first_name": "Spy" })),
         ),
         (
+            Method::POST,
+            format!("/orgs/{globex}/service-accounts/{ci}/keys"),
+            Some(json!({ "name": "exfil", "workspace": ws })),
+        ),
+        (
             Method::PATCH,
             format!("/orgs/{globex}/roles/{role}"),
             Some(json!({ "name": "Spies", "permissions": ["users.read"] })),
@@ -862,6 +885,10 @@ async fn another_organizations_admin_reaches_nothing_of_the_first() {
     let departments = iam.list_departments(&ada_actor, acme).await.unwrap();
     assert_eq!(departments.len(), 1);
     assert_eq!(departments[0].name.as_str(), "Engineering");
+    let accounts = iam.list_service_accounts(&ada_actor, acme).await.unwrap();
+    assert_eq!(accounts.len(), 1, "only CI");
+    let keys = iam.list_api_keys(&ada_actor, acme, ws).await.unwrap();
+    assert_eq!(keys.len(), 1, "only Ada's key: CI got none");
     let roles = iam.list_custom_roles(&ada_actor, acme).await.unwrap();
     assert_eq!(roles.len(), 1);
     assert_eq!(roles[0].name.as_str(), "Support");
@@ -880,8 +907,8 @@ async fn another_organizations_admin_reaches_nothing_of_the_first() {
     assert_eq!(directory.status, StatusCode::OK);
     assert_eq!(
         directory.body["users"].as_array().unwrap().len(),
-        2,
-        "Ada and Bob only"
+        3,
+        "Ada, Bob and the service account only"
     );
 }
 
@@ -2465,4 +2492,147 @@ async fn i_regenerate_my_recovery_codes_and_turn_two_factor_off() {
         .await
         .unwrap();
     assert!(!detail.two_factor_enabled);
+}
+
+// ---------------------------------------------------------------------
+// Service accounts
+// ---------------------------------------------------------------------
+
+#[tokio::test]
+async fn service_accounts_are_created_listed_and_given_keys() {
+    let t = tenants().await;
+    let (router, acme) = (&t.router, t.acme);
+    let accounts = format!("/orgs/{acme}/service-accounts");
+    let created = call(
+        router,
+        Method::POST,
+        &accounts,
+        Some(&t.ada),
+        Some(json!({ "name": "deployer", "display_name": "CI", "role": "read_only" })),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let ci = created.body["user"].as_str().unwrap().to_owned();
+    let taken = call(
+        router,
+        Method::POST,
+        &accounts,
+        Some(&t.ada),
+        Some(json!({ "name": "deployer", "display_name": "CI again" })),
+    )
+    .await;
+    assert_eq!(taken.status, StatusCode::CONFLICT, "{}", taken.body);
+    assert_eq!(taken.body["conflict"], "username_taken");
+    for (body, field) in [
+        (json!({ "display_name": "CI" }), "name"),
+        (json!({ "name": "ops", "display_name": "" }), "display_name"),
+        (
+            json!({ "name": "ops", "display_name": "Ops", "role": "superuser" }),
+            "role",
+        ),
+    ] {
+        let answer = call(
+            router,
+            Method::POST,
+            &accounts,
+            Some(&t.ada),
+            Some(body.clone()),
+        )
+        .await;
+        assert_invalid(&answer, field, &body.to_string());
+    }
+
+    // Listed for Read-only (users.read); created only with users.invite.
+    let listed = call(router, Method::GET, &accounts, Some(&t.bob_token), None).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    let listed = listed.body["service_accounts"].as_array().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["user"], ci);
+    let refused = call(
+        router,
+        Method::POST,
+        &accounts,
+        Some(&t.bob_token),
+        Some(json!({ "name": "mine", "display_name": "Mine" })),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert_eq!(refused.body["permission"], "users.invite");
+
+    // A key acting as the account in a workspace; the secret, once.
+    let ws = call(
+        router,
+        Method::POST,
+        &format!("/orgs/{acme}/workspaces"),
+        Some(&t.ada),
+        Some(json!({ "name": "Ops" })),
+    )
+    .await;
+    let ws = ws.body["id"].as_str().unwrap().to_owned();
+    let keys = format!("{accounts}/{ci}/keys");
+    let key = call(
+        router,
+        Method::POST,
+        &keys,
+        Some(&t.ada),
+        Some(json!({ "name": "deploy", "workspace": ws })),
+    )
+    .await;
+    assert_eq!(key.status, StatusCode::CREATED, "{}", key.body);
+    let secret = key.body["secret"].as_str().unwrap();
+    assert!(secret.starts_with("iamk_key_"));
+    let acting = t.iam.authenticate_api_key(secret).await.unwrap();
+    assert_eq!(acting.user().map(|u| u.to_string()), Some(ci.clone()));
+    let bad = call(
+        router,
+        Method::POST,
+        &keys,
+        Some(&t.ada),
+        Some(json!({ "name": "deploy", "workspace": "nope" })),
+    )
+    .await;
+    assert_invalid(&bad, "workspace", "no workspace id");
+    let person_key = call(
+        router,
+        Method::POST,
+        &format!("{accounts}/{}/keys", t.bob),
+        Some(&t.ada),
+        Some(json!({ "name": "deploy", "workspace": ws })),
+    )
+    .await;
+    assert_eq!(person_key.status, StatusCode::NOT_FOUND, "a person");
+    let refused = call(
+        router,
+        Method::POST,
+        &keys,
+        Some(&t.bob_token),
+        Some(json!({ "name": "mine", "workspace": ws })),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert_eq!(refused.body["permission"], "api_keys.manage");
+
+    // Another organization's admin: 404, in Acme's paths or under Globex.
+    let globex = t.globex;
+    for (method, path, body) in [
+        (Method::GET, accounts.clone(), None),
+        (
+            Method::POST,
+            accounts.clone(),
+            Some(json!({ "name": "spy", "display_name": "Spy" })),
+        ),
+        (
+            Method::POST,
+            keys.clone(),
+            Some(json!({ "name": "exfil", "workspace": ws })),
+        ),
+        (
+            Method::POST,
+            format!("/orgs/{globex}/service-accounts/{ci}/keys"),
+            Some(json!({ "name": "exfil", "workspace": ws })),
+        ),
+    ] {
+        let answer = call(router, method.clone(), &path, Some(&t.hank), body).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{method} {path}");
+    }
 }

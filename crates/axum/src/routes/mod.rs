@@ -11,6 +11,7 @@ pub(crate) mod departments;
 pub(crate) mod directory;
 pub(crate) mod groups;
 pub(crate) mod me;
+pub(crate) mod service_accounts;
 pub(crate) mod settings;
 pub(crate) mod sign_in;
 
