@@ -24,7 +24,8 @@ use crate::cross_origin::{CrossOriginLayer, InvalidOrigin, Origin};
 use crate::error::{ApiError, ErrorBody};
 use crate::rate_limit::{self, ClientRateLimiter, RateLimit};
 use crate::routes::{
-    access_requests, api_keys, audit, departments, directory, groups, me, sign_in,
+    access_requests, api_keys, audit, custom_roles, departments, directory, groups, me,
+    service_accounts, settings, sign_in,
 };
 use crate::session_cookie::SESSION_COOKIE;
 
@@ -40,13 +41,17 @@ pub enum RouteGroup {
     /// limited per client).
     Links,
     /// The signed-in user's own: `GET /me`, `GET /me/sessions`,
+    /// `DELETE /me/sessions` (sign out elsewhere, or everywhere),
     /// `DELETE /me/sessions/{session}`, `POST /me/totp`,
-    /// `POST /me/totp/confirm`, `POST /me/reauthenticate`.
+    /// `POST /me/totp/confirm`, `DELETE /me/totp`,
+    /// `POST /me/recovery-codes`, `POST /me/password`,
+    /// `POST /me/reauthenticate`.
     SelfService,
     /// Members of an organization: directory (filtered by status, text or
-    /// department), invitations, user detail, organization role,
-    /// deactivate, reactivate, delete, sign out everywhere, activity (one
-    /// user's audit trail).
+    /// department), invitations (send, resend, withdraw), user detail,
+    /// profile (a member's own too), organization and workspace roles, why a member holds a permission
+    /// (`explain`), password reset links, deactivate, reactivate, delete,
+    /// sign out everywhere, activity (one user's audit trail).
     Directory,
     /// Groups and teams, their members and roles.
     Groups,
@@ -61,11 +66,24 @@ pub enum RouteGroup {
     /// paged), `GET /orgs/{org}/audit/export` (JSON Lines),
     /// `GET /orgs/{org}/audit/verify` (the chain and its head).
     AuditTrail,
+    /// The organization's custom roles: `GET`/`POST /orgs/{org}/roles`,
+    /// `PATCH`/`DELETE /orgs/{org}/roles/{role}`,
+    /// `GET /orgs/{org}/roles/{role}/members` (who holds a role).
+    CustomRoles,
+    /// The organization's settings: `PUT /orgs/{org}/settings/two-factor-required`,
+    /// `PUT /orgs/{org}/settings/default-time-zone`,
+    /// `PUT /orgs/{org}/settings/auto-join`; and `POST /orgs/{org}/join`
+    /// (the signed-in user joins by their verified email domain).
+    Settings,
+    /// Service accounts: `GET`/`POST /orgs/{org}/service-accounts`,
+    /// `POST /orgs/{org}/service-accounts/{account}/keys` (a key acting as
+    /// the account in a workspace).
+    ServiceAccounts,
 }
 
 impl RouteGroup {
     /// Every group.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 12] = [
         Self::SignIn,
         Self::Links,
         Self::SelfService,
@@ -75,6 +93,9 @@ impl RouteGroup {
         Self::AccessRequests,
         Self::Departments,
         Self::AuditTrail,
+        Self::CustomRoles,
+        Self::Settings,
+        Self::ServiceAccounts,
     ];
 }
 
@@ -427,10 +448,13 @@ fn group_routes<S: Store>(
     use crate::routes::access_requests as ar;
     use crate::routes::api_keys as keys;
     use crate::routes::audit as trail;
+    use crate::routes::custom_roles as roles;
     use crate::routes::departments as dept;
     use crate::routes::directory as dir;
     use crate::routes::groups as grp;
     use crate::routes::me as my;
+    use crate::routes::service_accounts as sa;
+    use crate::routes::settings as set;
     use crate::routes::sign_in as si;
 
     let m = Mount::<S>::new(disabled);
@@ -451,7 +475,11 @@ fn group_routes<S: Store>(
             .at::<my::__path_revoke_session, _, _>(my::revoke_session::<S>)
             .at::<my::__path_begin_totp, _, _>(my::begin_totp::<S>)
             .at::<my::__path_confirm_totp, _, _>(my::confirm_totp::<S>)
-            .at::<my::__path_reauthenticate, _, _>(my::reauthenticate::<S>),
+            .at::<my::__path_reauthenticate, _, _>(my::reauthenticate::<S>)
+            .at::<my::__path_change_password, _, _>(my::change_password::<S>)
+            .at::<my::__path_disable_totp, _, _>(my::disable_totp::<S>)
+            .at::<my::__path_regenerate_recovery_codes, _, _>(my::regenerate_recovery_codes::<S>)
+            .at::<my::__path_revoke_sessions, _, _>(my::revoke_sessions::<S>),
         RouteGroup::Directory => m
             .at::<dir::__path_list, _, _>(dir::list::<S>)
             .at::<dir::__path_invite, _, _>(dir::invite::<S>)
@@ -461,7 +489,13 @@ fn group_routes<S: Store>(
             .at::<dir::__path_deactivate, _, _>(dir::deactivate::<S>)
             .at::<dir::__path_reactivate, _, _>(dir::reactivate::<S>)
             .at::<dir::__path_revoke_sessions, _, _>(dir::revoke_sessions::<S>)
-            .at::<dir::__path_activity, _, _>(dir::activity::<S>),
+            .at::<dir::__path_activity, _, _>(dir::activity::<S>)
+            .at::<dir::__path_resend_invitation, _, _>(dir::resend_invitation::<S>)
+            .at::<dir::__path_revoke_invitation, _, _>(dir::revoke_invitation::<S>)
+            .at::<dir::__path_send_password_reset, _, _>(dir::send_password_reset::<S>)
+            .at::<dir::__path_set_workspace_role, _, _>(dir::set_workspace_role::<S>)
+            .at::<dir::__path_explain, _, _>(dir::explain::<S>)
+            .at::<dir::__path_update_profile, _, _>(dir::update_profile::<S>),
         RouteGroup::Groups => m
             .at::<grp::__path_create_group, _, _>(grp::create_group::<S>)
             .at::<grp::__path_create_team, _, _>(grp::create_team::<S>)
@@ -492,6 +526,21 @@ fn group_routes<S: Store>(
             .at::<trail::__path_log, _, _>(trail::log::<S>)
             .at::<trail::__path_export, _, _>(trail::export::<S>)
             .at::<trail::__path_verify, _, _>(trail::verify::<S>),
+        RouteGroup::CustomRoles => m
+            .at::<roles::__path_list, _, _>(roles::list::<S>)
+            .at::<roles::__path_create, _, _>(roles::create::<S>)
+            .at::<roles::__path_update, _, _>(roles::update::<S>)
+            .at::<roles::__path_delete, _, _>(roles::delete::<S>)
+            .at::<roles::__path_members, _, _>(roles::members::<S>),
+        RouteGroup::Settings => m
+            .at::<set::__path_two_factor_required, _, _>(set::two_factor_required::<S>)
+            .at::<set::__path_default_time_zone, _, _>(set::default_time_zone::<S>)
+            .at::<set::__path_auto_join, _, _>(set::auto_join::<S>)
+            .at::<set::__path_join, _, _>(set::join::<S>),
+        RouteGroup::ServiceAccounts => m
+            .at::<sa::__path_list, _, _>(sa::list::<S>)
+            .at::<sa::__path_create, _, _>(sa::create::<S>)
+            .at::<sa::__path_create_key, _, _>(sa::create_key::<S>),
     }
 }
 
@@ -542,6 +591,9 @@ fn group_doc(group: RouteGroup) -> Document {
         RouteGroup::AccessRequests => AccessRequestsApi::openapi(),
         RouteGroup::Departments => DepartmentsApi::openapi(),
         RouteGroup::AuditTrail => AuditTrailApi::openapi(),
+        RouteGroup::CustomRoles => CustomRolesApi::openapi(),
+        RouteGroup::Settings => SettingsApi::openapi(),
+        RouteGroup::ServiceAccounts => ServiceAccountsApi::openapi(),
     }
 }
 
@@ -601,7 +653,11 @@ struct LinksApi;
     me::revoke_session,
     me::begin_totp,
     me::confirm_totp,
-    me::reauthenticate
+    me::reauthenticate,
+    me::change_password,
+    me::disable_totp,
+    me::regenerate_recovery_codes,
+    me::revoke_sessions
 ))]
 struct SelfServiceApi;
 
@@ -615,7 +671,13 @@ struct SelfServiceApi;
     directory::deactivate,
     directory::reactivate,
     directory::revoke_sessions,
-    directory::activity
+    directory::activity,
+    directory::resend_invitation,
+    directory::revoke_invitation,
+    directory::send_password_reset,
+    directory::set_workspace_role,
+    directory::explain,
+    directory::update_profile
 ))]
 struct DirectoryApi;
 
@@ -664,3 +726,30 @@ struct DepartmentsApi;
 #[derive(OpenApi)]
 #[openapi(paths(audit::log, audit::export, audit::verify))]
 struct AuditTrailApi;
+
+#[derive(OpenApi)]
+#[openapi(paths(
+    custom_roles::list,
+    custom_roles::create,
+    custom_roles::update,
+    custom_roles::delete,
+    custom_roles::members
+))]
+struct CustomRolesApi;
+
+#[derive(OpenApi)]
+#[openapi(paths(
+    settings::two_factor_required,
+    settings::default_time_zone,
+    settings::auto_join,
+    settings::join
+))]
+struct SettingsApi;
+
+#[derive(OpenApi)]
+#[openapi(paths(
+    service_accounts::list,
+    service_accounts::create,
+    service_accounts::create_key
+))]
+struct ServiceAccountsApi;

@@ -330,6 +330,28 @@ fn the_document_names_exactly_the_mounted_routes() {
         ("GET", "/orgs/{org}/audit"),
         ("GET", "/orgs/{org}/audit/export"),
         ("GET", "/orgs/{org}/audit/verify"),
+        ("POST", "/orgs/{org}/users/{user}/invitation/resend"),
+        ("DELETE", "/orgs/{org}/users/{user}/invitation"),
+        ("POST", "/orgs/{org}/users/{user}/password-reset"),
+        ("PUT", "/orgs/{org}/workspaces/{ws}/users/{user}/role"),
+        ("GET", "/orgs/{org}/users/{user}/explain"),
+        ("PUT", "/orgs/{org}/settings/two-factor-required"),
+        ("PUT", "/orgs/{org}/settings/default-time-zone"),
+        ("PUT", "/orgs/{org}/settings/auto-join"),
+        ("POST", "/orgs/{org}/join"),
+        ("PATCH", "/orgs/{org}/users/{user}/profile"),
+        ("POST", "/me/password"),
+        ("DELETE", "/me/totp"),
+        ("POST", "/me/recovery-codes"),
+        ("DELETE", "/me/sessions"),
+        ("GET", "/orgs/{org}/service-accounts"),
+        ("POST", "/orgs/{org}/service-accounts"),
+        ("POST", "/orgs/{org}/service-accounts/{account}/keys"),
+        ("GET", "/orgs/{org}/roles"),
+        ("POST", "/orgs/{org}/roles"),
+        ("PATCH", "/orgs/{org}/roles/{role}"),
+        ("DELETE", "/orgs/{org}/roles/{role}"),
+        ("GET", "/orgs/{org}/roles/{role}/members"),
     ] {
         assert!(
             documented.contains(&(method.to_owned(), path.to_owned())),
@@ -568,6 +590,22 @@ async fn another_organizations_admin_reaches_nothing_of_the_first() {
         .await
         .unwrap()
         .id;
+    let role = iam
+        .create_custom_role(
+            &ada_actor,
+            acme,
+            &iamkit::RoleSpec {
+                name: "Support".to_owned(),
+                permissions: vec!["users.read".to_owned()],
+                assignable_at: iamkit::rbac::AssignableAt::ANY,
+            },
+        )
+        .await
+        .unwrap();
+    let ci = iam
+        .create_service_account(&ada_actor, acme, "deployer", "CI", &Placement::default())
+        .await
+        .unwrap();
     let head_before = acme_head(&store, acme).await;
 
     let key_id = key.key.id;
@@ -698,6 +736,80 @@ async fn another_organizations_admin_reaches_nothing_of_the_first() {
         (Method::GET, format!("/orgs/{acme}/audit"), None),
         (Method::GET, format!("/orgs/{acme}/audit/export"), None),
         (Method::GET, format!("/orgs/{acme}/audit/verify"), None),
+        (
+            Method::POST,
+            format!("/orgs/{acme}/users/{bob}/invitation/resend"),
+            None,
+        ),
+        (
+            Method::DELETE,
+            format!("/orgs/{acme}/users/{bob}/invitation"),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/orgs/{acme}/users/{bob}/password-reset"),
+            None,
+        ),
+        (
+            Method::PUT,
+            format!("/orgs/{acme}/workspaces/{ws}/users/{bob}/role"),
+            Some(json!({ "role": "owner" })),
+        ),
+        (
+            Method::GET,
+            format!("/orgs/{acme}/users/{bob}/explain?permission=users.read"),
+            None,
+        ),
+        (
+            Method::PUT,
+            format!("/orgs/{acme}/settings/two-factor-required"),
+            Some(json!({ "required": true })),
+        ),
+        (
+            Method::PUT,
+            format!("/orgs/{acme}/settings/default-time-zone"),
+            Some(json!({ "time_zone": "Europe/Lisbon" })),
+        ),
+        (
+            Method::PUT,
+            format!("/orgs/{acme}/settings/auto-join"),
+            Some(json!({ "rules": [{ "domain": "globex.example", "role": "owner" }] })),
+        ),
+        (Method::POST, format!("/orgs/{acme}/join"), None),
+        (
+            Method::PATCH,
+            format!("/orgs/{acme}/users/{bob}/profile"),
+            Some(json!({ "first_name": "Spy", "department": null })),
+        ),
+        (Method::GET, format!("/orgs/{acme}/service-accounts"), None),
+        (
+            Method::POST,
+            format!("/orgs/{acme}/service-accounts"),
+            Some(json!({ "name": "spy", "display_name": "Spy" })),
+        ),
+        (
+            Method::POST,
+            format!("/orgs/{acme}/service-accounts/{ci}/keys"),
+            Some(json!({ "name": "exfil", "workspace": ws })),
+        ),
+        (Method::GET, format!("/orgs/{acme}/roles"), None),
+        (
+            Method::POST,
+            format!("/orgs/{acme}/roles"),
+            Some(json!({ "name": "Spies", "permissions": ["users.read"] })),
+        ),
+        (
+            Method::PATCH,
+            format!("/orgs/{acme}/roles/{role}"),
+            Some(json!({ "name": "Spies", "permissions": ["users.read"] })),
+        ),
+        (Method::DELETE, format!("/orgs/{acme}/roles/{role}"), None),
+        (
+            Method::GET,
+            format!("/orgs/{acme}/roles/{role}/members"),
+            None,
+        ),
         // Acme's ids under Hank's own organization.
         (
             Method::GET,
@@ -745,6 +857,42 @@ async fn another_organizations_admin_reaches_nothing_of_the_first() {
             format!("/orgs/{globex}/access-requests/{request}/approve"),
             None,
         ),
+        (
+            Method::PUT,
+            format!("/orgs/{globex}/workspaces/{ws}/users/{bob}/role"),
+            Some(json!({ "role": "owner" })),
+        ),
+        (
+            Method::GET,
+            format!("/orgs/{globex}/users/{bob}/explain?permission=users.read&workspace={ws}"),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/orgs/{globex}/users/{bob}/password-reset"),
+            None,
+        ),
+        (
+            Method::PATCH,
+            format!("/orgs/{globex}/users/{bob}/profile"),
+            Some(json!({ "first_name": "Spy" })),
+        ),
+        (
+            Method::POST,
+            format!("/orgs/{globex}/service-accounts/{ci}/keys"),
+            Some(json!({ "name": "exfil", "workspace": ws })),
+        ),
+        (
+            Method::PATCH,
+            format!("/orgs/{globex}/roles/{role}"),
+            Some(json!({ "name": "Spies", "permissions": ["users.read"] })),
+        ),
+        (Method::DELETE, format!("/orgs/{globex}/roles/{role}"), None),
+        (
+            Method::GET,
+            format!("/orgs/{globex}/roles/{role}/members"),
+            None,
+        ),
     ];
     for (method, path, body) in attempts {
         let answer = call(&router, method.clone(), &path, Some(&hank), body).await;
@@ -764,10 +912,20 @@ async fn another_organizations_admin_reaches_nothing_of_the_first() {
     assert_eq!(detail.membership.status.label(), "ACTIVE");
     assert_eq!(detail.org_role, Some(BuiltinRole::ReadOnly.id()));
     assert!(detail.groups.is_empty(), "Bob joined no group");
+    assert_eq!(detail.roles.len(), 1, "Bob holds no workspace role");
+    assert_eq!(detail.user.profile.first_name.as_str(), "Test");
     assert!(iam.authenticate_api_key(key.secret.expose()).await.is_ok());
     let departments = iam.list_departments(&ada_actor, acme).await.unwrap();
     assert_eq!(departments.len(), 1);
     assert_eq!(departments[0].name.as_str(), "Engineering");
+    let accounts = iam.list_service_accounts(&ada_actor, acme).await.unwrap();
+    assert_eq!(accounts.len(), 1, "only CI");
+    let keys = iam.list_api_keys(&ada_actor, acme, ws).await.unwrap();
+    assert_eq!(keys.len(), 1, "only Ada's key: CI got none");
+    let roles = iam.list_custom_roles(&ada_actor, acme).await.unwrap();
+    assert_eq!(roles.len(), 1);
+    assert_eq!(roles[0].name.as_str(), "Support");
+    assert_eq!(roles[0].permissions.len(), 1);
     let requests = iam.list_access_requests(&ada_actor, acme).await.unwrap();
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].status, iamkit::RequestStatus::Pending);
@@ -782,8 +940,8 @@ async fn another_organizations_admin_reaches_nothing_of_the_first() {
     assert_eq!(directory.status, StatusCode::OK);
     assert_eq!(
         directory.body["users"].as_array().unwrap().len(),
-        2,
-        "Ada and Bob only"
+        3,
+        "Ada, Bob and the service account only"
     );
 }
 
@@ -1382,5 +1540,1132 @@ async fn the_audit_trail_is_read_filtered_paged_exported_and_verified() {
     for path in [&audit, &export, &verify] {
         let answer = call(router, Method::GET, path, Some(&t.hank), None).await;
         assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}");
+    }
+}
+
+// ---------------------------------------------------------------------
+// Custom roles
+// ---------------------------------------------------------------------
+
+#[tokio::test]
+async fn custom_roles_are_created_replaced_listed_held_and_deleted() {
+    let t = tenants().await;
+    let (router, acme) = (&t.router, t.acme);
+    let roles = format!("/orgs/{acme}/roles");
+
+    // Create: the definition comes back, permissions sorted, both scopes
+    // by default.
+    let created = call(
+        router,
+        Method::POST,
+        &roles,
+        Some(&t.ada),
+        Some(json!({ "name": " Support ", "permissions": ["users.update", "users.read"] })),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        created.body,
+        json!({
+            "id": id,
+            "name": "Support",
+            "permissions": ["users.read", "users.update"],
+            "assignable_at": { "organization": true, "workspace": true },
+        })
+    );
+    let one = format!("{roles}/{id}");
+    let taken = call(
+        router,
+        Method::POST,
+        &roles,
+        Some(&t.ada),
+        Some(json!({ "name": "support", "permissions": ["users.read"] })),
+    )
+    .await;
+    assert_eq!(taken.status, StatusCode::CONFLICT, "{}", taken.body);
+    assert_eq!(taken.body["conflict"], "name_taken");
+
+    // Bad input names the field of the body.
+    for (body, field, what) in [
+        (json!({ "permissions": ["users.read"] }), "name", "no name"),
+        (
+            json!({ "name": "x".repeat(65), "permissions": ["users.read"] }),
+            "name",
+            "too long",
+        ),
+        (
+            json!({ "name": "Admin", "permissions": ["users.read"] }),
+            "name",
+            "a built-in name",
+        ),
+        (
+            json!({ "name": "Ops", "permissions": ["no.such"] }),
+            "permissions",
+            "an unknown permission",
+        ),
+        (
+            json!({ "name": "Ops", "permissions": ["Users..read"] }),
+            "permissions",
+            "a malformed permission",
+        ),
+        (
+            json!({ "name": "Ops", "permissions": ["users.read"],
+                    "assignable_at": { "organization": false, "workspace": false } }),
+            "assignable_at",
+            "assignable nowhere",
+        ),
+        (
+            json!({ "name": "Ops", "permissions": "users.read" }),
+            "permissions",
+            "not a list",
+        ),
+    ] {
+        let answer = call(router, Method::POST, &roles, Some(&t.ada), Some(body)).await;
+        assert_invalid(&answer, field, what);
+    }
+
+    // Replace: the whole definition.
+    let replaced = call(
+        router,
+        Method::PATCH,
+        &one,
+        Some(&t.ada),
+        Some(json!({ "name": "Helpdesk", "permissions": ["users.read"],
+                     "assignable_at": { "organization": true, "workspace": false } })),
+    )
+    .await;
+    assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.body);
+    let helpdesk = json!({
+        "id": id,
+        "name": "Helpdesk",
+        "permissions": ["users.read"],
+        "assignable_at": { "organization": true, "workspace": false },
+    });
+    assert_eq!(replaced.body, helpdesk);
+    let bad = call(
+        router,
+        Method::PATCH,
+        &one,
+        Some(&t.ada),
+        Some(json!({ "name": "", "permissions": ["users.read"] })),
+    )
+    .await;
+    assert_invalid(&bad, "name", "replace with an empty name");
+
+    // List: Read-only may (roles.read).
+    for token in [&t.ada, &t.bob_token] {
+        let listed = call(router, Method::GET, &roles, Some(token), None).await;
+        assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+        assert_eq!(listed.body["roles"], json!([helpdesk]));
+    }
+
+    // Held by Bob: the members list names him, and it cannot go.
+    let granted = call(
+        router,
+        Method::PUT,
+        &format!("/orgs/{acme}/users/{}/role", t.bob),
+        Some(&t.ada),
+        Some(json!({ "role": id })),
+    )
+    .await;
+    assert_eq!(granted.status, StatusCode::OK, "{}", granted.body);
+    let members = call(
+        router,
+        Method::GET,
+        &format!("{one}/members"),
+        Some(&t.ada),
+        None,
+    )
+    .await;
+    assert_eq!(members.status, StatusCode::OK, "{}", members.body);
+    assert_eq!(members.body["users"], json!([t.bob.to_string()]));
+    let owner = BuiltinRole::Owner.id();
+    let owners = call(
+        router,
+        Method::GET,
+        &format!("{roles}/{owner}/members"),
+        Some(&t.ada),
+        None,
+    )
+    .await;
+    assert_eq!(owners.status, StatusCode::OK, "{}", owners.body);
+    assert_eq!(owners.body["users"].as_array().unwrap().len(), 1, "Ada");
+    let in_use = call(router, Method::DELETE, &one, Some(&t.ada), None).await;
+    assert_eq!(in_use.status, StatusCode::CONFLICT, "{}", in_use.body);
+    assert_eq!(in_use.body["conflict"], "role_in_use");
+
+    // Bob (now Helpdesk: users.read only) may not manage roles.
+    for (method, path, body) in [
+        (
+            Method::POST,
+            roles.clone(),
+            Some(json!({ "name": "Mine", "permissions": ["users.read"] })),
+        ),
+        (
+            Method::PATCH,
+            one.clone(),
+            Some(json!({ "name": "Mine", "permissions": ["users.read"] })),
+        ),
+        (Method::DELETE, one.clone(), None),
+    ] {
+        let answer = call(router, method.clone(), &path, Some(&t.bob_token), body).await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{method} {path}");
+        assert_eq!(answer.body["permission"], "roles.manage");
+    }
+    // ...nor read them any more (roles.read).
+    for path in [roles.clone(), format!("{one}/members")] {
+        let answer = call(router, Method::GET, &path, Some(&t.bob_token), None).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::FORBIDDEN,
+            "{path}: {}",
+            answer.body
+        );
+        assert_eq!(answer.body["permission"], "roles.read", "{path}");
+    }
+
+    // Another organization's admin: 404, in Acme's path or under Globex;
+    // Acme's role under Globex, or an id that is none, is 404 to its own
+    // admin too.
+    let globex_one = format!("/orgs/{}/roles/{id}", t.globex);
+    let role_body = || Some(json!({ "name": "Spy", "permissions": ["users.read"] }));
+    for (method, path, body) in [
+        (Method::GET, roles.clone(), None),
+        (Method::POST, roles.clone(), role_body()),
+        (Method::PATCH, one.clone(), role_body()),
+        (Method::DELETE, one.clone(), None),
+        (Method::GET, format!("{one}/members"), None),
+        (Method::PATCH, globex_one.clone(), role_body()),
+        (Method::DELETE, globex_one.clone(), None),
+        (Method::GET, format!("{globex_one}/members"), None),
+        (
+            Method::GET,
+            format!("/orgs/{}/roles/not-an-id/members", t.globex),
+            None,
+        ),
+    ] {
+        let answer = call(router, method.clone(), &path, Some(&t.hank), body).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{method} {path}");
+        assert_eq!(answer.body["error"], "not_found");
+    }
+
+    // Once Bob is moved off it, it goes, and then it is gone.
+    let moved = call(
+        router,
+        Method::PUT,
+        &format!("/orgs/{acme}/users/{}/role", t.bob),
+        Some(&t.ada),
+        Some(json!({ "role": "read_only" })),
+    )
+    .await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    let deleted = call(router, Method::DELETE, &one, Some(&t.ada), None).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+    let again = call(router, Method::DELETE, &one, Some(&t.ada), None).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    let members = call(
+        router,
+        Method::GET,
+        &format!("{one}/members"),
+        Some(&t.ada),
+        None,
+    )
+    .await;
+    assert_eq!(members.status, StatusCode::NOT_FOUND, "a deleted role");
+    let listed = call(router, Method::GET, &roles, Some(&t.ada), None).await;
+    assert_eq!(listed.body["roles"], json!([]));
+}
+
+// ---------------------------------------------------------------------
+// Invitations and member administration
+// ---------------------------------------------------------------------
+
+/// A member of Acme with `role`, created by Ada, signed in: their id and
+/// session token.
+async fn member(t: &Tenants, username: &str, role: BuiltinRole) -> (UserId, String) {
+    let ada_actor = t.iam.authenticate_session(&t.ada).await.unwrap();
+    let id = t
+        .iam
+        .create_user(
+            &ada_actor,
+            t.acme,
+            &person(username, "acme.example"),
+            Password::new(PASSWORD),
+            &Placement {
+                org_role: Some(role.id()),
+                ..Placement::default()
+            },
+        )
+        .await
+        .unwrap();
+    (id, sign_in(&t.router, username).await)
+}
+
+#[tokio::test]
+async fn invitations_are_resent_and_withdrawn_and_resets_sent() {
+    let t = tenants().await;
+    let (router, acme) = (&t.router, t.acme);
+    let invited = call(
+        router,
+        Method::POST,
+        &format!("/orgs/{acme}/invitations"),
+        Some(&t.ada),
+        Some(json!({ "username": "carol", "email": "carol@acme.example",
+                     "first_name": "Carol", "last_name": "Doe" })),
+    )
+    .await;
+    assert_eq!(invited.status, StatusCode::CREATED, "{}", invited.body);
+    let carol = invited.body["user"].as_str().unwrap().to_owned();
+    let user = |id: &str, tail: &str| format!("/orgs/{acme}/users/{id}/{tail}");
+    let bob = t.bob.to_string();
+
+    // Read-only may do none of it: 403 naming the permission.
+    for (method, path, permission) in [
+        (
+            Method::POST,
+            user(&carol, "invitation/resend"),
+            "users.invite",
+        ),
+        (Method::DELETE, user(&carol, "invitation"), "users.invite"),
+        (Method::POST, user(&bob, "password-reset"), "users.update"),
+    ] {
+        let answer = call(router, method.clone(), &path, Some(&t.bob_token), None).await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{method} {path}");
+        assert_eq!(answer.body["permission"], permission, "{method} {path}");
+    }
+
+    // Resend: 204; an active member has no invitation pending (409).
+    let resent = call(
+        router,
+        Method::POST,
+        &user(&carol, "invitation/resend"),
+        Some(&t.ada),
+        None,
+    )
+    .await;
+    assert_eq!(resent.status, StatusCode::NO_CONTENT, "{}", resent.body);
+    let active = call(
+        router,
+        Method::POST,
+        &user(&bob, "invitation/resend"),
+        Some(&t.ada),
+        None,
+    )
+    .await;
+    assert_eq!(active.status, StatusCode::CONFLICT, "{}", active.body);
+    assert_eq!(active.body["error"], "illegal_transition");
+    assert_eq!(active.body["status"], "ACTIVE");
+
+    // A reset link goes to an active member only.
+    let reset = call(
+        router,
+        Method::POST,
+        &user(&bob, "password-reset"),
+        Some(&t.ada),
+        None,
+    )
+    .await;
+    assert_eq!(reset.status, StatusCode::NO_CONTENT, "{}", reset.body);
+    let not_yet = call(
+        router,
+        Method::POST,
+        &user(&carol, "password-reset"),
+        Some(&t.ada),
+        None,
+    )
+    .await;
+    assert_eq!(not_yet.status, StatusCode::NOT_FOUND, "{}", not_yet.body);
+
+    // Withdraw: 204, then Carol is gone.
+    let withdrawn = call(
+        router,
+        Method::DELETE,
+        &user(&carol, "invitation"),
+        Some(&t.ada),
+        None,
+    )
+    .await;
+    assert_eq!(
+        withdrawn.status,
+        StatusCode::NO_CONTENT,
+        "{}",
+        withdrawn.body
+    );
+    let gone = call(
+        router,
+        Method::GET,
+        &format!("/orgs/{acme}/users/{carol}"),
+        Some(&t.ada),
+        None,
+    )
+    .await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    let again = call(
+        router,
+        Method::DELETE,
+        &user(&carol, "invitation"),
+        Some(&t.ada),
+        None,
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+
+    // Another organization's admin: 404.
+    for (method, path) in [
+        (Method::POST, user(&bob, "invitation/resend")),
+        (Method::DELETE, user(&bob, "invitation")),
+        (Method::POST, user(&bob, "password-reset")),
+    ] {
+        let answer = call(router, method.clone(), &path, Some(&t.hank), None).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{method} {path}");
+    }
+}
+
+#[tokio::test]
+async fn workspace_roles_are_set_and_permissions_explained() {
+    let t = tenants().await;
+    let (router, acme) = (&t.router, t.acme);
+    let created = call(
+        router,
+        Method::POST,
+        &format!("/orgs/{acme}/workspaces"),
+        Some(&t.ada),
+        Some(json!({ "name": "Ops" })),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let ws = created.body["id"].as_str().unwrap().to_owned();
+    let role_of_bob = format!("/orgs/{acme}/workspaces/{ws}/users/{}/role", t.bob);
+
+    // Bob joins the workspace as Auditor, then as Admin, then leaves it.
+    let joined = call(
+        router,
+        Method::PUT,
+        &role_of_bob,
+        Some(&t.ada),
+        Some(json!({ "role": "auditor" })),
+    )
+    .await;
+    assert_eq!(joined.status, StatusCode::OK, "{}", joined.body);
+    assert_eq!(joined.body["previous"], Value::Null);
+    assert_eq!(joined.body["role"]["name"], "Auditor");
+    let promoted = call(
+        router,
+        Method::PUT,
+        &role_of_bob,
+        Some(&t.ada),
+        Some(json!({ "role": "admin" })),
+    )
+    .await;
+    assert_eq!(promoted.status, StatusCode::OK, "{}", promoted.body);
+    assert_eq!(promoted.body["previous"]["name"], "Auditor");
+
+    // Explain: why Bob holds api_keys.manage in the workspace, and that he
+    // does not at the organization.
+    let explain = format!("/orgs/{acme}/users/{}/explain", t.bob);
+    let in_ws = call(
+        router,
+        Method::GET,
+        &format!("{explain}?permission=api_keys.manage&workspace={ws}"),
+        Some(&t.ada),
+        None,
+    )
+    .await;
+    assert_eq!(in_ws.status, StatusCode::OK, "{}", in_ws.body);
+    assert_eq!(in_ws.body["allowed"], true);
+    assert_eq!(
+        in_ws.body["reasons"],
+        json!([{
+            "role": { "id": BuiltinRole::Admin.id().to_string(), "name": "Admin" },
+            "scope": { "kind": "workspace", "workspace": ws },
+            "source": { "kind": "direct", "id": null },
+        }])
+    );
+    let in_org = call(
+        router,
+        Method::GET,
+        &format!("{explain}?permission=api_keys.manage"),
+        Some(&t.bob_token),
+        None,
+    )
+    .await;
+    assert_eq!(in_org.status, StatusCode::OK, "{}", in_org.body);
+    assert_eq!(in_org.body["allowed"], false);
+    assert_eq!(in_org.body["reasons"], json!([]));
+
+    let left = call(
+        router,
+        Method::PUT,
+        &role_of_bob,
+        Some(&t.ada),
+        Some(json!({ "role": null })),
+    )
+    .await;
+    assert_eq!(left.status, StatusCode::OK, "{}", left.body);
+    assert_eq!(left.body["previous"]["name"], "Admin");
+    assert_eq!(left.body["role"], Value::Null);
+
+    // Bad input names the field.
+    let bad_role = call(
+        router,
+        Method::PUT,
+        &role_of_bob,
+        Some(&t.ada),
+        Some(json!({ "role": "superuser" })),
+    )
+    .await;
+    assert_invalid(&bad_role, "role", "not a role");
+    for (query, field) in [
+        ("?permission=no.such", "permission"),
+        ("?permission=Users..read", "permission"),
+        ("", "permission"),
+        ("?permission=users.read&workspace=nope", "workspace"),
+    ] {
+        let answer = call(
+            router,
+            Method::GET,
+            &format!("{explain}{query}"),
+            Some(&t.ada),
+            None,
+        )
+        .await;
+        assert_invalid(&answer, field, query);
+    }
+
+    // A Requester lacks roles.assign and roles.read: 403 naming them.
+    let (_, rita) = member(&t, "rita", BuiltinRole::Requester).await;
+    let refused = call(
+        router,
+        Method::PUT,
+        &role_of_bob,
+        Some(&rita),
+        Some(json!({ "role": "read_only" })),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert_eq!(refused.body["permission"], "roles.assign");
+    let refused = call(
+        router,
+        Method::GET,
+        &format!("{explain}?permission=users.read"),
+        Some(&rita),
+        None,
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert_eq!(refused.body["permission"], "roles.read");
+
+    // Another organization's admin: 404.
+    for (method, path, body) in [
+        (
+            Method::PUT,
+            role_of_bob.clone(),
+            Some(json!({ "role": "read_only" })),
+        ),
+        (
+            Method::GET,
+            format!("{explain}?permission=users.read"),
+            None,
+        ),
+    ] {
+        let answer = call(router, method.clone(), &path, Some(&t.hank), body).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{method} {path}");
+    }
+}
+
+// ---------------------------------------------------------------------
+// Organization settings
+// ---------------------------------------------------------------------
+
+/// Ivy, invited to Acme by Ada and signed up through her link (so her
+/// address is verified), signed in: her session token.
+async fn verified_member(t: &Tenants, username: &str) -> String {
+    let ada_actor = t.iam.authenticate_session(&t.ada).await.unwrap();
+    let user = t
+        .iam
+        .invite(
+            &ada_actor,
+            t.acme,
+            &person(username, "acme.example"),
+            &Placement::default(),
+        )
+        .await
+        .unwrap()
+        .user;
+    let messages = t.iam.drain_outbox(1000).await.unwrap();
+    let link = messages
+        .iter()
+        .rev()
+        .find(|m| m.recipient == user && m.kind == iamkit::MessageKind::Invitation)
+        .and_then(|m| m.link_secret.as_ref())
+        .unwrap()
+        .expose()
+        .to_owned();
+    let ids: Vec<_> = messages.iter().map(|m| m.id).collect();
+    t.iam.acknowledge(&ids).await.unwrap();
+    t.iam
+        .accept_invitation(&link, Password::new(PASSWORD))
+        .await
+        .unwrap();
+    sign_in(&t.router, username).await
+}
+
+#[tokio::test]
+async fn organization_settings_are_set_and_users_join_by_domain() {
+    let t = tenants().await;
+    let (router, acme, globex) = (&t.router, t.acme, t.globex);
+    let settings = |tail: &str| format!("/orgs/{acme}/settings/{tail}");
+    let put = |path: String, token: String, body: Value| async move {
+        call(router, Method::PUT, &path, Some(&token), Some(body)).await
+    };
+
+    // Time zone: an IANA name or null; anything else names the field.
+    for zone in [json!("Europe/Lisbon"), Value::Null] {
+        let set = put(
+            settings("default-time-zone"),
+            t.ada.clone(),
+            json!({ "time_zone": zone }),
+        )
+        .await;
+        assert_eq!(set.status, StatusCode::NO_CONTENT, "{}", set.body);
+    }
+    let bad = put(
+        settings("default-time-zone"),
+        t.ada.clone(),
+        json!({ "time_zone": "Mars/Olympus" }),
+    )
+    .await;
+    assert_invalid(&bad, "time_zone", "no time zone");
+    let wrong_type = put(
+        settings("two-factor-required"),
+        t.ada.clone(),
+        json!({ "required": "yes" }),
+    )
+    .await;
+    assert_invalid(&wrong_type, "required", "not a boolean");
+
+    // Auto-join: Globex lets acme.example in as Requester; a verified Acme
+    // member joins, once; an unverified one, or anyone at Acme, cannot.
+    let rules = put(
+        format!("/orgs/{globex}/settings/auto-join"),
+        t.hank.clone(),
+        json!({ "rules": [{ "domain": "acme.example", "role": "requester" }] }),
+    )
+    .await;
+    assert_eq!(rules.status, StatusCode::NO_CONTENT, "{}", rules.body);
+    let ivy = verified_member(&t, "ivy").await;
+    let join = format!("/orgs/{globex}/join");
+    let joined = call(router, Method::POST, &join, Some(&ivy), None).await;
+    assert_eq!(joined.status, StatusCode::CREATED, "{}", joined.body);
+    assert_eq!(joined.body["role"]["name"], "Requester");
+    let again = call(router, Method::POST, &join, Some(&ivy), None).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    assert_eq!(again.body["conflict"], "already_member");
+    let unverified = call(router, Method::POST, &join, Some(&t.bob_token), None).await;
+    assert_eq!(
+        unverified.status,
+        StatusCode::NOT_FOUND,
+        "{}",
+        unverified.body
+    );
+    let unlisted = call(
+        router,
+        Method::POST,
+        &format!("/orgs/{acme}/join"),
+        Some(&t.hank),
+        None,
+    )
+    .await;
+    assert_eq!(unlisted.status, StatusCode::NOT_FOUND, "{}", unlisted.body);
+    for (body, field, what) in [
+        (
+            json!({ "rules": [{ "domain": "not a domain", "role": "requester" }] }),
+            "domain",
+            "no domain",
+        ),
+        (
+            json!({ "rules": [{ "domain": "acme.example", "role": "superuser" }] }),
+            "role",
+            "no role",
+        ),
+        (json!({ "rules": "acme.example" }), "rules", "not a list"),
+    ] {
+        let answer = put(settings("auto-join"), t.ada.clone(), body).await;
+        assert_invalid(&answer, field, what);
+    }
+
+    // Read-only may change none of it: 403 naming org.settings.
+    for (tail, body) in [
+        ("two-factor-required", json!({ "required": true })),
+        ("default-time-zone", json!({ "time_zone": "UTC" })),
+        ("auto-join", json!({ "rules": [] })),
+    ] {
+        let answer = put(settings(tail), t.bob_token.clone(), body).await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{tail}");
+        assert_eq!(answer.body["permission"], "org.settings", "{tail}");
+    }
+    // Another organization's admin: 404.
+    for (tail, body) in [
+        ("two-factor-required", json!({ "required": true })),
+        ("default-time-zone", json!({ "time_zone": "UTC" })),
+        ("auto-join", json!({ "rules": [] })),
+    ] {
+        let answer = put(settings(tail), t.hank.clone(), body).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{tail}");
+    }
+
+    // Two-factor enforcement: once on, Bob (no second factor) can read
+    // nothing any more.
+    let users = format!("/orgs/{acme}/users");
+    let before = call(router, Method::GET, &users, Some(&t.bob_token), None).await;
+    assert_eq!(before.status, StatusCode::OK);
+    let on = put(
+        settings("two-factor-required"),
+        t.ada.clone(),
+        json!({ "required": true }),
+    )
+    .await;
+    assert_eq!(on.status, StatusCode::NO_CONTENT, "{}", on.body);
+    let after = call(router, Method::GET, &users, Some(&t.bob_token), None).await;
+    assert_eq!(after.status, StatusCode::FORBIDDEN, "{}", after.body);
+}
+
+// ---------------------------------------------------------------------
+// Self-service and profiles
+// ---------------------------------------------------------------------
+
+#[tokio::test]
+async fn profiles_are_updated_by_their_owner_or_an_admin() {
+    let t = tenants().await;
+    let (router, acme) = (&t.router, t.acme);
+    let ada_id = t
+        .iam
+        .authenticate_session(&t.ada)
+        .await
+        .unwrap()
+        .user()
+        .unwrap();
+    let bob_profile = format!("/orgs/{acme}/users/{}/profile", t.bob);
+    let patch = |path: String, token: String, body: Value| async move {
+        call(router, Method::PATCH, &path, Some(&token), Some(body)).await
+    };
+
+    // Bob updates his own (users.read is enough); Ada files him under a
+    // department.
+    let own = patch(
+        bob_profile.clone(),
+        t.bob_token.clone(),
+        json!({ "first_name": "Robert", "language": "es", "theme": "dark" }),
+    )
+    .await;
+    assert_eq!(own.status, StatusCode::NO_CONTENT, "{}", own.body);
+    let department = call(
+        router,
+        Method::POST,
+        &format!("/orgs/{acme}/departments"),
+        Some(&t.ada),
+        Some(json!({ "name": "Engineering" })),
+    )
+    .await;
+    let department = department.body["id"].as_str().unwrap().to_owned();
+    let filed = patch(
+        bob_profile.clone(),
+        t.ada.clone(),
+        json!({ "department": department }),
+    )
+    .await;
+    assert_eq!(filed.status, StatusCode::NO_CONTENT, "{}", filed.body);
+    let detail = call(
+        router,
+        Method::GET,
+        &format!("/orgs/{acme}/users/{}", t.bob),
+        Some(&t.ada),
+        None,
+    )
+    .await;
+    assert_eq!(detail.body["user"]["first_name"], "Robert");
+    assert_eq!(detail.body["user"]["last_name"], "Person", "left as it was");
+    assert_eq!(detail.body["user"]["language"], "es");
+    let in_department = call(
+        router,
+        Method::GET,
+        &format!("/orgs/{acme}/users?department={department}"),
+        Some(&t.ada),
+        None,
+    )
+    .await;
+    assert_eq!(in_department.body["users"].as_array().unwrap().len(), 1);
+    let unfiled = patch(
+        bob_profile.clone(),
+        t.ada.clone(),
+        json!({ "department": null }),
+    )
+    .await;
+    assert_eq!(unfiled.status, StatusCode::NO_CONTENT, "{}", unfiled.body);
+
+    // Bad input names the field.
+    for (body, field) in [
+        (json!({ "first_name": "" }), "first_name"),
+        (json!({ "language": "xx" }), "language"),
+        (json!({ "time_zone": "Mars/Olympus" }), "time_zone"),
+        (json!({ "department": "nope" }), "department"),
+        (json!({ "first_name": 7 }), "first_name"),
+    ] {
+        let answer = patch(bob_profile.clone(), t.ada.clone(), body.clone()).await;
+        assert_invalid(&answer, field, &body.to_string());
+    }
+    // Bob may not change Ada's: 403 naming users.update.
+    let refused = patch(
+        format!("/orgs/{acme}/users/{ada_id}/profile"),
+        t.bob_token.clone(),
+        json!({ "first_name": "Mallory" }),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert_eq!(refused.body["permission"], "users.update");
+    // Another organization's admin: 404, and nothing changed.
+    let foreign = patch(
+        bob_profile.clone(),
+        t.hank.clone(),
+        json!({ "first_name": "Spy" }),
+    )
+    .await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND, "{}", foreign.body);
+    let detail = call(
+        router,
+        Method::GET,
+        &format!("/orgs/{acme}/users/{}", t.bob),
+        Some(&t.ada),
+        None,
+    )
+    .await;
+    assert_eq!(detail.body["user"]["first_name"], "Robert");
+}
+
+#[tokio::test]
+async fn i_change_my_password_and_sign_out_elsewhere() {
+    let t = tenants().await;
+    let router = &t.router;
+    let me =
+        |token: String| async move { call(router, Method::GET, "/me", Some(&token), None).await };
+    let elsewhere = sign_in(router, "bob").await;
+    let third = sign_in(router, "bob").await;
+
+    // Sign out elsewhere: this session stays, the others end.
+    let bad = call(
+        router,
+        Method::DELETE,
+        "/me/sessions?keep_current=maybe",
+        Some(&t.bob_token),
+        None,
+    )
+    .await;
+    assert_invalid(&bad, "keep_current", "not a boolean");
+    let out = call(
+        router,
+        Method::DELETE,
+        "/me/sessions",
+        Some(&t.bob_token),
+        None,
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::OK, "{}", out.body);
+    assert_eq!(out.body["revoked"], 2);
+    assert_eq!(me(t.bob_token.clone()).await.status, StatusCode::OK);
+    for token in [&elsewhere, &third] {
+        assert_eq!(me(token.clone()).await.status, StatusCode::UNAUTHORIZED);
+    }
+
+    // The password: the new one must pass the policy, the current one be
+    // right.
+    let password = |current: &str, new: &str| {
+        let body = json!({ "current_password": current, "new_password": new });
+        let token = t.bob_token.clone();
+        async move {
+            call(
+                router,
+                Method::POST,
+                "/me/password",
+                Some(&token),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let weak = password(PASSWORD, "x").await;
+    assert_invalid(&weak, "new_password", "too short");
+    let wrong = password("not my password", "a much longer new passphrase").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{}", wrong.body);
+    let other = sign_in(router, "bob").await;
+    let changed = password(PASSWORD, "a much longer new passphrase").await;
+    assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.body);
+    assert_eq!(me(t.bob_token.clone()).await.status, StatusCode::OK);
+    assert_eq!(
+        me(other).await.status,
+        StatusCode::UNAUTHORIZED,
+        "other sessions end"
+    );
+    let old = call(
+        router,
+        Method::POST,
+        "/sessions",
+        None,
+        Some(json!({ "identifier": "bob", "password": PASSWORD })),
+    )
+    .await;
+    assert_eq!(old.status, StatusCode::UNAUTHORIZED);
+    let new = call(
+        router,
+        Method::POST,
+        "/sessions",
+        None,
+        Some(json!({ "identifier": "bob", "password": "a much longer new passphrase" })),
+    )
+    .await;
+    assert_eq!(new.status, StatusCode::OK, "{}", new.body);
+
+    // Everywhere: this session too.
+    let all = call(
+        router,
+        Method::DELETE,
+        "/me/sessions?keep_current=false",
+        Some(&t.bob_token),
+        None,
+    )
+    .await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+    assert_eq!(all.body["revoked"], 2);
+    assert_eq!(
+        me(t.bob_token.clone()).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn i_regenerate_my_recovery_codes_and_turn_two_factor_off() {
+    use iamkit::credentials::{TotpAlgorithm, totp_code};
+
+    let t = tenants().await;
+    let router = &t.router;
+    // Without 2FA there is nothing to regenerate or turn off.
+    let none = call(
+        router,
+        Method::POST,
+        "/me/recovery-codes",
+        Some(&t.ada),
+        None,
+    )
+    .await;
+    assert_eq!(none.status, StatusCode::NOT_FOUND, "{}", none.body);
+    let body = |password: &str| Some(json!({ "password": password }));
+    let off = call(
+        router,
+        Method::DELETE,
+        "/me/totp",
+        Some(&t.ada),
+        body(PASSWORD),
+    )
+    .await;
+    assert_eq!(off.status, StatusCode::NOT_FOUND, "{}", off.body);
+
+    // Enrol Ada.
+    let ada_actor = t.iam.authenticate_session(&t.ada).await.unwrap();
+    let setup = t.iam.begin_totp_enrolment(&ada_actor).await.unwrap();
+    let unix = u64::try_from(iamkit::Clock::now(&iamkit::SystemClock).timestamp()).unwrap();
+    let code = totp_code(&setup.secret, TotpAlgorithm::Sha1, 6, 30, unix).unwrap();
+    let first = t
+        .iam
+        .confirm_totp_enrolment(&ada_actor, code.expose())
+        .await
+        .unwrap();
+
+    // Fresh codes, once, never cached; the old ones are gone.
+    let fresh = call(
+        router,
+        Method::POST,
+        "/me/recovery-codes",
+        Some(&t.ada),
+        None,
+    )
+    .await;
+    assert_eq!(fresh.status, StatusCode::CREATED, "{}", fresh.body);
+    let codes = fresh.body["recovery_codes"].as_array().unwrap();
+    assert_eq!(codes.len(), first.len());
+    assert!(
+        codes
+            .iter()
+            .all(|c| first.iter().all(|old| old.expose() != c.as_str().unwrap()))
+    );
+
+    // Turning 2FA off takes the password; a wrong one is 401.
+    let wrong = call(
+        router,
+        Method::DELETE,
+        "/me/totp",
+        Some(&t.ada),
+        body("not my password"),
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{}", wrong.body);
+    let missing = call(router, Method::DELETE, "/me/totp", Some(&t.ada), None).await;
+    assert_eq!(missing.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let off = call(
+        router,
+        Method::DELETE,
+        "/me/totp",
+        Some(&t.ada),
+        body(PASSWORD),
+    )
+    .await;
+    assert_eq!(off.status, StatusCode::NO_CONTENT, "{}", off.body);
+    let detail = t
+        .iam
+        .user_detail(&ada_actor, t.acme, ada_actor.user().unwrap())
+        .await
+        .unwrap();
+    assert!(!detail.two_factor_enabled);
+}
+
+// ---------------------------------------------------------------------
+// Service accounts
+// ---------------------------------------------------------------------
+
+#[tokio::test]
+async fn service_accounts_are_created_listed_and_given_keys() {
+    let t = tenants().await;
+    let (router, acme) = (&t.router, t.acme);
+    let accounts = format!("/orgs/{acme}/service-accounts");
+    let created = call(
+        router,
+        Method::POST,
+        &accounts,
+        Some(&t.ada),
+        Some(json!({ "name": "deployer", "display_name": "CI", "role": "read_only" })),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let ci = created.body["user"].as_str().unwrap().to_owned();
+    let taken = call(
+        router,
+        Method::POST,
+        &accounts,
+        Some(&t.ada),
+        Some(json!({ "name": "deployer", "display_name": "CI again" })),
+    )
+    .await;
+    assert_eq!(taken.status, StatusCode::CONFLICT, "{}", taken.body);
+    assert_eq!(taken.body["conflict"], "username_taken");
+    for (body, field) in [
+        (json!({ "display_name": "CI" }), "name"),
+        (json!({ "name": "ops", "display_name": "" }), "display_name"),
+        (
+            json!({ "name": "ops", "display_name": "Ops", "role": "superuser" }),
+            "role",
+        ),
+    ] {
+        let answer = call(
+            router,
+            Method::POST,
+            &accounts,
+            Some(&t.ada),
+            Some(body.clone()),
+        )
+        .await;
+        assert_invalid(&answer, field, &body.to_string());
+    }
+
+    // Listed for Read-only (users.read); created only with users.invite.
+    let listed = call(router, Method::GET, &accounts, Some(&t.bob_token), None).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    let listed = listed.body["service_accounts"].as_array().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["user"], ci);
+    let refused = call(
+        router,
+        Method::POST,
+        &accounts,
+        Some(&t.bob_token),
+        Some(json!({ "name": "mine", "display_name": "Mine" })),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert_eq!(refused.body["permission"], "users.invite");
+
+    // A key acting as the account in a workspace; the secret, once.
+    let ws = call(
+        router,
+        Method::POST,
+        &format!("/orgs/{acme}/workspaces"),
+        Some(&t.ada),
+        Some(json!({ "name": "Ops" })),
+    )
+    .await;
+    let ws = ws.body["id"].as_str().unwrap().to_owned();
+    let keys = format!("{accounts}/{ci}/keys");
+    let key = call(
+        router,
+        Method::POST,
+        &keys,
+        Some(&t.ada),
+        Some(json!({ "name": "deploy", "workspace": ws })),
+    )
+    .await;
+    assert_eq!(key.status, StatusCode::CREATED, "{}", key.body);
+    let secret = key.body["secret"].as_str().unwrap();
+    assert!(secret.starts_with("iamk_key_"));
+    let acting = t.iam.authenticate_api_key(secret).await.unwrap();
+    assert_eq!(acting.user().map(|u| u.to_string()), Some(ci.clone()));
+    let bad = call(
+        router,
+        Method::POST,
+        &keys,
+        Some(&t.ada),
+        Some(json!({ "name": "deploy", "workspace": "nope" })),
+    )
+    .await;
+    assert_invalid(&bad, "workspace", "no workspace id");
+    let person_key = call(
+        router,
+        Method::POST,
+        &format!("{accounts}/{}/keys", t.bob),
+        Some(&t.ada),
+        Some(json!({ "name": "deploy", "workspace": ws })),
+    )
+    .await;
+    assert_eq!(person_key.status, StatusCode::NOT_FOUND, "a person");
+    let refused = call(
+        router,
+        Method::POST,
+        &keys,
+        Some(&t.bob_token),
+        Some(json!({ "name": "mine", "workspace": ws })),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert_eq!(refused.body["permission"], "api_keys.manage");
+
+    // Another organization's admin: 404, in Acme's paths or under Globex.
+    let globex = t.globex;
+    for (method, path, body) in [
+        (Method::GET, accounts.clone(), None),
+        (
+            Method::POST,
+            accounts.clone(),
+            Some(json!({ "name": "spy", "display_name": "Spy" })),
+        ),
+        (
+            Method::POST,
+            keys.clone(),
+            Some(json!({ "name": "exfil", "workspace": ws })),
+        ),
+        (
+            Method::POST,
+            format!("/orgs/{globex}/service-accounts/{ci}/keys"),
+            Some(json!({ "name": "exfil", "workspace": ws })),
+        ),
+    ] {
+        let answer = call(router, method.clone(), &path, Some(&t.hank), body).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{method} {path}");
     }
 }

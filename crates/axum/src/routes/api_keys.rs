@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use iamkit::credentials::NewApiKey;
 use iamkit::identity::{ApiKeyId, OrgId};
-use iamkit::{Iam, Store};
+use iamkit::{CreatedApiKey, Iam, Store};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -69,6 +69,15 @@ pub(crate) struct CreatedKey {
     secret: String,
 }
 
+impl From<&CreatedApiKey> for CreatedKey {
+    fn from(created: &CreatedApiKey) -> Self {
+        Self {
+            key: KeyView::from(&created.key),
+            secret: created.secret.expose().to_owned(),
+        }
+    }
+}
+
 /// Creates an API key for the signed-in user in the workspace
 /// (`api_keys.create`).
 ///
@@ -101,10 +110,7 @@ pub(crate) async fn create<S: Store>(
     Ok((
         StatusCode::CREATED,
         [(header::CACHE_CONTROL, no_store())],
-        Json(CreatedKey {
-            key: KeyView::from(&created.key),
-            secret: created.secret.expose().to_owned(),
-        }),
+        Json(CreatedKey::from(&created)),
     )
         .into_response())
 }

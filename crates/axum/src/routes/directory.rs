@@ -15,11 +15,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use iamkit::audit::Outcome;
-use iamkit::identity::{DepartmentId, DirectoryQuery, GroupId, InvalidInput, Rule, UserStatus};
-use iamkit::rbac::{Scope, Source};
+use iamkit::identity::{
+    DepartmentId, DirectoryQuery, GroupId, InvalidInput, OrgId, Rule, UserId, UserStatus,
+    WorkspaceId,
+};
+use iamkit::rbac::{Effect, Scope, Source};
 use iamkit::store_api::Cursor;
-use iamkit::{ActivityLine, Iam, NewAccount, Placement, Store};
-use serde::{Deserialize, Serialize};
+use iamkit::{ActivityLine, Iam, NewAccount, Placement, ProfileUpdate, Store};
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{KeyView, OrgPath, OrgUserPath, RoleView, UserRef, UserView, parse_role};
@@ -510,4 +513,257 @@ pub(crate) async fn activity<S: Store>(
             .map(ActivityView::from)
             .collect(),
     }))
+}
+
+/// Sends a pending invitation again with a new link; the old link stops
+/// working (`users.invite`).
+#[utoipa::path(post, path = "/orgs/{org}/users/{user}/invitation/resend", tag = "directory",
+    params(OrgUserPath),
+    responses(
+        (status = 204, description = "Sent again (to the outbox)"),
+        (status = 401, description = "Invalid credentials", body = ErrorBody),
+        (status = 403, description = "`users.invite` required", body = ErrorBody),
+        (status = 404, description = "No such member of an organization of the actor", body = ErrorBody),
+        (status = 409, description = "`illegal_transition`: the invitation is no longer pending", body = ErrorBody),
+    ))]
+pub(crate) async fn resend_invitation<S: Store>(
+    State(iam): State<Iam<S>>,
+    Authenticated(actor): Authenticated,
+    ApiPath(OrgUserPath { org, user }): ApiPath<OrgUserPath>,
+) -> Result<StatusCode, ApiError> {
+    iam.resend_invitation(&actor, org, user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Withdraws a pending invitation (`users.invite`): the link stops
+/// working, the membership and its grants go, and an account that never
+/// became active anywhere is removed.
+#[utoipa::path(delete, path = "/orgs/{org}/users/{user}/invitation", tag = "directory",
+    params(OrgUserPath),
+    responses(
+        (status = 204, description = "Withdrawn"),
+        (status = 401, description = "Invalid credentials", body = ErrorBody),
+        (status = 403, description = "`users.invite` required", body = ErrorBody),
+        (status = 404, description = "No such member of an organization of the actor", body = ErrorBody),
+        (status = 409, description = "`illegal_transition`: the invitation is no longer pending", body = ErrorBody),
+    ))]
+pub(crate) async fn revoke_invitation<S: Store>(
+    State(iam): State<Iam<S>>,
+    Authenticated(actor): Authenticated,
+    ApiPath(OrgUserPath { org, user }): ApiPath<OrgUserPath>,
+) -> Result<StatusCode, ApiError> {
+    iam.revoke_invitation(&actor, org, user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sends a member a password reset link (`users.update`): single use,
+/// any earlier unused reset link dies; an ACTIVE account only (404
+/// otherwise), delivered only to a verified address.
+#[utoipa::path(post, path = "/orgs/{org}/users/{user}/password-reset", tag = "directory",
+    params(OrgUserPath),
+    responses(
+        (status = 204, description = "Sent (to the outbox)"),
+        (status = 401, description = "Invalid credentials", body = ErrorBody),
+        (status = 403, description = "`users.update` required, or not managed here", body = ErrorBody),
+        (status = 404, description = "No such active member of an organization of the actor", body = ErrorBody),
+    ))]
+pub(crate) async fn send_password_reset<S: Store>(
+    State(iam): State<Iam<S>>,
+    Authenticated(actor): Authenticated,
+    ApiPath(OrgUserPath { org, user }): ApiPath<OrgUserPath>,
+) -> Result<StatusCode, ApiError> {
+    iam.send_password_reset(&actor, org, user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `/orgs/{org}/workspaces/{ws}/users/{user}/…`.
+#[derive(Debug, Clone, Copy, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct WorkspaceUserPath {
+    /// The organization's id.
+    #[param(value_type = String, format = Uuid)]
+    org: OrgId,
+    /// The workspace's id.
+    #[param(value_type = String, format = Uuid)]
+    ws: WorkspaceId,
+    /// The user's id.
+    #[param(value_type = String, format = Uuid)]
+    user: UserId,
+}
+
+/// Adds a member to a workspace with a role, or changes their role there;
+/// `null` removes them from the workspace (`roles.assign` at the
+/// workspace, holding both roles).
+#[utoipa::path(put, path = "/orgs/{org}/workspaces/{ws}/users/{user}/role", tag = "roles",
+    params(WorkspaceUserPath),
+    request_body = RoleBody,
+    responses(
+        (status = 200, description = "Changed", body = RoleChange),
+        (status = 401, description = "Invalid credentials", body = ErrorBody),
+        (status = 403, description = "`roles.assign` required, or escalation", body = ErrorBody),
+        (status = 404, description = "No such member or workspace of an organization of the actor", body = ErrorBody),
+        (status = 422, description = "Not a role, or not one assignable in a workspace", body = ErrorBody),
+    ))]
+pub(crate) async fn set_workspace_role<S: Store>(
+    State(iam): State<Iam<S>>,
+    Authenticated(actor): Authenticated,
+    ApiPath(WorkspaceUserPath { org, ws, user }): ApiPath<WorkspaceUserPath>,
+    ApiJson(body): ApiJson<RoleBody>,
+) -> Result<Json<RoleChange>, ApiError> {
+    let role = body.role.as_deref().map(parse_role).transpose()?;
+    let previous = iam.set_workspace_role(&actor, org, ws, user, role).await?;
+    Ok(Json(RoleChange {
+        previous: previous.map(RoleView::from),
+        role: role.map(RoleView::from),
+    }))
+}
+
+/// `GET /orgs/{org}/users/{user}/explain` query.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(default)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ExplainParams {
+    /// The permission asked about (`users.read`, ...).
+    permission: String,
+    /// The workspace (its id) to ask about; the organization when left
+    /// out.
+    workspace: Option<String>,
+}
+
+/// Whether the user holds the permission, and every grant that says so.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ExplanationView {
+    /// Whether the user holds it.
+    allowed: bool,
+    /// Every grant that justifies it (empty when not allowed).
+    reasons: Vec<RoleHeld>,
+}
+
+/// Explains whether a member holds a permission in the organization or in
+/// one of its workspaces: every grant that justifies it, with its role,
+/// where it comes from (direct, group, team) and where it is granted
+/// (`roles.read`).
+#[utoipa::path(get, path = "/orgs/{org}/users/{user}/explain", tag = "roles",
+    operation_id = "explain_permission",
+    params(OrgUserPath, ExplainParams),
+    responses(
+        (status = 200, description = "The decision and its reasons", body = ExplanationView),
+        (status = 401, description = "Invalid credentials", body = ErrorBody),
+        (status = 403, description = "`roles.read` required", body = ErrorBody),
+        (status = 404, description = "No such member of an organization of the actor", body = ErrorBody),
+        (status = 422, description = "`permission` is no permission of the catalogue, or `workspace` no id", body = ErrorBody),
+    ))]
+pub(crate) async fn explain<S: Store>(
+    State(iam): State<Iam<S>>,
+    Authenticated(actor): Authenticated,
+    ApiPath(OrgUserPath { org, user }): ApiPath<OrgUserPath>,
+    params: Result<Query<ExplainParams>, QueryRejection>,
+) -> Result<Json<ExplanationView>, ApiError> {
+    let Query(params) = params.map_err(|_| ApiError::invalid("query", "is malformed"))?;
+    let scope = match params.workspace.as_deref().map(str::trim) {
+        None | Some("") => Scope::Organization(org),
+        Some(raw) => {
+            let ws: WorkspaceId = raw
+                .parse()
+                .map_err(|_| InvalidInput::new("workspace", Rule::Malformed))?;
+            Scope::Workspace(org, ws)
+        }
+    };
+    let decision = iam
+        .explain(&actor, user, params.permission.trim(), scope)
+        .await
+        .map_err(|e| match e {
+            // One permission is asked about here, not a list.
+            iamkit::Error::InvalidPermission { reason } => ApiError::invalid("permission", reason),
+            other => other.into(),
+        })?;
+    Ok(Json(ExplanationView {
+        allowed: decision.effect == Effect::Allow,
+        reasons: decision
+            .reasons
+            .iter()
+            .map(|r| RoleHeld {
+                role: RoleView {
+                    id: r.role,
+                    name: r.role_name.clone(),
+                },
+                scope: r.scope.into(),
+                source: r.source.into(),
+            })
+            .collect(),
+    }))
+}
+
+/// `PATCH /orgs/{org}/users/{user}/profile`: a field left out stays as it
+/// is.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub(crate) struct ProfileBody {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    /// `""` clears it.
+    display_name: Option<String>,
+    /// `en`, `es` or `pt`.
+    language: Option<String>,
+    /// An IANA time zone; `""` clears it (the organization's applies).
+    time_zone: Option<String>,
+    /// `light`, `dark` or `system`.
+    theme: Option<String>,
+    /// One of the organization's departments (its id); `null` files the
+    /// member under none.
+    #[serde(deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    department: Option<Option<String>>,
+}
+
+/// A member that is present, even as `null`: `Some(None)`.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// Updates a member's profile, and their department in the organization
+/// (`users.update`; one's own with `users.read`). Only the account's
+/// managing organization changes another person's names, language, time
+/// zone or theme (`not_managed` otherwise); the audit trail names the
+/// fields changed, never their values.
+#[utoipa::path(patch, path = "/orgs/{org}/users/{user}/profile", tag = "directory",
+    operation_id = "update_profile",
+    params(OrgUserPath),
+    request_body = ProfileBody,
+    responses(
+        (status = 204, description = "Updated"),
+        (status = 401, description = "Invalid credentials", body = ErrorBody),
+        (status = 403, description = "`users.update` required (`users.read` for one's own), or not managed here", body = ErrorBody),
+        (status = 404, description = "No such member (or department) of an organization of the actor", body = ErrorBody),
+        (status = 422, description = "A field breaks a rule", body = ErrorBody),
+    ))]
+pub(crate) async fn update_profile<S: Store>(
+    State(iam): State<Iam<S>>,
+    Authenticated(actor): Authenticated,
+    ApiPath(OrgUserPath { org, user }): ApiPath<OrgUserPath>,
+    ApiJson(body): ApiJson<ProfileBody>,
+) -> Result<StatusCode, ApiError> {
+    let department = body
+        .department
+        .map(|department| {
+            department
+                .map(|raw| {
+                    raw.trim()
+                        .parse::<DepartmentId>()
+                        .map_err(|_| InvalidInput::new("department", Rule::Malformed))
+                })
+                .transpose()
+        })
+        .transpose()?;
+    let update = ProfileUpdate {
+        first_name: body.first_name,
+        last_name: body.last_name,
+        display_name: body.display_name,
+        language: body.language,
+        time_zone: body.time_zone,
+        theme: body.theme,
+        department,
+    };
+    iam.update_profile(&actor, org, user, &update).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

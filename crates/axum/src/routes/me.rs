@@ -1,12 +1,14 @@
 //! What a signed-in user does for themself: who am I, where am I signed
-//! in, TOTP enrolment, re-authentication. And the health check.
+//! in (and signing out elsewhere), TOTP enrolment and removal, recovery
+//! codes, the password, re-authentication. And the health check.
 #![expect(
     unused_qualifications,
     reason = "utoipa's path macro names the `params(...)` types by their full path"
 )]
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -271,4 +273,137 @@ pub(crate) async fn reauthenticate<S: Store>(
     iam.reauthenticate(&actor, &Password::new(body.password))
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /me/password`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub(crate) struct ChangePasswordBody {
+    /// The current password.
+    current_password: String,
+    /// The new one; it must pass the password policy.
+    new_password: String,
+}
+
+/// Changes my password: the current one must be right (a wrong one is 401
+/// and counts towards the lockout) and the new one pass the policy. Every
+/// other session of mine ends; this one stays.
+#[utoipa::path(post, path = "/me/password", tag = "me",
+    request_body = ChangePasswordBody,
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 401, description = "Invalid credentials, or a wrong current password", body = ErrorBody),
+        (status = 422, description = "`new_password` breaks the policy", body = ErrorBody),
+    ))]
+pub(crate) async fn change_password<S: Store>(
+    State(iam): State<Iam<S>>,
+    Authenticated(actor): Authenticated,
+    ApiJson(body): ApiJson<ChangePasswordBody>,
+) -> Result<StatusCode, ApiError> {
+    iam.change_password(
+        &actor,
+        &Password::new(body.current_password),
+        Password::new(body.new_password),
+    )
+    .await
+    .map_err(|e| match e {
+        // The body has two passwords: the policy concerns the new one.
+        iamkit::Error::InvalidPassword { rule } => ApiError::invalid("new_password", rule),
+        other => other.into(),
+    })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /me/totp`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub(crate) struct DisableTotpBody {
+    /// The current password.
+    password: String,
+}
+
+/// Turns my two-factor authentication off: the current password is
+/// required in the body (a wrong one is 401 and counts towards the
+/// lockout); the TOTP key and the recovery codes go, and I am notified.
+#[utoipa::path(delete, path = "/me/totp", tag = "me",
+    request_body = DisableTotpBody,
+    responses(
+        (status = 204, description = "2FA is off"),
+        (status = 401, description = "Invalid credentials, or a wrong password", body = ErrorBody),
+        (status = 404, description = "2FA is not on", body = ErrorBody),
+    ))]
+pub(crate) async fn disable_totp<S: Store>(
+    State(iam): State<Iam<S>>,
+    Authenticated(actor): Authenticated,
+    ApiJson(body): ApiJson<DisableTotpBody>,
+) -> Result<StatusCode, ApiError> {
+    iam.disable_two_factor(&actor, &Password::new(body.password))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Replaces my recovery codes with a fresh set, shown once (the old ones
+/// stop working at once). Needs 2FA on (404 otherwise) and a recent
+/// authentication: 403 `reauthentication_required` on an older session
+/// (`POST /me/reauthenticate` first, SECURITY.md 39).
+#[utoipa::path(post, path = "/me/recovery-codes", tag = "me",
+    responses(
+        (status = 201, description = "The new recovery codes, once", body = RecoveryCodesView),
+        (status = 401, description = "Invalid credentials", body = ErrorBody),
+        (status = 403, description = "Re-authentication required", body = ErrorBody),
+        (status = 404, description = "2FA is not on", body = ErrorBody),
+    ))]
+pub(crate) async fn regenerate_recovery_codes<S: Store>(
+    State(iam): State<Iam<S>>,
+    Authenticated(actor): Authenticated,
+) -> Result<Response, ApiError> {
+    let codes = iam.regenerate_recovery_codes(&actor).await?;
+    Ok((
+        StatusCode::CREATED,
+        [(header::CACHE_CONTROL, no_store())],
+        Json(RecoveryCodesView {
+            recovery_codes: codes.iter().map(|c| c.expose().to_owned()).collect(),
+        }),
+    )
+        .into_response())
+}
+
+/// `DELETE /me/sessions` query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct SignOutParams {
+    /// Keep this session (the default), or end it too (`false`).
+    #[serde(default = "keep")]
+    keep_current: bool,
+}
+
+/// Keeps the current session unless asked otherwise.
+fn keep() -> bool {
+    true
+}
+
+/// How many sessions ended.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SignedOut {
+    revoked: u64,
+}
+
+/// Signs me out everywhere else, or everywhere (`keep_current=false`).
+#[utoipa::path(delete, path = "/me/sessions", tag = "me",
+    operation_id = "revoke_my_sessions",
+    params(SignOutParams),
+    responses(
+        (status = 200, description = "Sessions ended", body = SignedOut),
+        (status = 401, description = "Invalid credentials (or an API key)", body = ErrorBody),
+        (status = 422, description = "`keep_current` is not a boolean", body = ErrorBody),
+    ))]
+pub(crate) async fn revoke_sessions<S: Store>(
+    State(iam): State<Iam<S>>,
+    Authenticated(actor): Authenticated,
+    params: Result<Query<SignOutParams>, QueryRejection>,
+) -> Result<Json<SignedOut>, ApiError> {
+    let Query(params) =
+        params.map_err(|_| ApiError::invalid("keep_current", "is not true or false"))?;
+    let revoked = iam.revoke_my_sessions(&actor, params.keep_current).await?;
+    Ok(Json(SignedOut { revoked }))
 }

@@ -6,10 +6,13 @@
 pub(crate) mod access_requests;
 pub(crate) mod api_keys;
 pub(crate) mod audit;
+pub(crate) mod custom_roles;
 pub(crate) mod departments;
 pub(crate) mod directory;
 pub(crate) mod groups;
 pub(crate) mod me;
+pub(crate) mod service_accounts;
+pub(crate) mod settings;
 pub(crate) mod sign_in;
 
 use axum::http::HeaderValue;
