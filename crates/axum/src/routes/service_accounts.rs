@@ -144,9 +144,9 @@ pub(crate) struct AccountPath {
 #[serde(default)]
 pub(crate) struct AccountKeyBody {
     name: String,
-    /// The workspace the key acts in (its id).
-    #[schema(value_type = String, format = Uuid)]
-    workspace: String,
+    /// The workspace the key acts in (its id; required).
+    #[schema(value_type = Option<String>, format = Uuid)]
+    workspace: Option<String>,
     /// Permission names the key is limited to; absent: all of the
     /// account's (always intersected with its current roles).
     permissions: Option<Vec<String>>,
@@ -177,7 +177,10 @@ pub(crate) async fn create_key<S: Store>(
 ) -> Result<Response, ApiError> {
     let workspace: WorkspaceId = body
         .workspace
-        .trim()
+        .as_deref()
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .ok_or_else(|| InvalidInput::new("workspace", Rule::Required))?
         .parse()
         .map_err(|_| InvalidInput::new("workspace", Rule::Malformed))?;
     let new = NewApiKey {
