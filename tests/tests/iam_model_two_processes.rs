@@ -514,6 +514,8 @@ impl<S: Store> Harness<S> {
         let (expected, ok) = match op.clone() {
             Op::OrgRole { via, u, role } => {
                 let expected = model.is_member(u) && model.valid(role);
+                // The no-op rule: the role held again changes nothing.
+                changes = model.org_role[u] != role;
                 let ok = self.iams[usize::from(via)]
                     .change_org_role(&owner, org, self.users[u], self.role_id(role))
                     .await
@@ -531,6 +533,7 @@ impl<S: Store> Harness<S> {
                     && model.valid(role)
                     && model.fits_workspace(catalogue, role)
                     && model.fits_workspace(catalogue, model.workspace_roles[u].get(&ws).copied());
+                changes = model.workspace_roles[u].get(&ws).copied() != role;
                 let ok = self.iams[usize::from(via)]
                     .set_workspace_role(&owner, org, workspace, self.users[u], self.role_id(role))
                     .await
@@ -562,6 +565,13 @@ impl<S: Store> Harness<S> {
                         || (model.fits_workspace(catalogue, role)
                             && model.fits_workspace(catalogue, g.workspace_role))
                 }) && model.valid(role);
+                changes = model.group(c).is_none_or(|g| {
+                    role != if at_workspace {
+                        g.workspace_role
+                    } else {
+                        g.org_role
+                    }
+                });
                 let ok = self.iams[usize::from(via)]
                     .set_collective_role(&owner, collective, scope, self.role_id(role))
                     .await
@@ -580,9 +590,9 @@ impl<S: Store> Harness<S> {
                 let Some(&collective) = self.collectives.get(c) else {
                     return Ok(());
                 };
-                let expected = model.is_member(u)
-                    && model.group(c).is_some_and(|g| !g.members.contains(&u))
-                    && model.may_change_members(catalogue, c);
+                // Joining again is a no-op (allowed after the same guards).
+                let expected = model.is_member(u) && model.may_change_members(catalogue, c);
+                changes = model.group(c).is_some_and(|g| !g.members.contains(&u));
                 let ok = self.iams[usize::from(via)]
                     .add_member(&owner, org, collective, self.users[u], TeamRole::Member)
                     .await
@@ -596,8 +606,9 @@ impl<S: Store> Harness<S> {
                 let Some(&collective) = self.collectives.get(c) else {
                     return Ok(());
                 };
-                let expected = model.group(c).is_some_and(|g| g.members.contains(&u))
-                    && model.may_change_members(catalogue, c);
+                // Leaving a group one is not in is a no-op.
+                let expected = model.is_member(u) && model.may_change_members(catalogue, c);
+                changes = model.group(c).is_some_and(|g| g.members.contains(&u));
                 let ok = self.iams[usize::from(via)]
                     .remove_member(&owner, org, collective, self.users[u])
                     .await
@@ -653,7 +664,9 @@ impl<S: Store> Harness<S> {
                 (true, ok)
             }
             Op::Suspend { via, u } => {
-                let expected = model.status[u] == Status::Active && model.may_act_on(catalogue, u);
+                let expected = matches!(model.status[u], Status::Active | Status::Suspended)
+                    && model.may_act_on(catalogue, u);
+                changes = model.status[u] == Status::Active;
                 let ok = self.iams[usize::from(via)]
                     .deactivate(&owner, org, self.users[u])
                     .await
@@ -664,8 +677,9 @@ impl<S: Store> Harness<S> {
                 (expected, ok)
             }
             Op::Reactivate { via, u } => {
-                let expected =
-                    model.status[u] == Status::Suspended && model.may_act_on(catalogue, u);
+                let expected = matches!(model.status[u], Status::Active | Status::Suspended)
+                    && model.may_act_on(catalogue, u);
+                changes = model.status[u] == Status::Suspended;
                 let ok = self.iams[usize::from(via)]
                     .reactivate(&owner, org, self.users[u])
                     .await
