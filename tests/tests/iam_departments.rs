@@ -22,7 +22,6 @@ use iamkit::{
 use iamkit_store_memory::MemoryStore;
 
 mod common;
-use common::stores::{postgres_pair, postgres_url, sqlite_pair};
 use common::{PASSWORD, account, cheap_config};
 
 // Harness ------------------------------------------------------------------
@@ -206,42 +205,6 @@ struct State {
 
 fn names(departments: &[Department]) -> Vec<&str> {
     departments.iter().map(|d| d.name.as_str()).collect()
-}
-
-/// Runs `scenario` on the memory store, on SQLite, and on PostgreSQL when
-/// its URL is set.
-macro_rules! on_every_store {
-    ($($scenario:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test]
-                async fn $scenario() {
-                    super::$scenario(iamkit_store_memory::MemoryStore::new()).await;
-                }
-            )*
-        }
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $scenario() {
-                    let (_file, store, _) = super::sqlite_pair().await;
-                    super::$scenario(store).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $scenario() {
-                    let Some(url) = super::postgres_url() else {
-                        return;
-                    };
-                    let (store, _) = super::postgres_pair(&url).await;
-                    super::$scenario(store).await;
-                }
-            )*
-        }
-    };
 }
 
 on_every_store!(

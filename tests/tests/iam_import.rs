@@ -21,7 +21,6 @@ use iamkit::{
 };
 
 mod common;
-use common::stores::{postgres_pair, postgres_url, sqlite_pair};
 use common::{PASSWORD, account, cheap_config};
 
 struct World<S: Store> {
@@ -174,40 +173,6 @@ fn fixture() -> Vec<FixtureUser> {
             }
         })
         .collect()
-}
-
-macro_rules! on_every_store {
-    ($($scenario:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test]
-                async fn $scenario() {
-                    super::$scenario(iamkit_store_memory::MemoryStore::new()).await;
-                }
-            )*
-        }
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $scenario() {
-                    let (_file, store, _) = super::sqlite_pair().await;
-                    super::$scenario(store).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $scenario() {
-                    let Some(url) = super::postgres_url() else {
-                        return;
-                    };
-                    let (store, _) = super::postgres_pair(&url).await;
-                    super::$scenario(store).await;
-                }
-            )*
-        }
-    };
 }
 
 on_every_store!(

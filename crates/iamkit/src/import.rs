@@ -6,7 +6,7 @@ use std::fmt;
 
 use iamkit_audit::{Action, ImportedHash, Target};
 use iamkit_credentials::{FieldRule, ImportedAlgorithm, PasswordHash, TokenKind};
-use iamkit_identity::{Membership, OrgId, RoleId, Rule, User, UserId, UserStatus};
+use iamkit_identity::{OrgId, RoleId, Rule, User, UserId, UserStatus};
 use iamkit_rbac::{Grant, Grantee, Scope};
 
 use crate::actor::Actor;
@@ -14,7 +14,7 @@ use crate::bootstrap::NewAccount;
 use crate::cache::Work;
 use crate::error::{Conflict, Error, Result};
 use crate::iam::{Authorized, Flow, Iam, os_rng};
-use crate::invitations::{Placement, assign_new, require};
+use crate::invitations::{Placement, assign_new, insert_managed_active, require};
 use crate::outbox::MessageKind;
 use crate::store::Store;
 use crate::store::repositories::*;
@@ -344,19 +344,7 @@ impl<S: Store> Iam<S> {
         if let Some(role) = record.org_role {
             check_role(authz, org, user.id, role)?;
         }
-        user.managed_by = Some(org);
-        tx.insert_user(&user).await.map_err(Error::from_store)?;
-        tx.set_password_hash(user.id, &hash).await?;
-        tx.insert_membership(&Membership {
-            org,
-            user: user.id,
-            status: UserStatus::Active,
-            department: None,
-            created_at: now,
-            updated_at: now,
-        })
-        .await
-        .map_err(Error::from_store)?;
+        insert_managed_active(tx, org, &mut user, &hash, now).await?;
         if let Some(role) = record.org_role {
             let grant = Grant {
                 grantee: Grantee::User(user.id),

@@ -1,8 +1,9 @@
 //! Invitations: invite, resend, revoke, accept; and creating an account
 //! with a password.
 
+use chrono::{DateTime, Utc};
 use iamkit_audit::{Action, MembershipChange, SignInFailure, Target};
-use iamkit_credentials::{Password, PresentedSecret, SecretKind, TokenKind};
+use iamkit_credentials::{Password, PasswordHash, PresentedSecret, SecretKind, TokenKind};
 use iamkit_identity::{
     GroupId, Membership, OrgId, RoleId, StatusChange, TeamId, TeamMember, TeamRole, User, UserId,
     UserStatus, WorkspaceId,
@@ -83,6 +84,32 @@ pub(crate) async fn assign_new<S: Store>(
         .apply(Change::Assign(grant))
         .map_err(Error::from_rbac)?;
     tx.assign_grant(&grant).await?;
+    Ok(())
+}
+
+/// Stores `user` as an account managed by `org` that signs in with
+/// `hash`, and its ACTIVE membership of `org` (`create_user`,
+/// `import_users`).
+pub(crate) async fn insert_managed_active<S: Store>(
+    tx: &mut Work<S>,
+    org: OrgId,
+    user: &mut User,
+    hash: &PasswordHash,
+    now: DateTime<Utc>,
+) -> Flow<()> {
+    user.managed_by = Some(org);
+    tx.insert_user(user).await.map_err(Error::from_store)?;
+    tx.set_password_hash(user.id, hash).await?;
+    tx.insert_membership(&Membership {
+        org,
+        user: user.id,
+        status: UserStatus::Active,
+        department: None,
+        created_at: now,
+        updated_at: now,
+    })
+    .await
+    .map_err(Error::from_store)?;
     Ok(())
 }
 
@@ -477,7 +504,7 @@ impl<S: Store> Iam<S> {
     async fn open_invitation(
         &self,
         presented: &PresentedSecret,
-    ) -> Result<(User, Option<iamkit_credentials::PasswordHash>, Guess)> {
+    ) -> Result<(User, Option<PasswordHash>, Guess)> {
         let now = self.now();
         let mut tx = self.begin().await?;
         let id = iamkit_credentials::TokenId::from_uuid(presented.id());
@@ -507,7 +534,7 @@ impl<S: Store> Iam<S> {
         presented: &PresentedSecret,
         user: &User,
         joining: Joining,
-        hash: Option<iamkit_credentials::PasswordHash>,
+        hash: Option<PasswordHash>,
         mut profile: Option<ParsedUpdate>,
     ) -> Result<UserId> {
         let now = self.now();
@@ -645,19 +672,7 @@ impl<S: Store> Iam<S> {
                     .await;
             }
             let mut user = User::new(input, now, &mut os_rng());
-            user.managed_by = Some(org);
-            tx.insert_user(&user).await.map_err(Error::from_store)?;
-            tx.set_password_hash(user.id, &hash).await?;
-            tx.insert_membership(&Membership {
-                org,
-                user: user.id,
-                status: UserStatus::Active,
-                department: None,
-                created_at: now,
-                updated_at: now,
-            })
-            .await
-            .map_err(Error::from_store)?;
+            insert_managed_active(&mut tx, org, &mut user, &hash, now).await?;
             self.audit(
                 &mut tx,
                 org,

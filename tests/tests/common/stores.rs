@@ -79,3 +79,41 @@ pub async fn postgres_pair(url: &str) -> (PgStore, PgStore) {
         .expect("a second pool on the same schema");
     (one, two)
 }
+
+/// Runs each scenario (an `async fn(store)`) on the memory store, on
+/// SQLite, and on PostgreSQL when its URL is set: `on_every_store!(a, b);`
+/// defines the modules `memory`, `sqlite` and `postgres` with a test each.
+#[macro_export]
+macro_rules! on_every_store {
+    ($($scenario:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::$scenario(iamkit_store_memory::MemoryStore::new()).await;
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    let (_file, store, _) = $crate::common::stores::sqlite_pair().await;
+                    super::$scenario(store).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    let Some(url) = $crate::common::stores::postgres_url() else {
+                        return;
+                    };
+                    let (store, _) = $crate::common::stores::postgres_pair(&url).await;
+                    super::$scenario(store).await;
+                }
+            )*
+        }
+    };
+}
